@@ -1,0 +1,22 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from './generated/prisma/client.js';
+
+export { PrismaClient };
+export type { Prisma } from './generated/prisma/client.js';
+export type { Role as DbRole } from './generated/prisma/enums.js';
+
+// BIGINT (int8) columns come back as strings by default; counts here stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+/** A Prisma client over node-postgres (Rust-free runtime, works offline). */
+export function createPrisma(url: string, poolSize = 10): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
+}
+
+/** A plain node-postgres pool for the hot paths (set-based writes, COPY, streaming reads). */
+export function createPool(url: string, max = 10, applicationName = 'tracker'): pg.Pool {
+  return new pg.Pool({ connectionString: url, max, application_name: applicationName });
+}
+
+export { pg };

@@ -1,0 +1,4 @@
+export * from './client.js';
+export * from './producer.js';
+export * from './serde.js';
+export * from './topics.js';

@@ -1,0 +1,195 @@
+import type { Logger } from '@tracker/logger';
+import type { Kafka, Producer } from 'kafkajs';
+
+/** The broker did not acknowledge in time or is known to be down: answer 503, never 202. */
+export class BrokerUnavailableError extends Error {
+  override name = 'BrokerUnavailableError';
+}
+
+export interface OutgoingMessage {
+  key: string;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface BatchingProducerOptions {
+  topic: string;
+  /** How long the first message of a batch waits for company. Default 5 ms. */
+  lingerMs?: number;
+  /** Flush at once when this many messages wait. Default 2000. */
+  maxBatchMessages?: number;
+  /** A send not acknowledged within this many ms fails with BrokerUnavailableError. Default 5000. */
+  timeoutMs?: number;
+  /** While unhealthy, how often to check whether the broker is back. Default 1000 ms. */
+  probeIntervalMs?: number;
+  logger?: Logger;
+  /** Called with the size and duration of every acknowledged batch (metrics). */
+  onBatch?: (messages: number, ms: number) => void;
+}
+
+interface Pending {
+  messages: OutgoingMessage[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * An idempotent acks=all producer that batches messages from concurrent callers: calls made within
+ * `lingerMs` of each other, or while the previous batch is in flight, go to the broker in one request.
+ * Each caller's promise settles only when the broker has acknowledged its messages.
+ *
+ * Fails fast: after a failed send it is unhealthy, rejects new sends at once, and probes the broker
+ * in the background until it answers again (no restart needed).
+ */
+export class BatchingProducer {
+  readonly producer: Producer;
+  #queue: Pending[] = [];
+  #queued = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight: Promise<void> | undefined;
+  #healthy = false;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  readonly #opts: Required<Omit<BatchingProducerOptions, 'logger' | 'onBatch'>> &
+    Pick<BatchingProducerOptions, 'logger' | 'onBatch'>;
+
+  constructor(
+    readonly kafka: Kafka,
+    options: BatchingProducerOptions,
+  ) {
+    this.#opts = { lingerMs: 5, maxBatchMessages: 2000, timeoutMs: 5000, probeIntervalMs: 1000, ...options };
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // NOTE: kafkajs retries an idempotent producer forever by default; we bound it so an outage
+      // surfaces as 503 within timeoutMs instead of a request that never ends.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+  }
+
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.producer.connect();
+      this.#healthy = true;
+    } catch (error) {
+      this.#markUnhealthy(error as Error);
+      throw error;
+    }
+  }
+
+  /** Resolves once the broker acknowledged every message; rejects with BrokerUnavailableError otherwise. */
+  send(messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new BrokerUnavailableError('producer is shutting down'));
+    if (!this.#healthy) return Promise.reject(new BrokerUnavailableError('Kafka broker is unavailable'));
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ messages, resolve, reject });
+      this.#queued += messages.length;
+      if (this.#queued >= this.#opts.maxBatchMessages) this.#kick(0);
+      else this.#kick(this.#opts.lingerMs);
+    });
+  }
+
+  #kick(delay: number): void {
+    if (this.#inFlight) return; // the in-flight batch flushes the queue when it ends
+    if (delay === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#inFlight = this.#flush();
+      return;
+    }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#inFlight = this.#flush();
+    }, delay);
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch: Pending[] = [];
+      let count = 0;
+      while (this.#queue.length > 0 && count < this.#opts.maxBatchMessages) {
+        const next = this.#queue.shift()!;
+        batch.push(next);
+        count += next.messages.length;
+      }
+      this.#queued -= count;
+      const started = performance.now();
+      try {
+        await this.#sendWithTimeout(batch.flatMap((p) => p.messages));
+        this.#opts.onBatch?.(count, performance.now() - started);
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        this.#markUnhealthy(error as Error);
+        const failure =
+          error instanceof BrokerUnavailableError
+            ? error
+            : new BrokerUnavailableError(`Kafka did not acknowledge: ${(error as Error).message}`);
+        for (const p of batch) p.reject(failure);
+        for (const p of this.#queue.splice(0)) p.reject(failure);
+        this.#queued = 0;
+      }
+    }
+    this.#inFlight = undefined;
+  }
+
+  async #sendWithTimeout(messages: OutgoingMessage[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new BrokerUnavailableError(`no acknowledgement within ${this.#opts.timeoutMs} ms`)),
+        this.#opts.timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([
+        this.producer.send({ topic: this.#opts.topic, acks: -1, timeout: this.#opts.timeoutMs, messages }),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #markUnhealthy(error: Error): void {
+    if (this.#healthy) this.#opts.logger?.warn({ msg: 'kafka_unavailable', err: error.message });
+    this.#healthy = false;
+    if (this.#probeTimer || this.#closed) return;
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    const probe = async () => {
+      this.#probeTimer = undefined;
+      if (this.#closed) return;
+      try {
+        await admin.connect();
+        await admin.fetchTopicMetadata({ topics: [this.#opts.topic] });
+        await this.producer.connect();
+        await admin.disconnect().catch(() => {});
+        this.#healthy = true;
+        this.#opts.logger?.info({ msg: 'kafka_available_again' });
+      } catch {
+        await admin.disconnect().catch(() => {});
+        this.#probeTimer = setTimeout(probe, this.#opts.probeIntervalMs);
+      }
+    };
+    this.#probeTimer = setTimeout(probe, this.#opts.probeIntervalMs);
+  }
+
+  /** Sends what is queued, then disconnects. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#probeTimer);
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#inFlight ??= this.#flush();
+    }
+    await this.#inFlight;
+    await this.producer.disconnect();
+  }
+}

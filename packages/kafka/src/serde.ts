@@ -1,0 +1,71 @@
+import { COMPATIBILITY, type SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { INTERACTION_SUBJECT, type InteractionRecord, interactionAvroSchema } from '@tracker/schemas';
+
+export const MAGIC_BYTE = 0;
+
+/** Thrown when a message is not in the Confluent wire format (magic byte + 4-byte schema id). */
+export class NotAvroError extends Error {
+  override name = 'NotAvroError';
+}
+
+/**
+ * Avro encoding of interactions through the registry. `register()` once at start-up registers the
+ * schema under `interactions-value` with BACKWARD compatibility and caches its id; encode and decode
+ * then hit the registry only for schema ids they have not seen (the client caches schemas by id).
+ */
+export class InteractionSerde {
+  #schemaId: number | undefined;
+
+  constructor(
+    readonly registry: SchemaRegistry,
+    readonly subject: string = INTERACTION_SUBJECT,
+  ) {}
+
+  get schemaId(): number | undefined {
+    return this.#schemaId;
+  }
+
+  /** Registers (or finds) the schema and sets the subject to BACKWARD compatibility. */
+  async register(schema: object = interactionAvroSchema): Promise<number> {
+    const payload = { type: SchemaType.AVRO, schema: JSON.stringify(schema) } as const;
+    const opts = { subject: this.subject, compatibility: COMPATIBILITY.BACKWARD };
+    try {
+      const { id } = await this.registry.register(payload, opts);
+      this.#schemaId = id;
+    } catch (error) {
+      // NOTE: a subject created by someone else without a rule reads back NONE on Apicurio; set the
+      // rule we want and register again instead of refusing to start.
+      if ((error as Error).name !== 'ConfluentSchemaRegistryCompatibilityError') throw error;
+      // The client keeps its HTTP API private in the types; it is the same mappersmith client it uses.
+      const { api } = this.registry as unknown as {
+        api: { Subject: { updateConfig(args: { subject: string; body: object }): Promise<unknown> } };
+      };
+      await api.Subject.updateConfig({
+        subject: this.subject,
+        body: { compatibility: COMPATIBILITY.BACKWARD },
+      });
+      const { id } = await this.registry.register(payload, opts);
+      this.#schemaId = id;
+    }
+    return this.#schemaId;
+  }
+
+  async encode(record: InteractionRecord): Promise<Buffer> {
+    if (this.#schemaId === undefined) throw new Error('InteractionSerde.register() must run before encode()');
+    return this.registry.encode(this.#schemaId, record);
+  }
+
+  /** Decodes a message value; throws NotAvroError for bytes that are not in the wire format. */
+  async decode(value: Buffer | null): Promise<InteractionRecord> {
+    if (!value || value.length < 5 || value[0] !== MAGIC_BYTE) {
+      throw new NotAvroError('message is not in the Confluent Avro wire format (magic byte 0 + schema id)');
+    }
+    return (await this.registry.decode(value)) as InteractionRecord;
+  }
+
+  /** The schema id a wire-format message names, or undefined when it is not in the wire format. */
+  static schemaIdOf(value: Buffer | null): number | undefined {
+    if (!value || value.length < 5 || value[0] !== MAGIC_BYTE) return undefined;
+    return value.readInt32BE(1);
+  }
+}

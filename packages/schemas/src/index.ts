@@ -1,0 +1,2 @@
+export * from './interaction.js';
+export * from './topics.js';

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { type Static, Type } from 'typebox';
+
+/** The Avro schema of the `interactions` topic (namespace io.tracker.events). */
+export const interactionAvroSchema: AvroRecordSchema = JSON.parse(
+  readFileSync(new URL('./avro/interaction.avsc', import.meta.url), 'utf8'),
+);
+
+export interface AvroField {
+  name: string;
+  type: unknown;
+  default?: unknown;
+  doc?: string;
+}
+export interface AvroRecordSchema {
+  type: 'record';
+  name: string;
+  namespace: string;
+  doc?: string;
+  fields: AvroField[];
+}
+
+export const ROLES = ['ADMIN', 'USER', 'GUEST'] as const;
+export type Role = (typeof ROLES)[number];
+export const EVENT_TYPES = ['TRACK', 'IDENTIFY'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const LIMITS = {
+  userId: 128,
+  action: 64,
+  page: 2048,
+  sessionId: 128,
+  propertyKeys: 50,
+  propertyKey: 128,
+  propertyValue: 1024,
+  userAgent: 512,
+  eventBytes: 32 * 1024,
+} as const;
+
+/** Action names after lower-casing. */
+export const ACTION_PATTERN = '^[a-z0-9_.:-]{1,64}$';
+
+export const PropertyValueSchema = Type.Union([
+  Type.String({ maxLength: LIMITS.propertyValue }),
+  Type.Number(),
+  Type.Boolean(),
+]);
+export const PropertiesSchema = Type.Record(Type.String({ minLength: 1, maxLength: LIMITS.propertyKey }), PropertyValueSchema, {
+  maxProperties: LIMITS.propertyKeys,
+});
+export type Properties = Static<typeof PropertiesSchema>;
+
+/**
+ * The record on the topic, field for field the Avro schema above (timestamps as epoch milliseconds,
+ * optional Avro unions as `null`). A unit test proves the two agree.
+ */
+export const InteractionRecordSchema = Type.Object(
+  {
+    eventId: Type.String({ format: 'uuid' }),
+    type: Type.Union([Type.Literal('TRACK'), Type.Literal('IDENTIFY')]),
+    userId: Type.String({ minLength: 1, maxLength: LIMITS.userId }),
+    role: Type.Union([Type.Literal('ADMIN'), Type.Literal('USER'), Type.Literal('GUEST')]),
+    action: Type.String({ pattern: ACTION_PATTERN }),
+    page: Type.String({ maxLength: LIMITS.page }),
+    occurredAt: Type.Integer(),
+    receivedAt: Type.Integer(),
+    sessionId: Type.Union([Type.Null(), Type.String({ maxLength: LIMITS.sessionId })]),
+    properties: PropertiesSchema,
+    userAgent: Type.Union([Type.Null(), Type.String()]),
+    isBot: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type InteractionRecord = Static<typeof InteractionRecordSchema>;
+
+const RoleInput = Type.String({
+  description: 'ADMIN, USER or GUEST, any case; default GUEST',
+  pattern: '^(?:[Aa][Dd][Mm][Ii][Nn]|[Uu][Ss][Ee][Rr]|[Gg][Uu][Ee][Ss][Tt])$',
+});
+
+/** One interaction as an HTTP client sends it (POST /v1/events, items of /v1/batch). */
+export const InteractionInputSchema = Type.Object(
+  {
+    eventId: Type.Optional(
+      Type.String({ format: 'uuid', description: 'Client-chosen id; resending the same id is counted once' }),
+    ),
+    userId: Type.String({ minLength: 1, maxLength: LIMITS.userId }),
+    role: Type.Optional(RoleInput),
+    action: Type.String({ minLength: 1, maxLength: LIMITS.action, description: 'Lower-cased, then [a-z0-9_.:-]' }),
+    page: Type.String({ minLength: 1, maxLength: LIMITS.page, description: 'Path or absolute URL; stored as the path' }),
+    timestamp: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened (ISO-8601)' })),
+    sentAt: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When the client sent it; used to correct clock skew' }),
+    ),
+    sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.sessionId })),
+    properties: Type.Optional(PropertiesSchema),
+    userAgent: Type.Optional(Type.String({ maxLength: LIMITS.userAgent })),
+  },
+  { additionalProperties: false },
+);
+export type InteractionInput = Static<typeof InteractionInputSchema>;
+
+/** POST /v1/identify. */
+export const IdentifyInputSchema = Type.Object(
+  {
+    userId: Type.String({ minLength: 1, maxLength: LIMITS.userId }),
+    role: Type.Optional(RoleInput),
+    traits: Type.Optional(PropertiesSchema),
+    timestamp: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+export type IdentifyInput = Static<typeof IdentifyInputSchema>;
+
+/** Input fields that have no field of their own on the record: they are folded into occurredAt. */
+export const INPUT_ONLY_FIELDS = ['timestamp', 'sentAt'] as const;
+/** Record fields the server sets from the request, never the client. */
+export const SERVER_SET_FIELDS = ['type', 'occurredAt', 'receivedAt', 'isBot'] as const;

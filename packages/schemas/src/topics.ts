@@ -1,0 +1,22 @@
+/** Kafka topic names: the one place they are spelled. */
+export const TOPICS = {
+  /** Accepted interactions and identify calls, Avro through the schema registry, key = userId. */
+  interactions: 'interactions',
+  /** Messages the processor could not decode or validate, with the original bytes and reason headers. */
+  deadLetter: 'interactions.dlq',
+  /** Per-instance request counters ("API hits"), JSON, compacted by the processor into PostgreSQL. */
+  apiHits: 'tracker.api-hits',
+} as const;
+
+/** Registry subject for the interactions value schema (TopicNameStrategy). */
+export const INTERACTION_SUBJECT = `${TOPICS.interactions}-value`;
+
+/** Headers the processor puts on every dead-lettered message. */
+export const DLQ_HEADERS = {
+  reason: 'dlq-reason',
+  step: 'dlq-step',
+  topic: 'dlq-source-topic',
+  partition: 'dlq-source-partition',
+  offset: 'dlq-source-offset',
+  time: 'dlq-time',
+} as const;

@@ -1,0 +1,4 @@
+export * from './database.js';
+export * from './factories.js';
+export * from './stack.js';
+export * from './wait.js';

@@ -1,0 +1,43 @@
+import { defineConfig } from 'vitest/config';
+
+const exclude = ['**/node_modules/**', '**/dist/**', '**/.local/**'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{apps,packages,bench}/*/src/**/*.test.ts'],
+          exclude: [...exclude, '**/*.int.test.ts', '**/*.e2e.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['{apps,packages,bench}/*/src/**/*.int.test.ts'],
+          exclude,
+          environment: 'node',
+          globalSetup: ['./packages/test-utils/dist/global-setup.js'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // 2 cores shared with Kafka, the registry and PostgreSQL: two files at a time.
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['{apps,packages,bench}/*/src/**/*.e2e.test.ts'],
+          exclude,
+          environment: 'node',
+          globalSetup: ['./packages/test-utils/dist/global-setup.js'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
