@@ -1,2 +1,3 @@
+export * from './api-hits.js';
 export * from './client.js';
 export * from './migrate.js';

@@ -20,3 +20,12 @@ export const DLQ_HEADERS = {
   offset: 'dlq-source-offset',
   time: 'dlq-time',
 } as const;
+
+/** JSON value of a message on TOPICS.apiHits: a delta of requests served by one service instance. */
+export interface ApiHitsMessage {
+  batchId: string;
+  service: string;
+  hits: number;
+  /** Epoch ms when the delta was flushed. */
+  at: number;
+}

@@ -1,0 +1,51 @@
+import type pg from 'pg';
+
+export interface ApiHitDelta {
+  /** Sender-chosen id; a delta with an id already recorded is ignored. */
+  batchId: string;
+  service: string;
+  hits: number;
+}
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/**
+ * Adds hit deltas to the per-service totals exactly once (set-based: one statement for any number
+ * of deltas). Call inside the caller's transaction when the deltas come from Kafka, so the offsets
+ * and the counts commit together.
+ */
+export async function recordApiHits(db: Queryable, deltas: ApiHitDelta[]): Promise<number> {
+  if (deltas.length === 0) return 0;
+  const { rows } = await db.query<{ added: number }>(
+    `WITH fresh AS (
+       INSERT INTO api_hit_batches (batch_id, service, hits)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+       ON CONFLICT (batch_id) DO NOTHING
+       RETURNING service, hits
+     ), sums AS (
+       SELECT service, sum(hits)::bigint AS hits FROM fresh GROUP BY service
+     ), up AS (
+       INSERT INTO api_hits (service, hits, updated_at)
+       SELECT service, hits, now() FROM sums
+       ON CONFLICT (service) DO UPDATE SET hits = api_hits.hits + EXCLUDED.hits, updated_at = now()
+       RETURNING 1
+     )
+     SELECT coalesce((SELECT sum(hits) FROM sums), 0)::bigint AS added`,
+    [deltas.map((d) => d.batchId), deltas.map((d) => d.service), deltas.map((d) => d.hits)],
+  );
+  return Number(rows[0]?.added ?? 0);
+}
+
+/** Removes dedupe rows older than `maxAgeHours`; redeliveries come within minutes, not days. */
+export async function pruneApiHitBatches(db: Queryable, maxAgeHours = 24): Promise<number> {
+  const res = await db.query('DELETE FROM api_hit_batches WHERE recorded_at < now() - make_interval(hours => $1)', [
+    maxAgeHours,
+  ]);
+  return res.rowCount ?? 0;
+}
+
+/** Total hits over all services. */
+export async function totalApiHits(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ total: number }>('SELECT coalesce(sum(hits), 0)::bigint AS total FROM api_hits');
+  return Number(rows[0]?.total ?? 0);
+}

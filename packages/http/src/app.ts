@@ -1,0 +1,101 @@
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { fastifyLoggerOptions } from '@tracker/logger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rateLimitKey } from './auth.js';
+import { ErrorResponseSchema, errorBody, errorHandler, notFoundHandler } from './errors.js';
+import { metricsPlugin } from './metrics.js';
+
+export type TrackerApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface BaseAppOptions {
+  service: string;
+  logLevel?: string;
+  /** Largest accepted body in bytes (Fastify's bodyLimit). */
+  bodyLimit?: number;
+  /** Allowed CORS origins; `*` allows any. Empty disables CORS headers. */
+  corsOrigins?: string[];
+  /** Requests per window per key and IP; 0 disables rate limiting. */
+  rateLimitMax?: number;
+  rateLimitWindowMs?: number;
+  docs: { title: string; description: string; version?: string };
+  /** Extra headers CORS must allow (e.g. x-write-key). */
+  corsHeaders?: string[];
+  /** Trust X-Forwarded-For from a reverse proxy. */
+  trustProxy?: boolean;
+}
+
+/**
+ * The Fastify instance every service starts from: pino logging with credentials redacted, strict
+ * validation (unknown fields rejected, every error listed), the common error shape, CORS, rate
+ * limiting per key and IP, Prometheus metrics and OpenAPI at /docs.
+ */
+export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
+  const app = Fastify({
+    logger: fastifyLoggerOptions(opts.service, opts.logLevel ?? 'info'),
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    trustProxy: opts.trustProxy ?? false,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorResponseSchema);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 500) request.log.warn({ msg: 'request_error', status: reply.statusCode, url: request.url.split('?')[0] });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: opts.docs.title, description: opts.docs.description, version: opts.docs.version ?? '0.1.0' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  if (opts.corsOrigins && opts.corsOrigins.length > 0) {
+    const any = opts.corsOrigins.includes('*');
+    await app.register(cors, {
+      origin: any ? true : opts.corsOrigins,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['content-type', 'authorization', 'x-api-key', ...(opts.corsHeaders ?? [])],
+      maxAge: 600,
+    });
+  }
+
+  if ((opts.rateLimitMax ?? 0) > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      max: opts.rateLimitMax!,
+      timeWindow: opts.rateLimitWindowMs ?? 60_000,
+      hook: 'preHandler',
+      keyGenerator: rateLimitKey,
+      allowList: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url.split('?')[0]!),
+      errorResponseBuilder: (_request, context) => ({
+        ...errorBody(429, 'RATE_LIMITED', `rate limit of ${context.max} requests per ${context.after} exceeded`),
+        statusCode: 429,
+      }),
+    });
+  }
+
+  await app.register(metricsPlugin, { service: opts.service });
+  return app;
+}
