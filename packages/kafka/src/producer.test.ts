@@ -1,0 +1,107 @@
+import type { Kafka } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { BatchingProducer, BrokerUnavailableError } from './producer.js';
+
+/** A fake kafkajs client: records every send, fails while `down` is true. */
+function fakeKafka() {
+  const state = { down: false, sends: [] as number[], sendDelayMs: 5, neverAck: false };
+  const producer = {
+    connect: async () => {
+      if (state.down) throw new Error('connect ECONNREFUSED');
+    },
+    disconnect: async () => {},
+    send: async ({ messages }: { messages: unknown[] }) => {
+      if (state.neverAck) return new Promise(() => {});
+      await new Promise((r) => setTimeout(r, state.sendDelayMs));
+      if (state.down) throw new Error('Connection error: ECONNREFUSED');
+      state.sends.push(messages.length);
+      return [];
+    },
+  };
+  const admin = {
+    connect: async () => {
+      if (state.down) throw new Error('down');
+    },
+    disconnect: async () => {},
+    fetchTopicMetadata: async () => ({ topics: [] }),
+  };
+  const kafka = { producer: () => producer, admin: () => admin } as unknown as Kafka;
+  return { kafka, state };
+}
+
+const msg = (i: number) => ({ key: `u${i}`, value: Buffer.from(`v${i}`) });
+
+describe('BatchingProducer', () => {
+  it('sends concurrent callers in one request and resolves each after the ack', async () => {
+    const { kafka, state } = fakeKafka();
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 20 });
+    await p.connect();
+    await Promise.all([p.send([msg(1)]), p.send([msg(2), msg(3)]), p.send([msg(4)])]);
+    expect(state.sends).toEqual([4]);
+    await p.close();
+  });
+
+  it('queues behind the batch in flight and sends the queue as the next batch', async () => {
+    const { kafka, state } = fakeKafka();
+    state.sendDelayMs = 30;
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1 });
+    await p.connect();
+    const first = p.send([msg(1)]);
+    await new Promise((r) => setTimeout(r, 10)); // first batch is in flight now
+    await Promise.all([first, p.send([msg(2)]), p.send([msg(3)]), p.send([msg(4)])]);
+    expect(state.sends).toEqual([1, 3]);
+    await p.close();
+  });
+
+  it('splits at maxBatchMessages', async () => {
+    const { kafka, state } = fakeKafka();
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 50, maxBatchMessages: 3 });
+    await p.connect();
+    await Promise.all([1, 2, 3, 4, 5, 6, 7].map((i) => p.send([msg(i)])));
+    expect(state.sends.reduce((a, b) => a + b, 0)).toBe(7);
+    expect(Math.max(...state.sends)).toBeLessThanOrEqual(3);
+    await p.close();
+  });
+
+  it('rejects every caller of a failed batch, then fails fast until the broker is back', async () => {
+    const { kafka, state } = fakeKafka();
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1, probeIntervalMs: 20 });
+    await p.connect();
+    state.down = true;
+    const results = await Promise.allSettled([p.send([msg(1)]), p.send([msg(2)])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(BrokerUnavailableError);
+    expect(p.healthy).toBe(false);
+    // fail fast: no request to the broker while known to be down
+    const before = state.sends.length;
+    await expect(p.send([msg(3)])).rejects.toBeInstanceOf(BrokerUnavailableError);
+    expect(state.sends.length).toBe(before);
+    // recovery without a restart
+    state.down = false;
+    for (let i = 0; i < 50 && !p.healthy; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(p.healthy).toBe(true);
+    await p.send([msg(4)]);
+    expect(state.sends.at(-1)).toBe(1);
+    await p.close();
+  });
+
+  it('turns a missing acknowledgement into BrokerUnavailableError after timeoutMs', async () => {
+    const { kafka, state } = fakeKafka();
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1, timeoutMs: 50, probeIntervalMs: 10_000 });
+    await p.connect();
+    state.neverAck = true;
+    await expect(p.send([msg(1)])).rejects.toThrow(/no acknowledgement within 50 ms/);
+    await p.close();
+  });
+
+  it('sends what is queued on close, then refuses new sends', async () => {
+    const { kafka, state } = fakeKafka();
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1000 });
+    await p.connect();
+    const pending = p.send([msg(1), msg(2)]);
+    await p.close();
+    await pending;
+    expect(state.sends).toEqual([2]);
+    await expect(p.send([msg(3)])).rejects.toBeInstanceOf(BrokerUnavailableError);
+  });
+});
