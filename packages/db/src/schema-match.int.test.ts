@@ -44,7 +44,7 @@ describe('the migrated database matches schema.prisma', () => {
 
   it('has the enums with the same values', async () => {
     const { rows } = await db.pool.query<{ typname: string; labels: string[] }>(
-      `SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) AS labels
+      `SELECT t.typname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
          FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname`,
     );
     const actual = Object.fromEntries(rows.map((r) => [r.typname, r.labels]));
