@@ -28,7 +28,13 @@ export interface BaseAppOptions {
   /** Requests per window per key and IP; 0 disables rate limiting. */
   rateLimitMax?: number;
   rateLimitWindowMs?: number;
-  docs: { title: string; description: string; version?: string };
+  docs: {
+    title: string;
+    description: string;
+    version?: string;
+    /** OpenAPI security schemes besides `bearer` (e.g. an API key header), named as routes use them. */
+    securitySchemes?: Record<string, Record<string, unknown>>;
+  };
   /** Extra headers CORS must allow (e.g. x-write-key). */
   corsHeaders?: string[];
   /** Trust X-Forwarded-For from a reverse proxy. */
@@ -65,6 +71,7 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
+          ...opts.docs.securitySchemes,
         },
       },
     },

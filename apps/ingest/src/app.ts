@@ -1,0 +1,58 @@
+import { apiHitsPlugin, createBaseApp, healthPlugin, type TrackerApp } from '@tracker/http';
+import type { IngestConfig } from './config.js';
+import { eventsPlugin } from './plugins/events.plugin.js';
+import { eventsRoutes } from './routes/events.route.js';
+import { importRoute } from './routes/import.route.js';
+import { trackerJsRoute } from './routes/tracker-js.route.js';
+
+export const SERVICE = 'ingest';
+
+/**
+ * The ingest service: validated interactions to Kafka as Avro. Builds and returns the app (never
+ * listens); connects to the registry and Kafka while registering, closes them on app.close().
+ */
+export async function buildApp(config: IngestConfig): Promise<TrackerApp> {
+  const app = await createBaseApp({
+    service: SERVICE,
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.INGEST_BATCH_MAX_BYTES,
+    corsOrigins: config.INGEST_CORS_ORIGINS,
+    corsHeaders: ['x-write-key'],
+    rateLimitMax: config.INGEST_RATE_LIMIT_MAX,
+    rateLimitWindowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
+    trustProxy: config.TRUST_PROXY,
+    docs: {
+      title: 'Interaction tracker: ingest API',
+      description:
+        'Send interactions (page views, clicks, form submissions, any named action) and identify calls. ' +
+        'Every accepted event is in Kafka when the answer is 202. Errors: {status, code, message, details:[{path, message}]}.',
+      securitySchemes: {
+        writeKeyHeader: { type: 'apiKey', in: 'header', name: 'x-write-key' },
+        writeKeyQuery: { type: 'apiKey', in: 'query', name: 'writeKey' },
+      },
+    },
+  });
+  if (config.INGEST_WRITE_KEYS.length === 0) {
+    app.log.warn({
+      msg: 'write_keys_unset',
+      hint: 'INGEST_WRITE_KEYS is empty: anyone who reaches this port can send events',
+    });
+  }
+
+  await app.register(eventsPlugin, { config });
+  await app.register(healthPlugin, {
+    checks: {
+      kafka: () => app.events.healthy,
+      schemaRegistry: () => app.events.serde.schemaId !== undefined,
+    },
+  });
+  // Registered after eventsPlugin so its final flush on close runs before the producers close.
+  await app.register(apiHitsPlugin, {
+    flush: (hits) => app.events.publishApiHits(SERVICE, hits),
+    intervalMs: config.INGEST_API_HITS_INTERVAL_MS,
+  });
+  await app.register(trackerJsRoute, { path: config.INGEST_TRACKER_JS_PATH });
+  await app.register(eventsRoutes, { config });
+  await app.register(importRoute, { config });
+  return app;
+}

@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url';
+import { CommonEnv, loadConfig, type Static, Type } from '@tracker/config';
+import { TOPICS } from '@tracker/schemas';
+
+/** packages/tracker's build output, relative to this file in src/ or dist/. */
+const DEFAULT_TRACKER_JS = fileURLToPath(
+  new URL('../../../packages/tracker/dist/tracker.js', import.meta.url),
+);
+
+/** Every environment variable the ingest service reads, with its default. */
+export const IngestEnvSchema = Type.Object({
+  LOG_LEVEL: CommonEnv.LOG_LEVEL,
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  KAFKA_BROKERS: CommonEnv.KAFKA_BROKERS,
+  KAFKA_CLIENT_ID: Type.String({ default: 'tracker-ingest' }),
+  KAFKA_SSL: CommonEnv.KAFKA_SSL,
+  KAFKA_SASL_MECHANISM: CommonEnv.KAFKA_SASL_MECHANISM,
+  KAFKA_SASL_USERNAME: CommonEnv.KAFKA_SASL_USERNAME,
+  KAFKA_SASL_PASSWORD: CommonEnv.KAFKA_SASL_PASSWORD,
+  SCHEMA_REGISTRY_URL: CommonEnv.SCHEMA_REGISTRY_URL,
+  SCHEMA_REGISTRY_USERNAME: CommonEnv.SCHEMA_REGISTRY_USERNAME,
+  SCHEMA_REGISTRY_PASSWORD: CommonEnv.SCHEMA_REGISTRY_PASSWORD,
+  INGEST_TOPIC: Type.String({ minLength: 1, default: TOPICS.interactions }),
+  /** Registry subject of the value schema; default `<INGEST_TOPIC>-value` (TopicNameStrategy). */
+  INGEST_SUBJECT: Type.Optional(Type.String({ minLength: 1 })),
+  INGEST_API_HITS_TOPIC: Type.String({ minLength: 1, default: TOPICS.apiHits }),
+  INGEST_API_HITS_INTERVAL_MS: Type.Integer({ minimum: 100, default: 2000 }),
+  INGEST_WRITE_KEYS: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  INGEST_CORS_ORIGINS: Type.Array(Type.String({ minLength: 1 }), { default: ['*'] }),
+  INGEST_RATE_LIMIT_MAX: Type.Integer({ minimum: 0, default: 6000 }),
+  INGEST_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000 }),
+  INGEST_BATCH_MAX_EVENTS: Type.Integer({ minimum: 1, default: 1000 }),
+  INGEST_BATCH_MAX_BYTES: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+  INGEST_IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 250 * 1024 * 1024 }),
+  INGEST_IMPORT_CHUNK_EVENTS: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  INGEST_IMPORT_MAX_REJECTIONS: Type.Integer({ minimum: 0, default: 100 }),
+  INGEST_PRODUCER_LINGER_MS: Type.Integer({ minimum: 0, default: 5 }),
+  INGEST_PRODUCER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  INGEST_RETRY_AFTER_S: Type.Integer({ minimum: 1, default: 5 }),
+  INGEST_TRACKER_JS_PATH: Type.String({ minLength: 1, default: DEFAULT_TRACKER_JS }),
+});
+export type IngestConfig = Static<typeof IngestEnvSchema>;
+
+/** Reads and validates the environment once; throws ConfigError listing every bad key. */
+export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  return loadConfig(IngestEnvSchema, env);
+}

@@ -1,0 +1,336 @@
+import { pipeline, Readable } from 'node:stream';
+import type { ErrorDetail } from '@tracker/http';
+import { InteractionInputSchema } from '@tracker/schemas';
+import { parse as parseCsv } from 'csv-parse';
+import sjson from 'secure-json-parse';
+import type { RejectReason } from '../normalize.js';
+
+/** One item read from an import file: a parsed value, or why it could not be read. */
+export type ImportItem =
+  | { line: number; value: unknown; bytes?: number }
+  | { line: number; errors: ErrorDetail[]; reason: RejectReason; fatal?: boolean };
+
+export type ByteSource = AsyncIterable<Buffer | string>;
+
+const NL = 0x0a;
+const tooLarge = (line: number, max: number): ImportItem => ({
+  line,
+  reason: 'too_large',
+  errors: [{ path: '', message: `is longer than ${max} bytes; one event may have at most ${max}` }],
+});
+
+/** JSON.parse without prototype poisoning (`__proto__`/`constructor.prototype` keys are refused). */
+function parseJson(line: number, text: string, bytes: number): ImportItem {
+  try {
+    return {
+      line,
+      value: sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
+      bytes,
+    };
+  } catch (error) {
+    return {
+      line,
+      reason: 'unparseable',
+      errors: [{ path: '', message: `is not valid JSON: ${(error as Error).message}` }],
+    };
+  }
+}
+
+const asBuffer = (chunk: Buffer | string) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+
+/**
+ * NDJSON: one JSON value per line, blank lines skipped. A line longer than `maxBytes` is reported
+ * and skipped without being held in memory, so memory stays bounded whatever the file holds.
+ */
+export async function* ndjsonItems(source: ByteSource, maxBytes: number): AsyncGenerator<ImportItem> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let oversize = false;
+  let line = 1;
+  const emit = (): ImportItem | undefined => {
+    if (oversize) return tooLarge(line, maxBytes);
+    if (size === 0) return undefined;
+    let text = Buffer.concat(parts, size).toString('utf8');
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.trim().length === 0) return undefined;
+    return parseJson(line, text, size);
+  };
+  for await (const chunk of source) {
+    const buf = asBuffer(chunk);
+    let start = 0;
+    while (start <= buf.length) {
+      const nl = buf.indexOf(NL, start);
+      const end = nl === -1 ? buf.length : nl;
+      if (!oversize && end > start) {
+        if (size + (end - start) > maxBytes) {
+          oversize = true;
+          parts = [];
+        } else {
+          parts.push(buf.subarray(start, end));
+          size += end - start;
+        }
+      }
+      if (nl === -1) break;
+      const item = emit();
+      if (item) yield item;
+      parts = [];
+      size = 0;
+      oversize = false;
+      line += 1;
+      start = nl + 1;
+    }
+  }
+  const last = emit();
+  if (last) yield last;
+}
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * A top-level JSON array, split into its elements by a byte scanner (depth and string state only), so
+ * that each element is parsed on its own with JSON.parse and none is held beyond `maxBytes`.
+ * NOTE: general streaming JSON parsers assemble every element however large it is and say they are
+ * not meant for untrusted input; browser write keys are public, so this endpoint gets untrusted bytes.
+ * A structural error (no `[`, a missing comma, text after `]`) ends the file with a fatal item.
+ */
+export class JsonArraySplitter {
+  #state: 'start' | 'before' | 'value' | 'after' | 'end' = 'start';
+  #afterComma = false;
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+  #parts: Buffer[] = [];
+  #size = 0;
+  #oversize = false;
+  #line = 1;
+  #itemLine = 1;
+  #bom = true;
+  #failed = false;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Items completed by this chunk. */
+  push(chunk: Buffer): ImportItem[] {
+    const out: ImportItem[] = [];
+    if (this.#failed) return out;
+    let buf = chunk;
+    if (this.#bom && buf.length > 0) {
+      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+      this.#bom = false;
+    }
+    let segment = this.#state === 'value' ? 0 : -1;
+    for (let i = 0; i < buf.length; i++) {
+      const c = buf[i]!;
+      if (this.#state === 'value') {
+        let endBefore = false;
+        let endAfter = false;
+        if (this.#inString) {
+          if (this.#escape) this.#escape = false;
+          else if (c === 0x5c) this.#escape = true;
+          else if (c === 0x22) {
+            this.#inString = false;
+            endAfter = this.#depth === 0;
+          }
+        } else if (c === 0x22) this.#inString = true;
+        else if (c === 0x7b || c === 0x5b) this.#depth += 1;
+        else if (c === 0x7d || c === 0x5d) {
+          if (this.#depth === 0) endBefore = true;
+          else {
+            this.#depth -= 1;
+            endAfter = this.#depth === 0;
+          }
+        } else if (this.#depth === 0 && (c === 0x2c || WS.has(c))) endBefore = true;
+        if (endBefore || endAfter) {
+          this.#append(buf, segment, endAfter ? i + 1 : i);
+          out.push(this.#finishItem());
+          segment = -1;
+          this.#state = 'after';
+          if (endAfter) {
+            if (c === NL) this.#line += 1;
+            continue;
+          }
+        } else {
+          if (c === NL) this.#line += 1;
+          continue;
+        }
+      }
+      if (c === NL) this.#line += 1;
+      if (WS.has(c)) continue;
+      switch (this.#state) {
+        case 'start':
+          if (c !== 0x5b) return this.#fail(out, 'a JSON array must start with [');
+          this.#state = 'before';
+          break;
+        case 'before':
+          if (c === 0x5d && !this.#afterComma) {
+            this.#state = 'end';
+            break;
+          }
+          if (c === 0x2c || c === 0x5d)
+            return this.#fail(out, `unexpected ${String.fromCharCode(c)}; expected a value`);
+          this.#state = 'value';
+          this.#afterComma = false;
+          this.#itemLine = this.#line;
+          segment = i;
+          this.#inString = c === 0x22;
+          this.#depth = c === 0x7b || c === 0x5b ? 1 : 0;
+          break;
+        case 'after':
+          if (c === 0x2c) {
+            this.#state = 'before';
+            this.#afterComma = true;
+          } else if (c === 0x5d) this.#state = 'end';
+          else return this.#fail(out, `unexpected ${String.fromCharCode(c)}; expected , or ]`);
+          break;
+        case 'end':
+          return this.#fail(out, 'unexpected text after the closing ]');
+      }
+    }
+    if (this.#state === 'value' && segment !== -1) this.#append(buf, segment, buf.length);
+    return out;
+  }
+
+  /** Call at the end of the input: reports an array that never closed. */
+  end(): ImportItem[] {
+    if (this.#failed || this.#state === 'end') return [];
+    if (this.#state === 'start') return this.#fail([], 'the file is empty; expected a JSON array');
+    const out: ImportItem[] = [];
+    if (this.#state === 'value' && this.#depth === 0 && !this.#inString) out.push(this.#finishItem());
+    return this.#fail(out, 'the JSON array is not closed with ]');
+  }
+
+  #append(buf: Buffer, from: number, to: number): void {
+    if (this.#oversize || to <= from) return;
+    if (this.#size + (to - from) > this.maxBytes) {
+      this.#oversize = true;
+      this.#parts = [];
+      return;
+    }
+    this.#parts.push(buf.subarray(from, to));
+    this.#size += to - from;
+  }
+
+  #finishItem(): ImportItem {
+    const item = this.#oversize
+      ? tooLarge(this.#itemLine, this.maxBytes)
+      : parseJson(this.#itemLine, Buffer.concat(this.#parts, this.#size).toString('utf8'), this.#size);
+    this.#parts = [];
+    this.#size = 0;
+    this.#oversize = false;
+    this.#depth = 0;
+    this.#inString = false;
+    this.#escape = false;
+    return item;
+  }
+
+  #fail(out: ImportItem[], message: string): ImportItem[] {
+    this.#failed = true;
+    out.push({
+      line: this.#line,
+      reason: 'unparseable',
+      fatal: true,
+      errors: [{ path: '', message: `${message}; the rest of the file was not read` }],
+    });
+    return out;
+  }
+}
+
+export async function* jsonArrayItems(source: ByteSource, maxBytes: number): AsyncGenerator<ImportItem> {
+  const splitter = new JsonArraySplitter(maxBytes);
+  for await (const chunk of source) yield* splitter.push(asBuffer(chunk));
+  yield* splitter.end();
+}
+
+/** Columns a CSV import may have: the input fields, `properties` (a JSON object) and `properties.<key>`. */
+export const CSV_COLUMNS = Object.keys(InteractionInputSchema.properties);
+const REQUIRED_COLUMNS = ['userId', 'action', 'page'];
+
+/** The header row names columns nobody reads, or misses a required one: refused before any row. */
+export class CsvHeaderError extends Error {
+  constructor(readonly details: ErrorDetail[]) {
+    super('the CSV header row does not fit');
+    this.name = 'CsvHeaderError';
+  }
+}
+
+function checkHeader(header: string[]): string[] {
+  const details: ErrorDetail[] = [];
+  for (const name of header) {
+    if (!CSV_COLUMNS.includes(name) && !(name.startsWith('properties.') && name.length > 11)) {
+      details.push({
+        path: `header.${name}`,
+        message: `is not a known column (${CSV_COLUMNS.join(', ')}, properties.<key>)`,
+      });
+    }
+  }
+  for (const name of REQUIRED_COLUMNS) {
+    if (!header.includes(name)) details.push({ path: `header.${name}`, message: 'is a required column' });
+  }
+  if (details.length > 0) throw new CsvHeaderError(details);
+  return header;
+}
+
+/** A CSV row as an input object: empty cells are absent, `properties.x` columns go to properties. */
+export function rowToInput(
+  row: Record<string, string>,
+): { value: Record<string, unknown> } | { errors: ErrorDetail[] } {
+  const value: Record<string, unknown> = {};
+  let properties: Record<string, unknown> | undefined;
+  for (const [key, cell] of Object.entries(row)) {
+    if (cell === '' || cell === undefined) continue;
+    if (key === 'properties') {
+      try {
+        const parsed = sjson.parse(cell, undefined, { protoAction: 'error', constructorAction: 'error' });
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+          throw new Error('not an object');
+        properties = { ...parsed, ...properties };
+      } catch {
+        return { errors: [{ path: 'properties', message: 'must be a JSON object' }] };
+      }
+    } else if (key.startsWith('properties.')) {
+      properties ??= {};
+      properties[key.slice(11)] = cell;
+    } else value[key] = cell;
+  }
+  if (properties) value.properties = properties;
+  return { value };
+}
+
+/**
+ * CSV with a header row (RFC 4180 quoting, BOM tolerated). Values are strings, so properties read
+ * from `properties.<key>` columns are strings; a `properties` column may hold a JSON object instead.
+ * A row with the wrong number of cells is reported and skipped.
+ */
+export async function* csvItems(source: ByteSource, maxBytes: number): AsyncGenerator<ImportItem> {
+  const skipped: ImportItem[] = [];
+  const parser = parseCsv({
+    bom: true,
+    columns: checkHeader,
+    skip_empty_lines: true,
+    max_record_size: maxBytes,
+    info: true,
+    skip_records_with_error: true,
+    on_skip: (error) => {
+      if (!error) return undefined;
+      const line = (error as { lines?: number }).lines ?? 0;
+      skipped.push({
+        line,
+        reason: 'unparseable',
+        errors: [{ path: '', message: `is not a valid CSV row: ${error.message}` }],
+      });
+      return undefined;
+    },
+  });
+  // pipeline() destroys both sides when either fails or the consumer stops early.
+  pipeline(Readable.from(source), parser, () => {});
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: Record<string, string>;
+    info: { lines: number };
+  }>) {
+    yield* skipped.splice(0);
+    const row = rowToInput(record);
+    if ('errors' in row) yield { line: info.lines, reason: 'schema', errors: row.errors };
+    else yield { line: info.lines, value: row.value };
+  }
+  yield* skipped.splice(0);
+}

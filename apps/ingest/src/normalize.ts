@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorDetail } from '@tracker/http';
+import {
+  ACTION_PATTERN,
+  type IdentifyInput,
+  type InteractionInput,
+  InteractionInputSchema,
+  type InteractionRecord,
+  LIMITS,
+  type Role,
+} from '@tracker/schemas';
+import { isbot } from 'isbot';
+import { compileValidator, toDetail } from './validation.js';
+
+/** Events dated further ahead than this (after skew correction) are refused. */
+export const MAX_FUTURE_MS = 24 * 3600 * 1000;
+
+/** Why an item was refused: the `reason` label of the rejected-events counter. */
+export type RejectReason = 'schema' | 'too_large' | 'action' | 'page' | 'future' | 'unparseable';
+
+/** What the request itself tells about every event in it. */
+export interface RequestContext {
+  /** When ingest received the request (epoch ms). */
+  receivedAt: number;
+  /** The request's User-Agent header, when any. */
+  userAgent: string | undefined;
+}
+
+export type Prepared =
+  | { ok: true; record: InteractionRecord }
+  | { ok: false; reason: RejectReason; errors: ErrorDetail[] };
+
+const validateInput = compileValidator(InteractionInputSchema);
+const actionPattern = new RegExp(ACTION_PATTERN);
+const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+
+/** ADMIN/USER/GUEST in any case, upper-cased; GUEST when absent. */
+export function normalizeRole(role: string | undefined): Role {
+  return (role?.toUpperCase() as Role | undefined) ?? 'GUEST';
+}
+
+/** Lower-cased action, or undefined when it does not fit [a-z0-9_.:-]{1,64} even then. */
+export function normalizeAction(action: string): string | undefined {
+  const lower = action.toLowerCase();
+  return actionPattern.test(lower) ? lower : undefined;
+}
+
+/**
+ * The page as stored: an absolute URL becomes its path and query (origin and fragment dropped), a
+ * path is kept without its fragment. Undefined when it is neither.
+ */
+export function normalizePage(page: string): string | undefined {
+  if (SCHEME.test(page)) {
+    if (!URL.canParse(page)) return undefined;
+    const url = new URL(page);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    return `${url.pathname}${url.search}`;
+  }
+  if (!page.startsWith('/')) return undefined;
+  const hash = page.indexOf('#');
+  return hash === -1 ? page : page.slice(0, hash) || '/';
+}
+
+/**
+ * When the event happened, corrected for the sender's clock the way Segment does it: a client that
+ * stamps both `timestamp` and `sentAt` with the same wrong clock gets
+ * occurredAt = receivedAt − (sentAt − timestamp). Without sentAt the timestamp is taken as is; with
+ * sentAt only, the event happened when it was sent (≈ received); with neither, at reception.
+ */
+export function occurredAt(
+  timestamp: string | undefined,
+  sentAt: string | undefined,
+  receivedAt: number,
+): number {
+  const ts = timestamp === undefined ? undefined : Date.parse(timestamp);
+  const sent = sentAt === undefined ? undefined : Date.parse(sentAt);
+  if (ts === undefined) return receivedAt;
+  if (sent === undefined) return ts;
+  return receivedAt - (sent - ts);
+}
+
+/** The user agent of an event (its own field first, else the request's header) and the bot flag. */
+export function agentOf(
+  own: string | undefined,
+  ctx: RequestContext,
+): { userAgent: string | null; isBot: boolean } {
+  const userAgent = own ?? ctx.userAgent?.slice(0, LIMITS.userAgent) ?? null;
+  return { userAgent, isBot: userAgent !== null && isbot(userAgent) };
+}
+
+/** Serialized size of an item in bytes (JSON). */
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+}
+
+/**
+ * Validates and normalises one interaction as a client sent it. Error paths are relative to the
+ * item (`userId`, `properties.plan`); callers prefix them (`body`, `body.events.3`).
+ * `bytes` is the item's size when the caller already knows it (an import line).
+ */
+export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: number): Prepared {
+  const size = bytes ?? jsonBytes(raw);
+  if (size > LIMITS.eventBytes) {
+    return {
+      ok: false,
+      reason: 'too_large',
+      errors: [{ path: '', message: `is ${size} bytes; one event may have at most ${LIMITS.eventBytes}` }],
+    };
+  }
+  const schemaErrors = validateInput(raw);
+  if (schemaErrors.length > 0) {
+    return { ok: false, reason: 'schema', errors: schemaErrors.map((e) => toDetail('', e)) };
+  }
+  const input = raw as InteractionInput;
+  const errors: ErrorDetail[] = [];
+  let reason: RejectReason = 'schema';
+  const action = normalizeAction(input.action);
+  if (action === undefined) {
+    errors.push({ path: 'action', message: 'must be 1 to 64 of a-z 0-9 _ . : - (after lower-casing)' });
+    reason = 'action';
+  }
+  const page = normalizePage(input.page);
+  if (page === undefined) {
+    errors.push({ path: 'page', message: 'must be a path starting with / or an absolute http(s) URL' });
+    reason = 'page';
+  }
+  const at = occurredAt(input.timestamp, input.sentAt, ctx.receivedAt);
+  if (at > ctx.receivedAt + MAX_FUTURE_MS) {
+    errors.push({
+      path: input.timestamp === undefined ? 'sentAt' : 'timestamp',
+      message: 'is more than 24 h in the future',
+    });
+    reason = 'future';
+  }
+  if (errors.length > 0 || action === undefined || page === undefined) return { ok: false, reason, errors };
+  return {
+    ok: true,
+    record: {
+      eventId: input.eventId?.toLowerCase() ?? randomUUID(),
+      type: 'TRACK',
+      userId: input.userId,
+      role: normalizeRole(input.role),
+      action,
+      page,
+      occurredAt: at,
+      receivedAt: ctx.receivedAt,
+      sessionId: input.sessionId ?? null,
+      properties: input.properties ?? {},
+      ...agentOf(input.userAgent, ctx),
+    },
+  };
+}
+
+/**
+ * An identify call as a record on the same topic: type IDENTIFY, action `identify`, no page, traits
+ * in `properties`. The body was validated against IdentifyInputSchema by the route.
+ */
+export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prepared {
+  const at = input.timestamp === undefined ? ctx.receivedAt : Date.parse(input.timestamp);
+  if (at > ctx.receivedAt + MAX_FUTURE_MS) {
+    return {
+      ok: false,
+      reason: 'future',
+      errors: [{ path: 'timestamp', message: 'is more than 24 h in the future' }],
+    };
+  }
+  return {
+    ok: true,
+    record: {
+      eventId: randomUUID(),
+      type: 'IDENTIFY',
+      userId: input.userId,
+      role: normalizeRole(input.role),
+      action: 'identify',
+      page: '',
+      occurredAt: at,
+      receivedAt: ctx.receivedAt,
+      sessionId: null,
+      properties: input.traits ?? {},
+      ...agentOf(undefined, ctx),
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import type { Readable } from 'node:stream';
+import multipart from '@fastify/multipart';
+import { HttpError, requireKey, type TrackerApp } from '@tracker/http';
+import { LIMITS } from '@tracker/schemas';
+import { Type } from 'typebox';
+import type { IngestConfig } from '../config.js';
+import { runImport } from '../import/import-runner.js';
+import {
+  type ByteSource,
+  csvItems,
+  type ImportItem,
+  jsonArrayItems,
+  ndjsonItems,
+} from '../import/readers.js';
+import { commonErrors, ImportSummarySchema, WriteKeyQuerySchema } from '../schemas.js';
+import { typeboxValidatorCompiler } from '../validation.js';
+import { WRITE_KEY_SOURCES } from './events.route.js';
+
+type Format = 'ndjson' | 'json' | 'csv';
+
+const MEDIA_TYPES: Record<string, Format> = {
+  'application/x-ndjson': 'ndjson',
+  'application/ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+  'application/x-jsonlines': 'ndjson',
+  'application/json': 'json',
+  'text/csv': 'csv',
+};
+const EXTENSIONS: Record<string, Format> = { ndjson: 'ndjson', jsonl: 'ndjson', json: 'json', csv: 'csv' };
+
+const mediaFormat = (contentType: string | undefined): Format | undefined =>
+  MEDIA_TYPES[(contentType ?? '').split(';')[0]!.trim().toLowerCase()];
+
+const ImportQuerySchema = Type.Object({
+  ...WriteKeyQuerySchema.properties,
+  format: Type.Optional(
+    Type.Union([Type.Literal('ndjson'), Type.Literal('json'), Type.Literal('csv')], {
+      description: 'Overrides the format the content type or file name suggests',
+    }),
+  ),
+});
+
+/** Counts bytes and stops the upload with 413 once it passes `max`. */
+async function* limitBytes(source: AsyncIterable<Buffer>, max: number): ByteSource {
+  let seen = 0;
+  for await (const chunk of source) {
+    seen += chunk.length;
+    if (seen > max)
+      throw new HttpError(
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `the file is larger than ${max} bytes (INGEST_IMPORT_MAX_BYTES)`,
+      );
+    yield chunk;
+  }
+}
+
+/**
+ * `json` may be a JSON array or, when the first value is an object, NDJSON sent as application/json:
+ * peek at the first significant byte and replay what was read.
+ */
+async function sniffJson(source: ByteSource): Promise<{ format: 'json' | 'ndjson'; source: ByteSource }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const seen: (Buffer | string)[] = [];
+  let format: 'json' | 'ndjson' = 'json';
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) break;
+    seen.push(next.value);
+    const first = String(next.value)
+      .replace(/^\uFEFF/, '')
+      .trimStart();
+    if (first.length > 0) {
+      format = first.startsWith('{') ? 'ndjson' : 'json';
+      break;
+    }
+  }
+  async function* replay(): ByteSource {
+    yield* seen;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { format, source: replay() };
+}
+
+function readerFor(format: Format, source: ByteSource): AsyncIterable<ImportItem> {
+  if (format === 'ndjson') return ndjsonItems(source, LIMITS.eventBytes);
+  if (format === 'csv') return csvItems(source, LIMITS.eventBytes);
+  return jsonArrayItems(source, LIMITS.eventBytes);
+}
+
+export interface ImportRouteOptions {
+  config: IngestConfig;
+}
+
+/** POST /v1/import: a file (multipart or raw body) streamed through validation into Kafka in chunks. */
+export async function importRoute(app: TrackerApp, { config }: ImportRouteOptions) {
+  const max = config.INGEST_IMPORT_MAX_BYTES;
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+  app.addHook('onRequest', requireKey(config.INGEST_WRITE_KEYS, WRITE_KEY_SOURCES, 'write key'));
+  // NOTE: the body is never buffered: these parsers hand the request stream to the handler as is.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(Object.keys(MEDIA_TYPES), (_request, payload, done) => done(null, payload));
+  await app.register(multipart, {
+    limits: { fileSize: max, files: 1, fields: 10, parts: 20 },
+    throwFileSizeLimit: true,
+  });
+
+  app.post(
+    '/v1/import',
+    {
+      schema: {
+        summary: 'Import interactions from a file',
+        description:
+          'NDJSON (one event per line), a JSON array of events, or CSV with a header row (columns: the event fields, ' +
+          '`properties.<key>` columns or a `properties` column holding a JSON object). Send the file as the raw body ' +
+          '(Content-Type application/x-ndjson, application/json or text/csv) or as the one file of a multipart/form-data ' +
+          'upload (format from its content type or file name, or ?format=). The file is streamed and produced in chunks; ' +
+          'the answer summarises what was accepted and lists the refused lines (capped). 202 all accepted, 207 some ' +
+          'refused, 400 none valid, 413 larger than INGEST_IMPORT_MAX_BYTES, 503 Kafka unavailable (the message says ' +
+          'how many events were accepted before).',
+        tags: ['ingest'],
+        security: [{ bearer: [] }, { writeKeyHeader: [] }, { writeKeyQuery: [] }],
+        consumes: ['multipart/form-data', ...Object.keys(MEDIA_TYPES)],
+        querystring: ImportQuerySchema,
+        response: { 202: ImportSummarySchema, 207: ImportSummarySchema, ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      let source: ByteSource;
+      let format: Format | undefined = request.query.format;
+      if (request.isMultipart()) {
+        const part = await request.file();
+        if (!part)
+          throw new HttpError(400, 'NO_FILE', 'the multipart upload has no file part', [
+            { path: 'body', message: 'has no file' },
+          ]);
+        const extension = part.filename.split('.').pop()?.toLowerCase() ?? '';
+        format ??= mediaFormat(part.mimetype) ?? EXTENSIONS[extension];
+        source = part.file;
+      } else {
+        const declared = Number(request.headers['content-length']);
+        if (declared > max)
+          throw new HttpError(
+            413,
+            'PAYLOAD_TOO_LARGE',
+            `the file is larger than ${max} bytes (INGEST_IMPORT_MAX_BYTES)`,
+          );
+        format ??= mediaFormat(request.headers['content-type']);
+        source = limitBytes(request.body as Readable, max);
+      }
+      if (!format) {
+        throw new HttpError(
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          'send NDJSON, a JSON array or CSV (or say which with ?format=)',
+          [
+            {
+              path: 'headers.content-type',
+              message: `must be one of ${Object.keys(MEDIA_TYPES).join(', ')}`,
+            },
+          ],
+        );
+      }
+      if (format === 'json') ({ format, source } = await sniffJson(source));
+
+      const summary = await runImport(readerFor(format, source), {
+        sink: app.events,
+        userAgent:
+          typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined,
+        chunkEvents: config.INGEST_IMPORT_CHUNK_EVENTS,
+        maxRejections: config.INGEST_IMPORT_MAX_REJECTIONS,
+        route: '/v1/import',
+      });
+      app.events.metrics.requestEvents.observe({ route: '/v1/import' }, summary.items);
+      if (summary.items === 0) {
+        throw new HttpError(400, 'EMPTY_IMPORT', 'the file holds no events', [
+          { path: 'body', message: 'is empty' },
+        ]);
+      }
+      if (summary.accepted === 0) {
+        throw new HttpError(
+          400,
+          'VALIDATION_FAILED',
+          `none of the ${summary.items} items is valid${summary.rejectedTruncated ? ` (the first ${summary.rejected.length} are listed)` : ''}`,
+          summary.rejected.flatMap((r) =>
+            r.errors.map((e) => ({
+              path: e.path ? `line.${r.line}.${e.path}` : `line.${r.line}`,
+              message: e.message,
+            })),
+          ),
+        );
+      }
+      return reply.code(summary.rejectedCount > 0 ? 207 : 202).send({ format, ...summary });
+    },
+  );
+}

@@ -1,0 +1,119 @@
+import type { ErrorDetail } from '@tracker/http';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+/** One validation problem in ajv's shape, so packages/http's errorHandler turns it into a detail. */
+export interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message: string;
+}
+
+interface RawError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Messages that read better than the pattern they come from. */
+const PATTERN_MESSAGES: Record<string, string> = {
+  '^(?:[Aa][Dd][Mm][Ii][Nn]|[Uu][Ss][Ee][Rr]|[Gg][Uu][Ee][Ss][Tt])$':
+    'must be ADMIN, USER or GUEST (any case)',
+};
+
+const TYPE_WORDS: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'a boolean' };
+
+/**
+ * Makes TypeBox's errors readable and one per field: drops the duplicate `schema is false` entries
+ * of additionalProperties, splits "additional properties" into one error per unknown field, and folds
+ * the per-branch errors of a union (string | number | boolean) into one message.
+ */
+export function tidyErrors(raw: readonly RawError[]): SchemaError[] {
+  const out: SchemaError[] = [];
+  const unionTypes = new Map<string, string[]>();
+  for (const e of raw) {
+    if (e.keyword === 'boolean') continue;
+    if (e.keyword === 'required') {
+      const names = (e.params.requiredProperties as string[] | undefined) ?? [e.params.missingProperty];
+      for (const name of names) {
+        out.push({
+          instancePath: e.instancePath,
+          keyword: 'required',
+          params: { missingProperty: name },
+          message: 'is required',
+        });
+      }
+      continue;
+    }
+    if (e.keyword === 'additionalProperties') {
+      const names = (e.params.additionalProperties as string[] | undefined) ?? [];
+      for (const name of names) {
+        out.push({
+          instancePath: e.instancePath,
+          keyword: 'additionalProperties',
+          params: { additionalProperty: name },
+          message: 'is not an allowed field',
+        });
+      }
+      continue;
+    }
+    if (e.keyword === 'type' && /\/anyOf\/\d+$/.test((e as { schemaPath?: string }).schemaPath ?? '')) {
+      const list = unionTypes.get(e.instancePath) ?? [];
+      if (list.length === 0) unionTypes.set(e.instancePath, list);
+      list.push(String(e.params.type));
+      continue;
+    }
+    if (e.keyword === 'anyOf' && unionTypes.has(e.instancePath)) continue;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'pattern') message = PATTERN_MESSAGES[String(e.params.pattern)] ?? message;
+    if (e.keyword === 'format')
+      message = `must be ${e.params.format === 'date-time' ? 'an ISO-8601 date-time' : `a ${e.params.format}`}`;
+    out.push({ instancePath: e.instancePath, keyword: e.keyword, params: e.params, message });
+  }
+  for (const [instancePath, types] of unionTypes) {
+    const words = types.map((t) => TYPE_WORDS[t] ?? t);
+    const message = `must be ${words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : words[0]}`;
+    out.push({ instancePath, keyword: 'type', params: { type: types }, message });
+  }
+  return out;
+}
+
+export type Validator = (value: unknown) => SchemaError[];
+
+/** A compiled TypeBox validator that answers tidy, ajv-shaped errors (empty when valid). */
+export function compileValidator(schema: TSchema): Validator {
+  const compiled = Compile(schema);
+  return (value) => (compiled.Check(value) ? [] : tidyErrors(compiled.Errors(value) as RawError[]));
+}
+
+/** Turns a schema error into `prefix.field.path` + reason, as the common error shape lists them. */
+export function toDetail(prefix: string, e: SchemaError): ErrorDetail {
+  const segments = e.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+  if (e.keyword === 'required') segments.push(String(e.params.missingProperty));
+  if (e.keyword === 'additionalProperties') segments.push(String(e.params.additionalProperty));
+  return { path: [prefix, ...segments].filter(Boolean).join('.'), message: e.message };
+}
+
+/**
+ * Fastify validator compiler for ingest routes: the same TypeBox validator and messages for a single
+ * event as for the items of a batch or an import, instead of ajv's wording for one and ours for the other.
+ */
+export const typeboxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const validate = compileValidator(schema);
+  const context = httpPart ?? 'body';
+  return (data: unknown) => {
+    const errors = validate(data);
+    if (errors.length === 0) return { value: data };
+    const error = Object.assign(new Error(`invalid ${context}`), {
+      validation: errors,
+      validationContext: context,
+    });
+    return { error };
+  };
+};
