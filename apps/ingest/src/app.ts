@@ -1,4 +1,5 @@
 import { apiHitsPlugin, createBaseApp, healthPlugin, type TrackerApp } from '@tracker/http';
+import type { KafkaConfig } from 'kafkajs';
 import type { IngestConfig } from './config.js';
 import { eventsPlugin } from './plugins/events.plugin.js';
 import { eventsRoutes } from './routes/events.route.js';
@@ -7,11 +8,17 @@ import { trackerJsRoute } from './routes/tracker-js.route.js';
 
 export const SERVICE = 'ingest';
 
+/** What the app gets from outside besides its config. */
+export interface AppDeps {
+  /** kafkajs settings on top of the config (tests pass a socketFactory to cut the network to Kafka). */
+  kafka?: Partial<KafkaConfig>;
+}
+
 /**
  * The ingest service: validated interactions to Kafka as Avro. Builds and returns the app (never
  * listens); connects to the registry and Kafka while registering, closes them on app.close().
  */
-export async function buildApp(config: IngestConfig): Promise<TrackerApp> {
+export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promise<TrackerApp> {
   const app = await createBaseApp({
     service: SERVICE,
     logLevel: config.LOG_LEVEL,
@@ -39,7 +46,7 @@ export async function buildApp(config: IngestConfig): Promise<TrackerApp> {
     });
   }
 
-  await app.register(eventsPlugin, { config });
+  await app.register(eventsPlugin, { config, kafka: deps.kafka ?? {} });
   await app.register(healthPlugin, {
     checks: {
       kafka: () => app.events.healthy,

@@ -13,6 +13,7 @@ export interface SchemaError {
 
 interface RawError {
   instancePath: string;
+  schemaPath?: string;
   keyword: string;
   params: Record<string, unknown>;
   message?: string;
@@ -31,7 +32,7 @@ const TYPE_WORDS: Record<string, string> = { string: 'a string', number: 'a numb
  * of additionalProperties, splits "additional properties" into one error per unknown field, and folds
  * the per-branch errors of a union (string | number | boolean) into one message.
  */
-export function tidyErrors(raw: readonly RawError[]): SchemaError[] {
+export function tidyErrors(raw: readonly RawError[], schema?: TSchema): SchemaError[] {
   const out: SchemaError[] = [];
   const unionTypes = new Map<string, string[]>();
   for (const e of raw) {
@@ -60,10 +61,16 @@ export function tidyErrors(raw: readonly RawError[]): SchemaError[] {
       }
       continue;
     }
-    if (e.keyword === 'type' && /\/anyOf\/\d+$/.test((e as { schemaPath?: string }).schemaPath ?? '')) {
+    const branch = /^(.*)\/anyOf\/\d+$/.exec(e.schemaPath ?? '');
+    if (e.keyword === 'type' && branch) {
+      // NOTE: TypeBox may stop listing branches early; name every type the union allows instead.
+      const union = schema
+        ? (resolvePointer(schema, branch[1]!) as { anyOf?: { type?: string }[] } | undefined)
+        : undefined;
+      const all = union?.anyOf?.map((s) => s.type).filter((t): t is string => typeof t === 'string');
       const list = unionTypes.get(e.instancePath) ?? [];
       if (list.length === 0) unionTypes.set(e.instancePath, list);
-      list.push(String(e.params.type));
+      for (const t of all?.length ? all : [String(e.params.type)]) if (!list.includes(t)) list.push(t);
       continue;
     }
     if (e.keyword === 'anyOf' && unionTypes.has(e.instancePath)) continue;
@@ -81,12 +88,22 @@ export function tidyErrors(raw: readonly RawError[]): SchemaError[] {
   return out;
 }
 
+/** The sub-schema a JSON pointer like `#/properties/a/patternProperties/^.*$` names. */
+function resolvePointer(schema: unknown, pointer: string): unknown {
+  let node = schema;
+  for (const raw of pointer.replace(/^#\/?/, '').split('/').filter(Boolean)) {
+    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    node = (node as Record<string, unknown> | undefined)?.[key];
+  }
+  return node;
+}
+
 export type Validator = (value: unknown) => SchemaError[];
 
 /** A compiled TypeBox validator that answers tidy, ajv-shaped errors (empty when valid). */
 export function compileValidator(schema: TSchema): Validator {
   const compiled = Compile(schema);
-  return (value) => (compiled.Check(value) ? [] : tidyErrors(compiled.Errors(value) as RawError[]));
+  return (value) => (compiled.Check(value) ? [] : tidyErrors(compiled.Errors(value) as RawError[], schema));
 }
 
 /** Turns a schema error into `prefix.field.path` + reason, as the common error shape lists them. */

@@ -42,6 +42,9 @@ export async function runImport(
   let chunk: InteractionRecord[] = [];
   let ctx: RequestContext = { receivedAt: Date.now(), userAgent: opts.userAgent };
   let lastLine = 0;
+  // NOTE: chunks are acknowledged in order (one producer, one request in flight), so everything up to
+  // the last line of the last acknowledged chunk is in Kafka: the point a client resumes from.
+  let ackedThroughLine = 0;
 
   const reject = (line: number, errors: ImportSummary['rejected'][number]['errors'], reason: string) => {
     summary.rejectedCount += 1;
@@ -52,11 +55,13 @@ export async function runImport(
   const flush = async () => {
     if (chunk.length === 0) return;
     const records = chunk;
+    const throughLine = lastLine;
     chunk = [];
     inFlight.push(
       opts.sink.publish(records, opts.route).then(
         () => {
           summary.accepted += records.length;
+          ackedThroughLine = Math.max(ackedThroughLine, throughLine);
         },
         (error: unknown) => {
           failure ??= error;
@@ -89,12 +94,12 @@ export async function runImport(
     failure ??= error;
   }
   await Promise.all(inFlight);
-  if (failure) throw withProgress(failure, summary.accepted, lastLine);
+  if (failure) throw withProgress(failure, summary.accepted, ackedThroughLine);
   return summary;
 }
 
 /** The error the client gets, saying what was accepted before the import stopped. */
-function withProgress(error: unknown, accepted: number, line: number): unknown {
+function withProgress(error: unknown, accepted: number, throughLine: number): unknown {
   if (error instanceof CsvHeaderError) {
     return new HttpError(
       400,
@@ -103,7 +108,10 @@ function withProgress(error: unknown, accepted: number, line: number): unknown {
       error.details,
     );
   }
-  const progress = `${accepted} events before line ${line} were accepted; resend from there (events with an eventId are stored once)`;
+  const progress =
+    accepted === 0
+      ? 'no event was accepted'
+      : `${accepted} events up to line ${throughLine} were accepted; resend from line ${throughLine + 1} (events with an eventId are stored once)`;
   if (error instanceof HttpError) {
     return new HttpError(
       error.statusCode,

@@ -158,6 +158,7 @@ export class JsonArraySplitter {
       if (WS.has(c)) continue;
       switch (this.#state) {
         case 'start':
+          if (c === 0xef || c === 0xbb || c === 0xbf) break; // a byte-order mark split across chunks
           if (c !== 0x5b) return this.#fail(out, 'a JSON array must start with [');
           this.#state = 'before';
           break;
@@ -327,7 +328,9 @@ export async function* csvItems(source: ByteSource, maxBytes: number): AsyncGene
     record: Record<string, string>;
     info: { lines: number };
   }>) {
-    yield* skipped.splice(0);
+    // NOTE: on_skip fires while parsing, ahead of rows already parsed: keep the file's order.
+    skipped.sort((a, b) => a.line - b.line);
+    while (skipped.length > 0 && skipped[0]!.line < info.lines) yield skipped.shift()!;
     const row = rowToInput(record);
     if ('errors' in row) yield { line: info.lines, reason: 'schema', errors: row.errors };
     else yield { line: info.lines, value: row.value };

@@ -12,6 +12,7 @@ import type { Logger } from '@tracker/logger';
 import type { ApiHitsMessage, InteractionRecord } from '@tracker/schemas';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { KafkaConfig } from 'kafkajs';
 import type { IngestConfig } from '../config.js';
 import { createIngestMetrics, type IngestMetrics } from '../metrics.js';
 
@@ -78,13 +79,15 @@ export class EventSink {
 
 export interface EventsPluginOptions {
   config: IngestConfig;
+  /** kafkajs settings on top of the config. */
+  kafka?: Partial<KafkaConfig>;
 }
 
 /** Registers `events`: registry schema (at boot), Kafka producers; flushes and disconnects on close. */
 export const eventsPlugin = fp<EventsPluginOptions>(
-  async (app: FastifyInstance, { config }) => {
+  async (app: FastifyInstance, { config, kafka: overrides }) => {
     const log = app.log as unknown as Logger;
-    const kafka = createKafka(config, log);
+    const kafka = createKafka(config, log, overrides);
     const serde = new InteractionSerde(
       createRegistry(config),
       config.INGEST_SUBJECT ?? `${config.INGEST_TOPIC}-value`,

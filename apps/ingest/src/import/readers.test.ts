@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CsvHeaderError,
+  csvItems,
+  type ImportItem,
+  JsonArraySplitter,
+  jsonArrayItems,
+  ndjsonItems,
+  rowToInput,
+} from './readers.js';
+
+/** The text cut into pieces of `size` bytes, as a socket would deliver it. */
+async function* chunks(text: string | Buffer, size: number) {
+  const buf = Buffer.isBuffer(text) ? text : Buffer.from(text);
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+async function collect(items: AsyncIterable<ImportItem>): Promise<ImportItem[]> {
+  const out: ImportItem[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+const values = (items: ImportItem[]) =>
+  items.map((i) => ('value' in i ? i.value : { line: i.line, error: i.errors[0]?.message }));
+
+describe('NDJSON', () => {
+  const text = '\uFEFF{"a":1}\r\n\n  \n{"b":"é,\\n]"}\nnot json\n{"c":true}';
+
+  it.each([1, 2, 3, 7, 1024])('splits lines the same whatever the chunk size (%i bytes)', async (size) => {
+    const items = await collect(ndjsonItems(chunks(text, size), 100));
+    expect(items.map((i) => i.line)).toEqual([1, 4, 5, 6]);
+    expect(values(items)).toEqual([
+      { a: 1 },
+      { b: 'é,\n]' },
+      { line: 5, error: expect.stringMatching(/^is not valid JSON/) },
+      { c: true },
+    ]);
+  });
+
+  it('reports an over-long line without keeping it, and goes on', async () => {
+    const long = `{"x":"${'y'.repeat(500)}"}`;
+    const items = await collect(ndjsonItems(chunks(`{"a":1}\n${long}\n{"b":2}\n`, 64), 100));
+    expect(items).toMatchObject([
+      { line: 1, value: { a: 1 } },
+      { line: 2, reason: 'too_large' },
+      { line: 3, value: { b: 2 } },
+    ]);
+  });
+
+  it('refuses prototype poisoning', async () => {
+    const [item] = await collect(ndjsonItems(chunks('{"__proto__":{"admin":true}}\n', 8), 100));
+    expect(item).toMatchObject({ line: 1, reason: 'unparseable' });
+  });
+});
+
+describe('JSON array', () => {
+  const text = '\uFEFF[\n  {"a":"x]}{,\\"y"},\n  {"b":[1,{"c":2}]} ,\n  3, "s", null,\n  {"d":\n1}\n]\n';
+
+  it.each([1, 2, 5, 13, 4096])(
+    'splits elements the same whatever the chunk size (%i bytes)',
+    async (size) => {
+      const items = await collect(jsonArrayItems(chunks(text, size), 1000));
+      expect(values(items)).toEqual([{ a: 'x]}{,"y' }, { b: [1, { c: 2 }] }, 3, 's', null, { d: 1 }]);
+      expect(items.map((i) => i.line)).toEqual([2, 3, 4, 4, 4, 5]);
+    },
+  );
+
+  it('reports an element that is too large and keeps going', async () => {
+    const big = `{"x":"${'y'.repeat(300)}"}`;
+    const items = await collect(jsonArrayItems(chunks(`[{"a":1},${big},{"b":2}]`, 16), 100));
+    expect(items).toMatchObject([{ value: { a: 1 } }, { reason: 'too_large' }, { value: { b: 2 } }]);
+  });
+
+  it('reports an invalid element and keeps going', async () => {
+    const items = await collect(jsonArrayItems(chunks('[{"a":1},{"a":tru},{"b":2}]', 4), 100));
+    expect(items).toMatchObject([{ value: { a: 1 } }, { reason: 'unparseable' }, { value: { b: 2 } }]);
+  });
+
+  it.each([
+    ['{"a":1}', 'must start with ['],
+    ['[{"a":1} {"b":2}]', 'expected , or ]'],
+    ['[{"a":1},]', 'expected a value'],
+    ['[,{"a":1}]', 'expected a value'],
+    ['[{"a":1}] x', 'after the closing ]'],
+    ['[{"a":1},{"b":', 'not closed'],
+    ['', 'empty'],
+  ])('stops at a structural error in %j', async (input, message) => {
+    const items = await collect(jsonArrayItems(chunks(input, 3), 100));
+    const last = items.at(-1)!;
+    expect(last).toMatchObject({ fatal: true, reason: 'unparseable' });
+    expect('errors' in last && last.errors[0]!.message).toContain(message);
+  });
+
+  it('takes an empty array as no items', async () => {
+    expect(await collect(jsonArrayItems(chunks(' [ ] ', 2), 100))).toEqual([]);
+  });
+
+  it('holds at most the element in progress', () => {
+    const splitter = new JsonArraySplitter(1_000_000);
+    expect(splitter.push(Buffer.from('[{"a":'))).toEqual([]);
+    expect(splitter.push(Buffer.from('1},{"b"'))).toMatchObject([{ value: { a: 1 } }]);
+    expect(splitter.push(Buffer.from(':2}]'))).toMatchObject([{ value: { b: 2 } }]);
+    expect(splitter.end()).toEqual([]);
+  });
+});
+
+describe('CSV', () => {
+  it('maps a header row to fields and properties.<key> columns, skipping empty cells', async () => {
+    const csv =
+      '\uFEFFuserId,action,page,role,properties.plan,properties.seats,sessionId\r\nu1,click,/a,admin,pro,3,\r\n"u,2",page_view,"/b?x=""1""",,,,s-1\r\n';
+    const items = await collect(csvItems(chunks(csv, 7), 1000));
+    expect(items).toEqual([
+      {
+        line: 2,
+        value: {
+          userId: 'u1',
+          action: 'click',
+          page: '/a',
+          role: 'admin',
+          properties: { plan: 'pro', seats: '3' },
+        },
+      },
+      { line: 3, value: { userId: 'u,2', action: 'page_view', page: '/b?x="1"', sessionId: 's-1' } },
+    ]);
+  });
+
+  it('reports a row with the wrong number of cells and goes on', async () => {
+    const items = await collect(
+      csvItems(chunks('userId,action,page\nu1,click,/a\nu2,click\nu3,click,/c\n', 5), 1000),
+    );
+    expect(items).toMatchObject([
+      { line: 2, value: { userId: 'u1' } },
+      { line: 3, reason: 'unparseable' },
+      { line: 4, value: { userId: 'u3' } },
+    ]);
+  });
+
+  it('refuses an unknown or missing column before reading any row', async () => {
+    const attempt = collect(csvItems(chunks('userId,action,colour\nu1,click,red\n', 100), 1000));
+    await expect(attempt).rejects.toBeInstanceOf(CsvHeaderError);
+    await attempt.catch((error: CsvHeaderError) => {
+      expect(error.details.map((d) => d.path)).toEqual(['header.colour', 'header.page']);
+    });
+  });
+
+  it('reads a properties column as a JSON object', () => {
+    expect(rowToInput({ userId: 'u', properties: '{"a":1,"b":true}' })).toEqual({
+      value: { userId: 'u', properties: { a: 1, b: true } },
+    });
+    expect(rowToInput({ userId: 'u', properties: '[1]' })).toEqual({
+      errors: [{ path: 'properties', message: 'must be a JSON object' }],
+    });
+  });
+});

@@ -1,0 +1,243 @@
+import { LIMITS } from '@tracker/schemas';
+import { describe, expect, it } from 'vitest';
+import {
+  agentOf,
+  normalizeAction,
+  normalizePage,
+  normalizeRole,
+  occurredAt,
+  prepareIdentify,
+  prepareInteraction,
+  type RequestContext,
+} from './normalize.js';
+
+const NOW = Date.parse('2026-06-01T12:00:00.000Z');
+const ctx: RequestContext = { receivedAt: NOW, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' };
+const base = { userId: 'u-1', action: 'page_view', page: '/home' };
+
+describe('page', () => {
+  it.each([
+    ['https://shop.example/cart?step=2#top', '/cart?step=2'],
+    ['http://shop.example', '/'],
+    ['HTTPS://Shop.Example/A%20B', '/A%20B'],
+    ['/docs/intro?x=1', '/docs/intro?x=1'],
+    ['/docs#section', '/docs'],
+    ['/', '/'],
+  ])('stores %s as %s', (input, stored) => {
+    expect(normalizePage(input)).toBe(stored);
+  });
+
+  it.each(['docs/intro', 'ftp://files.example/a', 'javascript:alert(1)', 'https://', '', '#top'])(
+    'refuses %j',
+    (input) => {
+      expect(normalizePage(input)).toBeUndefined();
+    },
+  );
+});
+
+describe('role and action', () => {
+  it('upper-cases the role and defaults to GUEST', () => {
+    expect(normalizeRole('admin')).toBe('ADMIN');
+    expect(normalizeRole('User')).toBe('USER');
+    expect(normalizeRole(undefined)).toBe('GUEST');
+  });
+
+  it('lower-cases the action, then requires [a-z0-9_.:-]', () => {
+    expect(normalizeAction('Form_Submit')).toBe('form_submit');
+    expect(normalizeAction('checkout:step.2-done')).toBe('checkout:step.2-done');
+    expect(normalizeAction('add to cart')).toBeUndefined();
+    expect(normalizeAction('café')).toBeUndefined();
+    expect(normalizeAction('a'.repeat(65))).toBeUndefined();
+  });
+});
+
+describe('occurredAt and clock skew', () => {
+  it('is the reception time without timestamp', () => {
+    expect(occurredAt(undefined, undefined, NOW)).toBe(NOW);
+    expect(occurredAt(undefined, '2020-01-01T00:00:00Z', NOW)).toBe(NOW);
+  });
+
+  it('takes the timestamp as is without sentAt', () => {
+    expect(occurredAt('2026-06-01T11:00:00.000Z', undefined, NOW)).toBe(NOW - 3600_000);
+  });
+
+  it('corrects a client clock that is two days ahead (Segment: receivedAt − (sentAt − timestamp))', () => {
+    // The client thinks it is 2026-06-03; the event happened 30 s before it sent the batch.
+    const at = occurredAt('2026-06-03T12:00:00.000Z', '2026-06-03T12:00:30.000Z', NOW);
+    expect(at).toBe(NOW - 30_000);
+  });
+
+  it('keeps time zones', () => {
+    expect(occurredAt('2026-06-01T14:00:00+02:00', undefined, NOW)).toBe(NOW);
+  });
+});
+
+describe('prepareInteraction', () => {
+  it('normalises a valid event and fills what the request tells', () => {
+    const prepared = prepareInteraction(
+      {
+        ...base,
+        role: 'admin',
+        action: 'Click',
+        page: 'https://a.example/p?q=1',
+        properties: { n: 1, ok: true, s: 'x' },
+      },
+      ctx,
+    );
+    expect(prepared.ok).toBe(true);
+    if (!prepared.ok) return;
+    expect(prepared.record).toMatchObject({
+      type: 'TRACK',
+      userId: 'u-1',
+      role: 'ADMIN',
+      action: 'click',
+      page: '/p?q=1',
+      occurredAt: NOW,
+      receivedAt: NOW,
+      sessionId: null,
+      properties: { n: 1, ok: true, s: 'x' },
+      userAgent: ctx.userAgent,
+      isBot: false,
+    });
+    expect(prepared.record.eventId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('keeps the client eventId (lower-cased) so a resend is the same event', () => {
+    const eventId = '0B6C6D2E-3A5E-4F2B-9A41-2F0D2B7C9E10';
+    const prepared = prepareInteraction({ ...base, eventId }, ctx);
+    expect(prepared.ok && prepared.record.eventId).toBe(eventId.toLowerCase());
+  });
+
+  it('lists every schema problem with its path', () => {
+    const prepared = prepareInteraction(
+      { userId: '', page: 5, role: 'root', properties: { nested: { a: 1 } }, extra: 1 },
+      ctx,
+    );
+    expect(prepared.ok).toBe(false);
+    if (prepared.ok) return;
+    expect(prepared.reason).toBe('schema');
+    expect(prepared.errors.map((e) => e.path).sort()).toEqual(
+      ['action', 'extra', 'page', 'properties.nested', 'role', 'userId'].sort(),
+    );
+    expect(prepared.errors.find((e) => e.path === 'action')?.message).toBe('is required');
+    expect(prepared.errors.find((e) => e.path === 'role')?.message).toBe(
+      'must be ADMIN, USER or GUEST (any case)',
+    );
+    expect(prepared.errors.find((e) => e.path === 'properties.nested')?.message).toBe(
+      'must be a string, a number or a boolean',
+    );
+  });
+
+  it('refuses a non-object', () => {
+    const prepared = prepareInteraction('hello', ctx);
+    expect(prepared).toMatchObject({ ok: false, errors: [{ path: '', message: 'must be object' }] });
+  });
+
+  it('refuses more than 50 properties', () => {
+    const properties = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i]));
+    const prepared = prepareInteraction({ ...base, properties }, ctx);
+    expect(prepared.ok).toBe(false);
+    expect(!prepared.ok && prepared.errors[0]?.path).toBe('properties');
+  });
+
+  it('refuses an action that is invalid after lower-casing, and a page that is not a path', () => {
+    const prepared = prepareInteraction({ ...base, action: 'Add To Cart', page: 'cart' }, ctx);
+    expect(prepared).toMatchObject({ ok: false });
+    if (prepared.ok) return;
+    expect(prepared.errors.map((e) => e.path)).toEqual(['action', 'page']);
+  });
+
+  it('refuses an event more than 24 h in the future, accepts one just under', () => {
+    const tooLate = new Date(NOW + 24 * 3600_000 + 60_000).toISOString();
+    const fine = new Date(NOW + 23 * 3600_000).toISOString();
+    expect(prepareInteraction({ ...base, timestamp: tooLate }, ctx)).toMatchObject({
+      ok: false,
+      reason: 'future',
+      errors: [{ path: 'timestamp', message: 'is more than 24 h in the future' }],
+    });
+    expect(prepareInteraction({ ...base, timestamp: fine }, ctx).ok).toBe(true);
+  });
+
+  it('judges the future after skew correction: a fast client clock is not refused', () => {
+    const clientNow = NOW + 3 * 24 * 3600_000;
+    const prepared = prepareInteraction(
+      {
+        ...base,
+        timestamp: new Date(clientNow - 5000).toISOString(),
+        sentAt: new Date(clientNow).toISOString(),
+      },
+      ctx,
+    );
+    expect(prepared.ok && prepared.record.occurredAt).toBe(NOW - 5000);
+  });
+
+  it('refuses an event larger than 32 KB serialized', () => {
+    const properties = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'x'.repeat(1000)]));
+    const prepared = prepareInteraction({ ...base, properties }, ctx);
+    expect(prepared).toMatchObject({ ok: false, reason: 'too_large' });
+    expect(prepareInteraction(base, ctx, LIMITS.eventBytes + 1)).toMatchObject({
+      ok: false,
+      reason: 'too_large',
+    });
+    expect(prepareInteraction(base, ctx, LIMITS.eventBytes).ok).toBe(true);
+  });
+
+  it('refuses a timestamp without a time zone', () => {
+    expect(prepareInteraction({ ...base, timestamp: '2026-06-01T10:00:00' }, ctx)).toMatchObject({
+      ok: false,
+      errors: [{ path: 'timestamp', message: 'must be an ISO-8601 date-time' }],
+    });
+  });
+});
+
+describe('user agent and bot flag', () => {
+  it('prefers the event’s own user agent over the request header', () => {
+    expect(agentOf('Googlebot/2.1 (+http://www.google.com/bot.html)', ctx)).toEqual({
+      userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)',
+      isBot: true,
+    });
+    expect(agentOf(undefined, ctx)).toEqual({ userAgent: ctx.userAgent, isBot: false });
+  });
+
+  it.each([
+    'curl/8.5.0',
+    'Wget/1.21.4',
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36',
+    'python-requests/2.32.3',
+    'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
+  ])('flags %s as a bot', (ua) => {
+    expect(agentOf(ua, ctx).isBot).toBe(true);
+  });
+
+  it('has no user agent and no bot flag when nothing tells', () => {
+    expect(agentOf(undefined, { receivedAt: NOW, userAgent: undefined })).toEqual({
+      userAgent: null,
+      isBot: false,
+    });
+  });
+
+  it('truncates an over-long header to the stored limit', () => {
+    const long = `Mozilla/5.0 ${'x'.repeat(2000)}`;
+    expect(agentOf(undefined, { receivedAt: NOW, userAgent: long }).userAgent).toHaveLength(LIMITS.userAgent);
+  });
+});
+
+describe('prepareIdentify', () => {
+  it('makes an IDENTIFY record with the traits as properties', () => {
+    const prepared = prepareIdentify({ userId: 'u-9', role: 'user', traits: { plan: 'pro' } }, ctx);
+    expect(prepared.ok && prepared.record).toMatchObject({
+      type: 'IDENTIFY',
+      userId: 'u-9',
+      role: 'USER',
+      action: 'identify',
+      page: '',
+      occurredAt: NOW,
+      properties: { plan: 'pro' },
+    });
+  });
+
+  it('refuses an identify call more than 24 h in the future', () => {
+    const timestamp = new Date(NOW + 25 * 3600_000).toISOString();
+    expect(prepareIdentify({ userId: 'u', timestamp }, ctx)).toMatchObject({ ok: false, reason: 'future' });
+  });
+});
