@@ -1,0 +1,51 @@
+import { fileURLToPath } from 'node:url';
+import { CommonEnv, loadConfig, type Static, Type } from '@tracker/config';
+import { TOPICS } from '@tracker/schemas';
+
+/** Every environment variable the query service reads, with its default (README lists them). */
+export const QueryEnvSchema = Type.Object({
+  ...CommonEnv,
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  KAFKA_CLIENT_ID: Type.String({ default: 'tracker-query' }),
+  /** Read keys for /api/*; empty = open (a warning is logged at boot). */
+  QUERY_READ_KEYS: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  QUERY_CORS_ORIGINS: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  QUERY_RATE_LIMIT_MAX: Type.Integer({ minimum: 0, default: 600 }),
+  QUERY_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000 }),
+  QUERY_TRUST_PROXY: Type.Boolean({ default: false }),
+  QUERY_DB_POOL_SIZE: Type.Integer({ minimum: 2, maximum: 200, default: 10 }),
+  /** Time limit of one SQL statement of the JSON endpoints (exports are not limited). */
+  QUERY_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 15_000 }),
+  /** Where the compiled dashboard lives; served at /. */
+  QUERY_PUBLIC_DIR: Type.String({ default: fileURLToPath(new URL('../public', import.meta.url)) }),
+  /** Demo pages, served at /demo/ when the folder exists. */
+  QUERY_DEMO_DIR: Type.String({ default: fileURLToPath(new URL('../demo', import.meta.url)) }),
+  /** The dead-letter topic /api/dlq reads. */
+  QUERY_DLQ_TOPIC: Type.String({ minLength: 1, default: TOPICS.deadLetter }),
+  /** Upper bound on the time /api/dlq spends reading Kafka. */
+  QUERY_DLQ_TIMEOUT_MS: Type.Integer({ minimum: 500, default: 5000 }),
+  /** How long a /api/dlq answer is reused (protects the broker from a busy dashboard). */
+  QUERY_DLQ_CACHE_MS: Type.Integer({ minimum: 0, default: 3000 }),
+  /** How often the one live poller per process looks for new stored rows. */
+  QUERY_STREAM_POLL_MS: Type.Integer({ minimum: 100, default: 1000 }),
+  /** Minimum time between two `stats` events of one stream. */
+  QUERY_STREAM_STATS_MS: Type.Integer({ minimum: 500, default: 2000 }),
+  /** How often `lag` events are sent. */
+  QUERY_STREAM_LAG_MS: Type.Integer({ minimum: 500, default: 5000 }),
+  QUERY_STREAM_HEARTBEAT_MS: Type.Integer({ minimum: 1000, default: 15_000 }),
+  /** Open event streams per process; more answer 503. */
+  QUERY_STREAM_MAX_CLIENTS: Type.Integer({ minimum: 1, default: 1000 }),
+  /**
+   * Rows committed up to this long after their stored_at timestamp (a transaction's start time) are
+   * still streamed: the poller re-reads this window and drops what it already sent.
+   */
+  QUERY_STREAM_OVERLAP_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  /** Prefix CSV cells starting with = + - @ tab or CR with a quote (spreadsheet formula injection). */
+  QUERY_CSV_FORMULA_PROTECTION: Type.Boolean({ default: true }),
+});
+export type QueryConfig = Static<typeof QueryEnvSchema>;
+
+export function loadQueryConfig(env: NodeJS.ProcessEnv = process.env): QueryConfig {
+  return loadConfig(QueryEnvSchema, env);
+}

@@ -1,0 +1,176 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  type IdentifyRow,
+  type InteractionRow,
+  type pg,
+  recordApiHits,
+  storeIdentifies,
+  storeInteractions,
+} from '@tracker/db';
+import type { TrackerApp } from '@tracker/http';
+import type { Role } from '@tracker/schemas';
+import { buildApp } from './app.js';
+import { loadQueryConfig } from './config.js';
+
+/** test-artifacts/ at the repository root (git-ignored): screenshots of the dashboard tests. */
+export const ARTIFACTS_DIR = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+
+/** Builds the dashboard (web/ -> public/) so the browser tests always run the current sources. */
+export function buildDashboard(): void {
+  execFileSync(process.execPath, [fileURLToPath(new URL('../web/build.mjs', import.meta.url))], { stdio: 'pipe' });
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+}
+
+export interface RunningQuery {
+  app: TrackerApp;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  close(): Promise<void>;
+}
+
+/** The real query app on a random port, against `databaseUrl`. */
+export async function startQuery(databaseUrl: string, env: Record<string, string> = {}): Promise<RunningQuery> {
+  const config = loadQueryConfig({
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'warn',
+    // The browser tests make a few hundred requests in a minute.
+    QUERY_RATE_LIMIT_MAX: '0',
+    ...env,
+  });
+  // API hits are flushed once an hour here, so the card's number does not move while a test compares it.
+  const app = await buildApp(config, { apiHitsFlushMs: 3_600_000 });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('the query app is not listening on TCP');
+  return { app, base: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
+
+/** GET a query API path as JSON (fails on a non-2xx answer). */
+export async function apiGet<T>(base: string, path: string, key?: string): Promise<T> {
+  const response = await fetch(`${base}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** A deterministic PRNG (mulberry32), so the seeded data set is the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let offset = 0;
+
+/** An interaction as the processor stores it; override any field. */
+export function interactionRow(overrides: Partial<InteractionRow> = {}): InteractionRow {
+  const now = Date.now();
+  offset += 1;
+  return {
+    eventId: randomUUID(),
+    userId: 'user-1',
+    role: 'USER',
+    action: 'page_view',
+    page: '/',
+    occurredAt: now,
+    receivedAt: now,
+    sessionId: null,
+    properties: {},
+    userAgent: null,
+    isBot: false,
+    partition: 0,
+    offset: String(offset),
+    ...overrides,
+  };
+}
+
+/** The classic injection strings: valid data that must show as text. */
+export const INJECTION = {
+  userId: '<img src=x onerror=window.__pwned=1>',
+  page: '/<script>window.__pwned=1</script>',
+  note: '"><svg onload=window.__pwned=1>',
+} as const;
+
+export const SEED = {
+  users: 36,
+  /** Identified users who never did anything (they count in totalUsers and the Gini). */
+  idleUsers: 6,
+  interactions: 260,
+  days: 18,
+  actions: ['page_view', 'click', 'form_submit', 'signup', 'download'],
+  pages: ['/', '/pricing', '/docs/intro', '/docs/api/stats', '/docs/faq', '/blog/launch', '/signup', '/settings'],
+} as const;
+
+/** Stores a realistic, skewed data set through the processor's storage path (raw rows + aggregates). */
+export async function seedDashboard(pool: pg.Pool): Promise<{ rows: InteractionRow[] }> {
+  const random = prng(42);
+  const pick = <T>(items: readonly T[], skew: number): T => items[Math.floor(random() ** skew * items.length)]!;
+  const roleOf = (i: number): Role => (i % 9 === 0 ? 'ADMIN' : i % 3 === 0 ? 'GUEST' : 'USER');
+  const now = Date.now();
+  const rows: InteractionRow[] = [];
+  for (let i = 0; i < SEED.interactions; i++) {
+    const user = Math.floor(random() ** 2.2 * SEED.users);
+    const occurredAt = now - Math.floor(random() * SEED.days * 86_400_000) - 60_000;
+    rows.push(
+      interactionRow({
+        userId: `user-${String(user).padStart(2, '0')}`,
+        role: roleOf(user),
+        action: pick(SEED.actions, 1.8),
+        page: pick(SEED.pages, 1.5),
+        occurredAt,
+        receivedAt: occurredAt + 150,
+        sessionId: `s-${user}-${Math.floor(occurredAt / 3_600_000)}`,
+        properties: i % 7 === 0 ? { plan: 'pro', seats: 3 } : {},
+        partition: i % 3,
+      }),
+    );
+  }
+  rows.push(
+    interactionRow({
+      userId: INJECTION.userId,
+      role: 'GUEST',
+      action: 'click',
+      page: INJECTION.page,
+      occurredAt: now - 120_000,
+      receivedAt: now - 119_000,
+      properties: { note: INJECTION.note },
+    }),
+  );
+  const idle: IdentifyRow[] = Array.from({ length: SEED.idleUsers }, (_, i) => ({
+    eventId: randomUUID(),
+    userId: `idle-${i}`,
+    role: i % 2 === 0 ? 'USER' : 'GUEST',
+    traits: { plan: 'free' },
+    occurredAt: now - 20 * 86_400_000,
+    receivedAt: now - 20 * 86_400_000,
+    partition: 0,
+    offset: String(++offset),
+  }));
+  await store(pool, rows, idle);
+  // Requests the ingest service served (the query's own are flushed hourly in these tests).
+  await recordApiHits(pool, [{ batchId: randomUUID(), service: 'ingest', hits: 4321 }]);
+  return { rows };
+}
+
+/** Stores rows the way the processor does: one transaction per batch. */
+export async function store(pool: pg.Pool, rows: InteractionRow[], identifies: IdentifyRow[] = []): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    if (identifies.length > 0) await storeIdentifies(client, identifies);
+    await storeInteractions(client, rows);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,80 @@
+import { createPool, type pg } from '@tracker/db';
+import { createKafka } from '@tracker/kafka';
+import type { Logger } from '@tracker/logger';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Kafka } from 'kafkajs';
+import type { QueryConfig } from '../config.js';
+import { DlqReader } from '../services/dlq.service.js';
+import { LiveFeed } from '../services/live-feed.js';
+import { type ComputeStats, defaultComputeStats, SharedStats, TimeZones } from '../services/stats.service.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** PostgreSQL pool (read-only use). */
+    db: pg.Pool;
+    /** Dead-letter topic reader (connects to Kafka on first use). */
+    dlq: DlqReader;
+    /** The shared poller behind /api/stream. */
+    live: LiveFeed;
+    stats: { compute: ComputeStats; shared: SharedStats; timeZones: TimeZones };
+  }
+}
+
+export interface ClientsOptions {
+  config: QueryConfig;
+  /** Injected instead of the ones built from config (tests, embedding). Not closed by the app. */
+  pool?: pg.Pool;
+  kafka?: Kafka;
+  computeStats?: ComputeStats;
+}
+
+/** Database, Kafka and the services built on them, decorated on the instance and closed in onClose. */
+export const clientsPlugin = fp<ClientsOptions>(
+  async (app: FastifyInstance, { config, ...deps }) => {
+    const log = app.log as unknown as Logger;
+    let pool = deps.pool;
+    if (!pool) {
+      const url = new URL(config.DATABASE_URL);
+      // Session default for every connection; exports lift it inside their own transaction.
+      url.searchParams.set('options', `-c statement_timeout=${config.QUERY_STATEMENT_TIMEOUT_MS}`);
+      pool = createPool(url.toString(), config.QUERY_DB_POOL_SIZE, 'tracker-query');
+      pool.on('error', (error) => log.warn({ msg: 'db_idle_client_error', err: error.message }));
+    }
+    const kafka = deps.kafka ?? createKafka(config, log.child({ component: 'kafka' }));
+    const compute = deps.computeStats ?? defaultComputeStats();
+
+    app.decorate('db', pool);
+    app.decorate(
+      'dlq',
+      new DlqReader(kafka, {
+        topic: config.QUERY_DLQ_TOPIC,
+        timeoutMs: config.QUERY_DLQ_TIMEOUT_MS,
+        cacheMs: config.QUERY_DLQ_CACHE_MS,
+        capacity: 100,
+        log,
+      }),
+    );
+    app.decorate(
+      'live',
+      new LiveFeed(pool, {
+        pollMs: config.QUERY_STREAM_POLL_MS,
+        overlapMs: config.QUERY_STREAM_OVERLAP_MS,
+        maxRowsPerPoll: 2000,
+        log,
+      }),
+    );
+    app.decorate('stats', {
+      compute,
+      shared: new SharedStats(pool, compute, Math.max(500, config.QUERY_STREAM_STATS_MS - 100)),
+      timeZones: new TimeZones(pool),
+    });
+
+    app.addHook('onClose', async () => {
+      await app.live.close();
+      await app.dlq.close();
+      if (!deps.pool) await pool.end();
+    });
+  },
+  { name: 'query-clients' },
+);

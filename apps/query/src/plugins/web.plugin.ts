@@ -1,0 +1,59 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { TrackerApp } from '@tracker/http';
+import type { FastifySchema } from 'fastify';
+
+export interface WebOptions {
+  /** The compiled dashboard (index.html + assets), served at /. */
+  publicDir: string;
+  /** Demo pages, served at /demo/ when the folder exists. */
+  demoDir: string;
+}
+
+const NOT_BUILT = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Interaction tracker</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>Dashboard not built</h1>
+<p>The query API is running (<a href="/docs">API documentation</a>), but the dashboard's files are
+missing. Build them with <code>pnpm turbo run build --filter @tracker/query</code> and restart.</p>
+</body></html>
+`;
+
+// @fastify/swagger's `hide` (its type augmentation is not visible from here).
+const HIDDEN = { hide: true } as FastifySchema;
+
+const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();
+
+/**
+ * Public pages: the dashboard at / (no key needed: it asks for one when the API wants it) and the
+ * demo site at /demo/. Both are optional folders, checked at start-up.
+ */
+export async function webPlugin(app: TrackerApp, opts: WebOptions): Promise<void> {
+  if (isDir(opts.publicDir) && existsSync(join(opts.publicDir, 'index.html'))) {
+    await app.register(fastifyStatic, {
+      root: opts.publicDir,
+      prefix: '/',
+      index: 'index.html',
+      wildcard: true,
+      // Hashed asset names can be cached; index.html is revalidated so a new build shows at once.
+      setHeaders: (reply, path) => {
+        if (path.endsWith('.html')) reply.header('cache-control', 'no-cache');
+      },
+      schemaHide: true,
+    });
+  } else {
+    app.get('/', { schema: HIDDEN }, async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').send(NOT_BUILT),
+    );
+  }
+  if (isDir(opts.demoDir)) {
+    await app.register(fastifyStatic, {
+      root: opts.demoDir,
+      prefix: '/demo/',
+      index: 'index.html',
+      decorateReply: false,
+      schemaHide: true,
+    });
+  }
+}

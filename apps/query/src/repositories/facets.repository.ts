@@ -1,0 +1,69 @@
+import type { pg } from '@tracker/db';
+import { ROLES } from '@tracker/schemas';
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+export const FACETS = ['users', 'roles', 'actions', 'pages'] as const;
+export type Facet = (typeof FACETS)[number];
+
+export interface FacetValue {
+  value: string;
+  count: number;
+}
+
+export type Facets = Record<Facet, FacetValue[]>;
+
+/** Case-insensitive substring test, without LIKE wildcards to escape. */
+const CONTAINS = (column: string, param: string) => `strpos(lower(${column}), lower(${param})) > 0`;
+
+async function users(db: Queryable, q: string | undefined, limit: number): Promise<FacetValue[]> {
+  const params: unknown[] = [limit];
+  let where = '';
+  if (q !== undefined) {
+    params.push(q);
+    where = `WHERE ${CONTAINS('user_id', '$2')}`;
+  }
+  const { rows } = await db.query<FacetValue>(
+    `SELECT user_id AS value, action_count AS count FROM users ${where}
+     ORDER BY action_count DESC, user_id ASC LIMIT $1`,
+    params,
+  );
+  return rows;
+}
+
+async function roles(db: Queryable, q: string | undefined): Promise<FacetValue[]> {
+  const { rows } = await db.query<{ role: string; n: number }>(
+    'SELECT role, count(*) AS n FROM users GROUP BY role',
+  );
+  const counts = new Map(rows.map((r) => [r.role, Number(r.n)]));
+  return ROLES.filter((role) => q === undefined || role.toLowerCase().includes(q.toLowerCase())).map(
+    (role) => ({
+      value: role,
+      count: counts.get(role) ?? 0,
+    }),
+  );
+}
+
+async function actions(_db: Queryable, _q: string | undefined, _limit: number): Promise<FacetValue[]> {
+  return [];
+}
+
+async function pages(_db: Queryable, _q: string | undefined, _limit: number): Promise<FacetValue[]> {
+  return [];
+}
+
+/** The values of the wanted facets (others empty), most frequent first. */
+export async function readFacets(
+  db: Queryable,
+  wanted: readonly Facet[],
+  { q, limit }: { q: string | undefined; limit: number },
+): Promise<Facets> {
+  const want = new Set(wanted);
+  const [u, r, a, p] = await Promise.all([
+    want.has('users') ? users(db, q, limit) : [],
+    want.has('roles') ? roles(db, q) : [],
+    want.has('actions') ? actions(db, q, limit) : [],
+    want.has('pages') ? pages(db, q, limit) : [],
+  ]);
+  return { users: u, roles: r, actions: a, pages: p };
+}

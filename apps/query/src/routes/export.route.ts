@@ -1,0 +1,172 @@
+import { pipeline, Transform } from 'node:stream';
+import type { TrackerApp } from '@tracker/http';
+import { stringify } from 'csv-stringify';
+import QueryStream from 'pg-query-stream';
+import { Type } from 'typebox';
+import { toFilters } from '../filters.js';
+import { exportQuery, type InteractionRow, toItem } from '../repositories/interactions.repository.js';
+import { FilterQueryProperties, KeyProperty } from '../schemas/filters.schema.js';
+import { ErrorRef } from '../schemas/responses.schema.js';
+
+export const ExportQuerySchema = Type.Object(
+  {
+    ...FilterQueryProperties,
+    format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson')], {
+      default: 'csv',
+      description: 'csv (RFC 4180, CRLF, header row) or ndjson (one JSON object per line)',
+    }),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000_000,
+        description: 'Stop after this many rows (default: all)',
+      }),
+    ),
+    bom: Type.Optional(
+      Type.Boolean({ default: false, description: 'CSV only: start with a UTF-8 byte order mark (Excel)' }),
+    ),
+    key: KeyProperty,
+  },
+  { additionalProperties: false },
+);
+
+export const CSV_COLUMNS = [
+  'event_id',
+  'occurred_at',
+  'received_at',
+  'user_id',
+  'role',
+  'action',
+  'page',
+  'session_id',
+  'properties',
+] as const;
+
+/**
+ * Spreadsheets run a cell that starts with = + - @ (or tab / CR, which they skip) as a formula. Such
+ * text cells get a leading apostrophe, which spreadsheets show as text (OWASP "CSV injection").
+ */
+export function neutralizeFormula(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+function csvRecord(row: InteractionRow, protect: boolean): string[] {
+  const text = protect ? neutralizeFormula : (v: string) => v;
+  return [
+    row.event_id,
+    row.occurred_at.toISOString(),
+    row.received_at.toISOString(),
+    text(row.user_id),
+    row.role,
+    text(row.action),
+    text(row.page),
+    row.session_id === null ? '' : text(row.session_id),
+    JSON.stringify(row.properties ?? {}),
+  ];
+}
+
+export async function exportRoute(app: TrackerApp, opts: { formulaProtection: boolean }): Promise<void> {
+  app.get(
+    '/export',
+    {
+      schema: {
+        summary: 'Every matching interaction as a CSV or NDJSON download, streamed',
+        description:
+          'Newest first. Streamed from a server-side cursor in constant memory, reading only as fast as the client ' +
+          'downloads. CSV cells starting with = + - @ tab or CR get a leading apostrophe (formula injection).',
+        tags: ['interactions'],
+        security: [{ bearer: [] }],
+        querystring: ExportQuerySchema,
+        produces: ['text/csv', 'application/x-ndjson'],
+        response: {
+          200: {
+            description: 'The file (Content-Disposition: attachment)',
+            content: {
+              'text/csv': { schema: { type: 'string' } },
+              'application/x-ndjson': { schema: { type: 'string' } },
+            },
+          },
+          400: ErrorRef,
+          401: ErrorRef,
+          429: ErrorRef,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { format = 'csv', limit, bom = false, key: _key, ...filterQuery } = request.query;
+      const filters = toFilters(filterQuery);
+      const query = exportQuery(filters, limit);
+
+      const client = await app.db.connect();
+      let released = false;
+      const release = (error?: Error) => {
+        if (released) return;
+        released = true;
+        // A connection left mid-cursor is not reused.
+        client.release(error);
+      };
+      try {
+        // One snapshot for the whole file; no statement time limit, as a long download is expected.
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        await client.query('SET LOCAL statement_timeout = 0');
+      } catch (error) {
+        release(error as Error);
+        throw error;
+      }
+
+      let rows = 0;
+      const source = client.query(
+        new QueryStream(query.text, query.values, { batchSize: 1000, highWaterMark: 1000 }),
+      );
+      const encode =
+        format === 'csv'
+          ? [
+              new Transform({
+                objectMode: true,
+                transform(row: InteractionRow, _enc, done) {
+                  rows += 1;
+                  done(null, csvRecord(row, opts.formulaProtection));
+                },
+              }),
+              stringify({ header: true, columns: [...CSV_COLUMNS], record_delimiter: 'windows', bom }),
+            ]
+          : [
+              new Transform({
+                writableObjectMode: true,
+                transform(row: InteractionRow, _enc, done) {
+                  rows += 1;
+                  done(null, `${JSON.stringify(toItem(row))}\n`);
+                },
+              }),
+            ];
+      const started = Date.now();
+      const body = pipeline([source, ...encode], (error) => {
+        if (error) {
+          release(error);
+          request.log.info({ msg: 'export_aborted', rows, format, err: error.message });
+          return;
+        }
+        client.query('COMMIT').then(
+          () => release(),
+          (commitError: Error) => release(commitError),
+        );
+        request.log.info({ msg: 'export_finished', rows, format, ms: Date.now() - started });
+      });
+
+      const stamp = new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
+      const extension = format === 'csv' ? 'csv' : 'ndjson';
+      return reply
+        .header(
+          'content-type',
+          format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        )
+        .header('content-disposition', `attachment; filename="interactions-${stamp}.${extension}"`)
+        .header('cache-control', 'no-store')
+        .header('x-content-type-options', 'nosniff')
+        .send(body);
+    },
+  );
+}
