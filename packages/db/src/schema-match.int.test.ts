@@ -14,7 +14,7 @@ const enums = schema.list.filter((b) => b.type === 'enum') as Array<{ name: stri
 const attr = (f: Field, name: string): Attribute | undefined => f.attributes?.find((a) => a.name === name);
 const attrArg = (a: Attribute | undefined): unknown => a?.args?.[0]?.value;
 const blockAttrs = (m: Model, name: string) =>
-  m.properties.filter((p): p is Attribute & { kind: 'object' } => p.type === 'attribute' && (p as Attribute).name === name) as Attribute[];
+  m.properties.filter((p) => p.type === 'attribute' && (p as { name?: string }).name === name) as unknown as Attribute[];
 const tableName = (m: Model) => String(attrArg(blockAttrs(m, 'map')[0]) ?? m.name).replaceAll('"', '');
 const fields = (m: Model) => m.properties.filter((p): p is Field => p.type === 'field');
 const columnName = (f: Field) => String(attrArg(attr(f, 'map')) ?? f.name).replaceAll('"', '');
@@ -83,8 +83,14 @@ describe('the migrated database matches schema.prisma', () => {
       );
       const primary = idx.filter((i) => i.is_primary);
       const idField = fields(model).find((f) => attr(f, 'id'));
-      expect(primary.map((p) => p.def.replace(/.*USING btree /, ''))).toEqual([`(${columnName(idField!)})`]);
       const columnOf = new Map(fields(model).map((f) => [f.name, columnName(f)]));
+      // A single-column @id, or a composite @@id([a, b], map: "...").
+      const compositeId = (blockAttrs(model, 'id')[0]?.args ?? [])
+        .map((x) => x.value as { type?: string; args?: unknown[] })
+        .find((v) => v.type === 'array')
+        ?.args?.map((c) => columnOf.get(String(c)));
+      const expectedPrimary = idField ? `(${columnName(idField)})` : `(${(compositeId ?? []).join(', ')})`;
+      expect(primary.map((p) => p.def.replace(/.*USING btree /, ''))).toEqual([expectedPrimary]);
       const declared = Object.fromEntries(
         blockAttrs(model, 'index').map((a) => {
           const values = (a.args ?? []).map((x) => x.value as { type?: string; key?: string; value?: unknown; args?: unknown[] });

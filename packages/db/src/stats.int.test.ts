@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import type { Role } from '@tracker/schemas';
+import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type IdentifyRow,
+  type InteractionRow,
+  rebuildAggregates,
+  storeIdentifies,
+  storeInteractions,
+} from './aggregates.js';
+import { recordApiHits } from './api-hits.js';
+import { reconcile } from './reconcile.js';
+import { computeStats, computeStatsFromRaw, StatsInputError } from './stats.js';
+import type { InteractionFilters } from './stats-types.js';
+
+// Generated data: 5 weeks around the US DST change (2026-03-08), 60 users (a few heavy ones, some
+// changing role, some only identified), pages with a shared prefix, events on bucket edges.
+let seed = 7;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+
+const START = Date.UTC(2026, 1, 20);
+const SPAN = 36 * 86_400_000;
+const ROLES: Role[] = ['ADMIN', 'USER', 'GUEST'];
+const ACTIONS = ['page_view', 'click', 'form_submit', 'signup'];
+const PAGES = ['/', '/docs', '/docs/a', '/docs/b/c', '/pricing', '/blog/x?ref=1'];
+const USERS = Array.from({ length: 60 }, (_, i) => `user-${i}`);
+
+function generate(): { track: InteractionRow[]; identify: IdentifyRow[] } {
+  const track: InteractionRow[] = [];
+  const roleOf = new Map(USERS.map((u) => [u, pick(ROLES)]));
+  for (let i = 0; i < 4000; i += 1) {
+    // user-0..2 are heavy, user-50..59 never act (only identified below)
+    const user = rand() < 0.3 ? USERS[Math.floor(rand() * 3)]! : USERS[Math.floor(rand() * 50)]!;
+    let occurredAt = START + Math.floor(rand() * SPAN);
+    if (i % 50 === 0) occurredAt = Math.floor(occurredAt / 900_000) * 900_000; // exactly on a quarter edge
+    if (i % 97 === 0) occurredAt = Math.floor(occurredAt / 86_400_000) * 86_400_000 - 1; // just before a UTC day
+    if (rand() < 0.02) roleOf.set(user, pick(ROLES)); // role changes over time
+    track.push({
+      eventId: randomUUID(),
+      userId: user,
+      role: roleOf.get(user)!,
+      action: pick(ACTIONS),
+      page: pick(PAGES),
+      occurredAt,
+      receivedAt: occurredAt + 50,
+      sessionId: null,
+      properties: { i },
+      userAgent: null,
+      isBot: false,
+      partition: 0,
+      offset: String(i),
+    });
+  }
+  const identify: IdentifyRow[] = USERS.filter((_, i) => i % 4 === 0 || i >= 50).map((userId, i) => ({
+    eventId: randomUUID(),
+    userId,
+    role: pick(ROLES),
+    traits: { plan: pick(['free', 'pro']), n: i },
+    occurredAt: START + Math.floor(rand() * SPAN),
+    receivedAt: START,
+    partition: 0,
+    offset: String(i),
+  }));
+  return { track, identify };
+}
+
+let db: TestDatabase;
+const data = generate();
+
+beforeAll(async () => {
+  db = await createTestDatabase('stats');
+  // In batches, with redeliveries: a batch's tail is sent again with the next batch.
+  for (let i = 0; i < data.track.length; i += 500) {
+    await storeInteractions(db.pool, data.track.slice(Math.max(0, i - 20), i + 500));
+  }
+  await storeIdentifies(db.pool, data.identify.slice(0, 10));
+  await storeIdentifies(db.pool, data.identify);
+  await recordApiHits(db.pool, [{ batchId: randomUUID(), service: 'ingest', hits: 42 }]);
+});
+
+afterAll(async () => db?.drop());
+
+const day = (d: number, h = 0, m = 0, ms = 0) =>
+  new Date(START + d * 86_400_000 + h * 3_600_000 + m * 60_000 + ms);
+
+const FILTERS: [string, InteractionFilters][] = [
+  ['no filter', {}],
+  ['heavy user', { userId: 'user-1' }],
+  ['user without actions', { userId: 'user-55' }],
+  ['unknown user', { userId: 'nobody' }],
+  ['role ADMIN', { role: 'ADMIN' }],
+  ['role GUEST', { role: 'GUEST' }],
+  ['action', { action: 'click' }],
+  ['page exact', { page: '/docs/a' }],
+  ['page prefix', { page: '/docs/*' }],
+  ['page prefix without match', { page: '/nothing/*' }],
+  ['from/to on UTC days', { from: day(3), to: day(17) }],
+  ['from/to off bucket edges', { from: day(2, 7, 23, 456), to: day(20, 13, 1, 7) }],
+  ['from only', { from: day(10, 5, 30) }],
+  ['to only', { to: day(12, 18, 15) }],
+  ['within one quarter', { from: day(5, 10, 1), to: day(5, 10, 14) }],
+  [
+    'Kathmandu local days',
+    { from: new Date(Date.UTC(2026, 1, 24, 18, 15)), to: new Date(Date.UTC(2026, 2, 3, 18, 15)) },
+  ],
+  ['role + action', { role: 'USER', action: 'page_view' }],
+  ['page + role', { page: '/docs/*', role: 'ADMIN' }],
+  ['prefix + from/to', { page: '/docs/*', from: day(4, 1, 2, 3), to: day(30, 22, 45) }],
+  ['action + from/to', { action: 'form_submit', from: day(1, 12), to: day(25, 0, 7) }],
+  ['role + from/to', { role: 'GUEST', from: day(6), to: day(29, 3) }],
+  ['user + page', { userId: 'user-2', page: '/pricing' }],
+  ['user + from/to', { userId: 'user-0', from: day(3, 3, 3), to: day(33) }],
+  ['user + role', { userId: 'user-1', role: 'ADMIN' }],
+  [
+    'everything',
+    { userId: 'user-0', role: 'USER', action: 'click', page: '/docs/*', from: day(1), to: day(35) },
+  ],
+  ['empty range', { from: day(9), to: day(9) }],
+];
+const ZONES = ['UTC', 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu'];
+
+describe('computeStats equals computeStatsFromRaw on generated data', () => {
+  for (const [name, filters] of FILTERS) {
+    it(`${name}, in every zone`, async () => {
+      for (const tz of ZONES) {
+        const fast = await computeStats(db.pool, filters, { tz, topPages: 3 });
+        const reference = await computeStatsFromRaw(db.pool, filters, { tz, topPages: 3 });
+        expect({ tz, ...fast }).toEqual({ tz, ...reference });
+      }
+    });
+  }
+
+  it('has real data behind the comparisons (not all zeros)', async () => {
+    const all = await computeStats(db.pool, {});
+    expect(all.totalActions).toBe(4000);
+    expect(all.totalUsers).toBe(60); // 50 active + 10 only identified
+    expect(all.usersWithActions).toBe(50);
+    expect(all.gini).toBeGreaterThan(0.3);
+    expect(all.apiHits).toBe(42);
+    expect(all.daily.length).toBeGreaterThanOrEqual(36);
+    const prefix = await computeStats(db.pool, { page: '/docs/*' });
+    expect(prefix.pageRanking.map((p) => p.page).sort()).toEqual(['/docs/a', '/docs/b/c']);
+    const kathmandu = await computeStats(db.pool, {}, { tz: 'Asia/Kathmandu' });
+    expect(kathmandu.daily.map((d) => d.count)).not.toEqual(all.daily.map((d) => d.count));
+    expect(kathmandu.daily.reduce((s, d) => s + d.count, 0)).toBe(4000);
+  });
+
+  it('fills gaps with zero days and lists every role', async () => {
+    const s = await computeStats(db.pool, { userId: 'user-55', from: day(1), to: day(4) });
+    expect(s.daily).toEqual([
+      { date: '2026-02-21', count: 0 },
+      { date: '2026-02-22', count: 0 },
+      { date: '2026-02-23', count: 0 },
+    ]);
+    expect(s.roleDistribution.map((r) => r.role)).toEqual(['ADMIN', 'USER', 'GUEST']);
+    // Known without actions: in the population (no `to`, so first_seen does not matter), no days.
+    const all = await computeStats(db.pool, { userId: 'user-55' });
+    expect([all.totalUsers, all.usersWithActions, all.totalActions, all.gini, all.daily]).toEqual([
+      1,
+      0,
+      0,
+      0,
+      [],
+    ]);
+    expect(all.roleDistribution.reduce((sum, r) => sum + r.users, 0)).toBe(1);
+  });
+
+  it('refuses unknown time zones and bad options', async () => {
+    await expect(computeStats(db.pool, {}, { tz: 'Mars/Olympus' })).rejects.toBeInstanceOf(StatsInputError);
+    await expect(computeStats(db.pool, {}, { tz: 'UTC+3' })).rejects.toBeInstanceOf(StatsInputError);
+    await expect(computeStats(db.pool, {}, { topPages: 0 })).rejects.toMatchObject({ field: 'topPages' });
+    await expect(computeStats(db.pool, { from: new Date(Number.NaN) })).rejects.toMatchObject({
+      field: 'from',
+    });
+    const s = await computeStats(db.pool, {}, { tz: 'asia/kolkata' });
+    expect(s.totalActions).toBe(4000);
+  });
+});
+
+describe('reconcile', () => {
+  it('finds no difference after incremental updates with redeliveries', async () => {
+    const result = await reconcile(db.pool);
+    expect(result.totalDifferences).toBe(0);
+    expect(result.differences).toEqual([]);
+    expect(result.tables.find((t) => t.table === 'agg_time_action')!.rows).toBeGreaterThan(1000);
+  });
+
+  it('reports each kind of corruption, and a rebuild repairs it', async () => {
+    await db.pool.query(
+      `UPDATE agg_time_action SET n = n + 1 WHERE (grain, bucket, role, action) =
+         (SELECT grain, bucket, role, action FROM agg_time_action ORDER BY grain, bucket, role, action LIMIT 1)`,
+    );
+    await db.pool.query(`DELETE FROM agg_user_page WHERE user_id = 'user-3' AND page = '/pricing'`);
+    await db.pool.query(
+      `INSERT INTO agg_page_action (page, role, action, n) VALUES ('/ghost', 'USER', 'click', 1)`,
+    );
+    await db.pool.query(
+      `UPDATE users SET role = (CASE WHEN role = 'ADMIN' THEN 'GUEST' ELSE 'ADMIN' END)::"Role",
+              action_count = action_count + 2 WHERE user_id = 'user-5'`,
+    );
+    const result = await reconcile(db.pool);
+    const tables = result.differences.map((d) => `${d.table}.${d.column}`).sort();
+    expect(tables).toEqual([
+      'agg_page_action.n',
+      'agg_time_action.n',
+      'agg_user_page.n',
+      'users.action_count',
+      'users.role',
+    ]);
+    expect(result.totalDifferences).toBe(4);
+    expect(result.differences.find((d) => d.table === 'agg_page_action')).toMatchObject({
+      key: { page: '/ghost', role: 'USER', action: 'click' },
+      stored: 1,
+      expected: null,
+    });
+    expect(result.differences.find((d) => d.table === 'agg_user_page')).toMatchObject({ stored: null });
+    const limited = await reconcile(db.pool, { limit: 2 });
+    expect(limited.differences).toHaveLength(2);
+    expect(limited.totalDifferences).toBe(4);
+
+    await rebuildAggregates(db.pool);
+    expect((await reconcile(db.pool)).totalDifferences).toBe(0);
+    expect(await computeStats(db.pool, { page: '/docs/*' }, { tz: 'Asia/Kathmandu' })).toEqual(
+      await computeStatsFromRaw(db.pool, { page: '/docs/*' }, { tz: 'Asia/Kathmandu' }),
+    );
+  });
+});

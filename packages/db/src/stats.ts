@@ -1,0 +1,523 @@
+import { ROLES, type Role } from '@tracker/schemas';
+import type pg from 'pg';
+import { totalApiHits } from './api-hits.js';
+import {
+  chooseSource,
+  type Dim,
+  daysBetween,
+  decomposeRange,
+  type GroupBy,
+  giniFromHistogram,
+  giniOfValues,
+  type Source,
+  type TimeRange,
+} from './stats-plan.js';
+import type { InteractionFilters, Stats, StatsOptions } from './stats-types.js';
+
+/** Bad filters or options (the query service answers 400 with `field`). Nothing was queried. */
+export class StatsInputError extends Error {
+  override name = 'StatsInputError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const STATS_LIMITS = {
+  /** Longest daily series (days) a request may ask for. */
+  maxDays: 3700,
+  /** Largest `topPages`. */
+  maxTopPages: 1000,
+  defaultTopPages: 10,
+} as const;
+
+interface Normalized {
+  userId: string | undefined;
+  role: Role | undefined;
+  action: string | undefined;
+  page: { value: string; prefix: boolean } | undefined;
+  from: number | null;
+  to: number | null;
+  tz: string;
+  topPages: number;
+}
+
+const zoneCache = new WeakMap<pg.Pool, Promise<Map<string, string>>>();
+
+/**
+ * The canonical name of an IANA time zone PostgreSQL knows (case-insensitive lookup in
+ * pg_timezone_names, cached per pool), or a StatsInputError. Abbreviations and POSIX strings such as
+ * `UTC+3` are refused: only names that the daily series can be computed in are accepted.
+ */
+export async function validateTimeZone(pool: pg.Pool, tz: string): Promise<string> {
+  let names = zoneCache.get(pool);
+  if (!names) {
+    names = pool
+      .query<{ name: string }>('SELECT name FROM pg_timezone_names')
+      .then(({ rows }) => new Map(rows.map((r) => [r.name.toLowerCase(), r.name])));
+    names.catch(() => zoneCache.delete(pool));
+    zoneCache.set(pool, names);
+  }
+  const canonical = (await names).get(tz.toLowerCase());
+  if (!canonical)
+    throw new StatsInputError('tz', `unknown time zone '${tz}' (use an IANA name such as Europe/Berlin)`);
+  return canonical;
+}
+
+function timeOf(field: 'from' | 'to', d: Date | undefined): number | null {
+  if (d === undefined) return null;
+  if (!(d instanceof Date) || Number.isNaN(d.getTime()))
+    throw new StatsInputError(field, 'must be a valid date');
+  return d.getTime();
+}
+
+async function normalize(
+  pool: pg.Pool,
+  filters: InteractionFilters,
+  opts: StatsOptions,
+): Promise<Normalized> {
+  if (filters.role !== undefined && !ROLES.includes(filters.role)) {
+    throw new StatsInputError('role', `must be one of ${ROLES.join(', ')}`);
+  }
+  const topPages = opts.topPages ?? STATS_LIMITS.defaultTopPages;
+  if (!Number.isInteger(topPages) || topPages < 1 || topPages > STATS_LIMITS.maxTopPages) {
+    throw new StatsInputError('topPages', `must be an integer from 1 to ${STATS_LIMITS.maxTopPages}`);
+  }
+  const page =
+    filters.page === undefined
+      ? undefined
+      : filters.page.endsWith('*')
+        ? { value: filters.page.slice(0, -1), prefix: true }
+        : { value: filters.page, prefix: false };
+  return {
+    userId: filters.userId,
+    role: filters.role,
+    action: filters.action,
+    page,
+    from: timeOf('from', filters.from),
+    to: timeOf('to', filters.to),
+    tz: await validateTimeZone(pool, opts.tz ?? 'UTC'),
+    topPages,
+  };
+}
+
+const dimsOf = (f: Normalized): Dim[] =>
+  [
+    f.userId !== undefined && ('user' as const),
+    f.role !== undefined && ('role' as const),
+    f.action !== undefined && ('action' as const),
+    f.page !== undefined && ('page' as const),
+  ].filter((d): d is Dim => d !== false);
+
+const timeFiltered = (f: Normalized) => f.from !== null || f.to !== null;
+
+/** Positional parameters: every value reaches SQL as $n, never as text. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown, cast?: string): string {
+    this.values.push(value);
+    return `$${this.values.length}${cast ? `::${cast}` : ''}`;
+  }
+}
+
+const ts = (t: number | null, unbounded: 'infinity' | '-infinity') =>
+  t === null ? unbounded : new Date(t).toISOString();
+
+/** WHERE conditions for the filter dimensions on `alias` (a source's table or raw interactions). */
+function conditions(p: Params, alias: string, f: Normalized, sourceName: string): string[] {
+  const out: string[] = [];
+  if (f.userId !== undefined) out.push(`${alias}.user_id = ${p.add(f.userId)}`);
+  if (f.role !== undefined) out.push(`${alias}.role = ${p.add(f.role, '"Role"')}`);
+  if (f.action !== undefined) out.push(`${alias}.action = ${p.add(f.action)}`);
+  if (f.page !== undefined) {
+    if (!f.page.prefix) out.push(`${alias}.page = ${p.add(f.page.value)}`);
+    else if (sourceName === 'agg_page_action' || sourceName === 'reference') {
+      out.push(`starts_with(${alias}.page, ${p.add(f.page.value)})`);
+    } else {
+      // The matching pages come from the small page table, then each is an index lookup.
+      out.push(
+        `${alias}.page IN (SELECT pa.page FROM agg_page_action pa WHERE starts_with(pa.page, ${p.add(f.page.value)}))`,
+      );
+    }
+  }
+  return out;
+}
+
+const whereClause = (conds: string[]) => (conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : '');
+const andClause = (conds: string[]) => conds.map((c) => ` AND ${c}`).join('');
+
+function keyExpr(group: GroupBy, alias: string): string {
+  switch (group) {
+    case 'action':
+      return `${alias}.action`;
+    case 'page':
+      return `${alias}.page`;
+    case 'user':
+      return `${alias}.user_id`;
+    default:
+      return 'NULL::text';
+  }
+}
+
+function rangesRelation(p: Params, ranges: TimeRange[]): string {
+  return `unnest(${p.add(ranges.map((r) => r.grain))}::int[], ${p.add(ranges.map((r) => ts(r.start, '-infinity')))}::timestamptz[],
+                 ${p.add(ranges.map((r) => ts(r.end, 'infinity')))}::timestamptz[], ${p.add(ranges.map((r) => r.label))}::int[])
+           AS r(grain, s, e, label)`;
+}
+
+/** The time ranges a source must read for [from, to), or null when it has no time dimension. */
+function rangesFor(src: Source, f: Normalized): TimeRange[] | null {
+  if (!src.raw && src.grains.length === 0) return null;
+  return decomposeRange(f.from, f.to, src.grains);
+}
+
+/**
+ * `SELECT key, label, n`: interaction counts from `src` under the filters, per group key and range
+ * label. Aggregate buckets for the aligned parts of the ranges, raw rows for the rest.
+ */
+function countSql(p: Params, src: Source, f: Normalized, group: GroupBy, ranges: TimeRange[] | null): string {
+  const parts: string[] = [];
+  if (ranges === null) {
+    parts.push(
+      `SELECT ${keyExpr(group, 't')} AS key, 0 AS label, t.${src.count} AS n FROM ${src.table} t${whereClause(conditions(p, 't', f, src.name))}`,
+    );
+  } else {
+    const bucketed = src.raw ? [] : ranges.filter((r) => r.grain > 0);
+    const raw = src.raw ? ranges : ranges.filter((r) => r.grain === 0);
+    if (bucketed.length > 0) {
+      parts.push(
+        `SELECT ${keyExpr(group, 't')} AS key, r.label, t.${src.count} AS n
+           FROM ${rangesRelation(p, bucketed)}
+           JOIN ${src.table} t ON t.grain = r.grain AND t.bucket >= r.s AND t.bucket < r.e${andClause(conditions(p, 't', f, src.name))}`,
+      );
+    }
+    if (raw.length > 0) {
+      parts.push(
+        `SELECT ${keyExpr(group, 'i')} AS key, r.label, count(*)::bigint AS n
+           FROM ${rangesRelation(p, raw)}
+           JOIN interactions i ON i.occurred_at >= r.s AND i.occurred_at < r.e${andClause(conditions(p, 'i', f, 'raw'))}
+          GROUP BY 1, 2`,
+      );
+    }
+  }
+  if (parts.length === 0) return 'SELECT NULL::text AS key, 0 AS label, 0::bigint AS n WHERE FALSE';
+  return `SELECT key, label, sum(n)::bigint AS n FROM (${parts.join('\n UNION ALL \n')}) x GROUP BY key, label`;
+}
+
+async function countsBy(
+  pool: pg.Pool,
+  f: Normalized,
+  group: 'action' | 'page',
+  limit: number | null,
+): Promise<{ key: string; count: number }[]> {
+  const src = chooseSource(dimsOf(f), timeFiltered(f), group);
+  const p = new Params();
+  const sql = `SELECT key, n FROM (${countSql(p, src, f, group, rangesFor(src, f))}) c
+                ORDER BY n DESC, key COLLATE "C"${limit === null ? '' : ` LIMIT ${p.add(limit)}`}`;
+  const { rows } = await pool.query<{ key: string; n: number }>(sql, p.values);
+  return rows.map((r) => ({ key: r.key, count: Number(r.n) }));
+}
+
+interface UserStats {
+  usersWithActions: number;
+  population: number;
+  byRole: Map<string, number>;
+  gini: number;
+}
+
+/** Conditions on a users row for "known users matching the user-level filters". */
+function populationConditions(p: Params, alias: string, f: Normalized): string[] {
+  const out: string[] = [];
+  if (f.userId !== undefined) out.push(`${alias}.user_id = ${p.add(f.userId)}`);
+  if (f.role !== undefined) out.push(`${alias}.role = ${p.add(f.role, '"Role"')}`);
+  if (f.to !== null) out.push(`${alias}.first_seen < ${p.add(new Date(f.to).toISOString(), 'timestamptz')}`);
+  return out;
+}
+
+async function userStats(pool: pg.Pool, f: Normalized): Promise<UserStats> {
+  const src = chooseSource(dimsOf(f), timeFiltered(f), 'user');
+  const p = new Params();
+  const perUser =
+    src.name === 'users'
+      ? `SELECT t.user_id, t.action_count AS n FROM users t WHERE t.action_count > 0${andClause(conditions(p, 't', f, src.name))}`
+      : `SELECT key AS user_id, sum(n)::bigint AS n FROM (${countSql(p, src, f, 'user', rangesFor(src, f))}) c GROUP BY key`;
+  const known = populationConditions(p, 'u', f);
+  // NOTE: users with a matching interaction are in the population even when they fail the user-level
+  // filters; that can only happen through the role filter (the event's role is not the current one).
+  const extra =
+    f.role !== undefined
+      ? `UNION ALL
+         SELECT 'x', u.role::text, NULL, count(*)::bigint FROM pu JOIN users u USING (user_id)
+          WHERE NOT (${populationConditions(p, 'u', f).join(' AND ')}) GROUP BY u.role`
+      : '';
+  const sql = `WITH pu AS (${perUser})
+    SELECT 'h' AS kind, NULL::text AS role, n AS v, count(*)::bigint AS c FROM pu GROUP BY n
+    UNION ALL
+    SELECT 'k', u.role::text, NULL, count(*)::bigint FROM users u${whereClause(known)} GROUP BY u.role
+    ${extra}`;
+  const { rows } = await pool.query<{ kind: string; role: string | null; v: number | null; c: number }>(
+    sql,
+    p.values,
+  );
+  const histogram: [number, number][] = [];
+  const byRole = new Map<string, number>();
+  let usersWithActions = 0;
+  let population = 0;
+  for (const row of rows) {
+    if (row.kind === 'h') {
+      histogram.push([Number(row.v), Number(row.c)]);
+      usersWithActions += Number(row.c);
+    } else {
+      byRole.set(row.role!, (byRole.get(row.role!) ?? 0) + Number(row.c));
+      population += Number(row.c);
+    }
+  }
+  return { usersWithActions, population, byRole, gini: giniFromHistogram(histogram, population) };
+}
+
+/** First and last matching interaction (exact instants), for a daily series without from or to. */
+async function bounds(
+  pool: pg.Pool,
+  src: Source,
+  f: Normalized,
+): Promise<{ min: number | null; max: number | null }> {
+  const p = new Params();
+  const rawConds = conditions(p, 'i', f, 'raw');
+  const toMs = (d: Date | null) => (d === null ? null : d.getTime());
+  if (src.raw) {
+    const time = [
+      ...(f.from !== null ? [`i.occurred_at >= ${p.add(ts(f.from, '-infinity'), 'timestamptz')}`] : []),
+      ...(f.to !== null ? [`i.occurred_at < ${p.add(ts(f.to, 'infinity'), 'timestamptz')}`] : []),
+    ];
+    const { rows } = await pool.query<{ lo: Date | null; hi: Date | null }>(
+      `SELECT min(i.occurred_at) AS lo, max(i.occurred_at) AS hi FROM interactions i${whereClause([...rawConds, ...time])}`,
+      p.values,
+    );
+    return { min: toMs(rows[0]?.lo ?? null), max: toMs(rows[0]?.hi ?? null) };
+  }
+  // The first and last non-empty bucket of the finest grain, then the exact instant from raw rows
+  // inside that one bucket.
+  const grain = Math.min(...src.grains);
+  const q = new Params();
+  const time = [
+    ...(f.from !== null
+      ? [
+          `t.bucket >= ${q.add(ts(Math.floor(f.from / (grain * 60_000)) * grain * 60_000, '-infinity'), 'timestamptz')}`,
+        ]
+      : []),
+    ...(f.to !== null ? [`t.bucket < ${q.add(ts(f.to, 'infinity'), 'timestamptz')}`] : []),
+  ];
+  const { rows } = await pool.query<{ lo: Date | null; hi: Date | null }>(
+    `SELECT min(t.bucket) AS lo, max(t.bucket) AS hi FROM ${src.table} t
+      WHERE t.grain = ${q.add(grain)}${andClause([...conditions(q, 't', f, src.name), ...time])}`,
+    q.values,
+  );
+  const lo = rows[0]?.lo ?? null;
+  const hi = rows[0]?.hi ?? null;
+  if (lo === null || hi === null) return { min: null, max: null };
+  const refine = async (fn: 'min' | 'max', bucket: Date) => {
+    const r = new Params();
+    const start = Math.max(bucket.getTime(), f.from ?? Number.NEGATIVE_INFINITY);
+    const end = Math.min(bucket.getTime() + grain * 60_000, f.to ?? Number.POSITIVE_INFINITY);
+    const { rows: out } = await pool.query<{ t: Date | null }>(
+      `SELECT ${fn}(i.occurred_at) AS t FROM interactions i
+        WHERE i.occurred_at >= ${r.add(new Date(start).toISOString(), 'timestamptz')}
+          AND i.occurred_at < ${r.add(new Date(end).toISOString(), 'timestamptz')}${andClause(conditions(r, 'i', f, 'raw'))}`,
+      r.values,
+    );
+    return toMs(out[0]?.t ?? null);
+  };
+  const [min, max] = await Promise.all([
+    f.from === null ? refine('min', lo) : Promise.resolve(null),
+    f.to === null ? refine('max', hi) : Promise.resolve(null),
+  ]);
+  return { min, max };
+}
+
+function checkSpan(first: number, last: number): void {
+  // Two extra days of slack for zone offsets; the exact count is checked against the day list.
+  if ((last - first) / 86_400_000 > STATS_LIMITS.maxDays + 2) {
+    throw new StatsInputError('from', `the daily series may span at most ${STATS_LIMITS.maxDays} days`);
+  }
+}
+
+async function daily(pool: pg.Pool, f: Normalized): Promise<{ date: string; count: number }[]> {
+  const src = chooseSource(dimsOf(f), timeFiltered(f), 'time');
+  let first = f.from;
+  let last = f.to === null ? null : f.to - 1;
+  if (first === null || last === null) {
+    const b = await bounds(pool, src, f);
+    first ??= b.min;
+    last ??= b.max;
+  }
+  if (first === null || last === null || first > last) return [];
+  checkSpan(first, last);
+  // Local midnights from the first day to the day after the last, as instants (PostgreSQL's zone rules).
+  const { rows: days } = await pool.query<{ day: string; start: Date }>(
+    `SELECT to_char(d, 'YYYY-MM-DD') AS day, (d AT TIME ZONE $3) AS start
+       FROM generate_series(date_trunc('day', $1::timestamptz AT TIME ZONE $3),
+                            date_trunc('day', $2::timestamptz AT TIME ZONE $3) + interval '1 day',
+                            interval '1 day') AS d`,
+    [new Date(first).toISOString(), new Date(last).toISOString(), f.tz],
+  );
+  const ranges: TimeRange[] = [];
+  for (let i = 0; i + 1 < days.length; i += 1) {
+    const start = Math.max(days[i]!.start.getTime(), f.from ?? Number.NEGATIVE_INFINITY);
+    const end = Math.min(days[i + 1]!.start.getTime(), f.to ?? Number.POSITIVE_INFINITY);
+    ranges.push(...decomposeRange(start, end, src.grains, i));
+  }
+  const p = new Params();
+  const { rows } = await pool.query<{ label: number; n: number }>(
+    `SELECT label, n FROM (${countSql(p, src, f, 'time', ranges)}) c`,
+    p.values,
+  );
+  const counts = new Map(rows.map((r) => [Number(r.label), Number(r.n)]));
+  return days.slice(0, -1).map((d, i) => ({ date: d.day, count: counts.get(i) ?? 0 }));
+}
+
+function assemble(
+  byAction: { key: string; count: number }[],
+  pages: { key: string; count: number }[],
+  users: UserStats,
+  days: { date: string; count: number }[],
+  apiHits: number,
+): Stats {
+  const totalActions = byAction.reduce((s, a) => s + a.count, 0);
+  return {
+    totalActions,
+    totalUsers: users.population,
+    usersWithActions: users.usersWithActions,
+    actionsPerUser: users.usersWithActions > 0 ? totalActions / users.usersWithActions : 0,
+    gini: users.gini,
+    apiHits,
+    byAction: byAction.map((a) => ({ action: a.key, count: a.count })),
+    daily: days,
+    pageRanking: pages.map((p) => ({ page: p.key, count: p.count })),
+    roleDistribution: ROLES.map((role) => ({ role, users: users.byRole.get(role) ?? 0 })),
+  };
+}
+
+/**
+ * Dashboard statistics from the aggregate tables (definitions in stats-types.ts and the processor's
+ * README). Each statistic reads the smallest aggregate that can apply the filters; time ranges use
+ * the coarsest buckets that fit and raw rows (occurred_at index) only for the parts finer than the
+ * finest bucket. Combinations no aggregate covers are counted from raw rows through their indexes.
+ * Throws StatsInputError for bad input (unknown tz, topPages out of range, invalid dates).
+ */
+export async function computeStats(
+  pool: pg.Pool,
+  filters: InteractionFilters,
+  opts: StatsOptions = {},
+): Promise<Stats> {
+  const f = await normalize(pool, filters, opts);
+  const [byAction, pages, users, days, apiHits] = await Promise.all([
+    countsBy(pool, f, 'action', null),
+    countsBy(pool, f, 'page', f.topPages),
+    userStats(pool, f),
+    daily(pool, f),
+    totalApiHits(pool),
+  ]);
+  return assemble(byAction, pages, users, days, apiHits);
+}
+
+/**
+ * The same statistics computed naively from raw rows only (interactions and identifies; not even the
+ * users table): the reference that tests and the benchmark baseline compare computeStats with.
+ */
+export async function computeStatsFromRaw(
+  pool: pg.Pool,
+  filters: InteractionFilters,
+  opts: StatsOptions = {},
+): Promise<Stats> {
+  const f = await normalize(pool, filters, opts);
+  const where = (p: Params) => {
+    const conds = conditions(p, 'i', f, 'reference');
+    if (f.from !== null)
+      conds.push(`i.occurred_at >= ${p.add(new Date(f.from).toISOString(), 'timestamptz')}`);
+    if (f.to !== null) conds.push(`i.occurred_at < ${p.add(new Date(f.to).toISOString(), 'timestamptz')}`);
+    return whereClause(conds);
+  };
+
+  const byActionQ = async () => {
+    const p = new Params();
+    const { rows } = await pool.query<{ key: string; n: number }>(
+      `SELECT i.action AS key, count(*)::bigint AS n FROM interactions i${where(p)}
+        GROUP BY i.action ORDER BY n DESC, i.action COLLATE "C"`,
+      p.values,
+    );
+    return rows.map((r) => ({ key: r.key, count: Number(r.n) }));
+  };
+  const pagesQ = async () => {
+    const p = new Params();
+    const { rows } = await pool.query<{ key: string; n: number }>(
+      `SELECT i.page AS key, count(*)::bigint AS n FROM interactions i${where(p)}
+        GROUP BY i.page ORDER BY n DESC, i.page COLLATE "C" LIMIT ${p.add(f.topPages)}`,
+      p.values,
+    );
+    return rows.map((r) => ({ key: r.key, count: Number(r.n) }));
+  };
+  const usersQ = async (): Promise<UserStats> => {
+    const p = new Params();
+    const matching = where(p);
+    const known = populationConditions(p, 'u', f);
+    const { rows } = await pool.query<{ role: string; n: number }>(
+      `WITH ev AS (
+         SELECT user_id, role, occurred_at FROM interactions
+         UNION ALL SELECT user_id, role, occurred_at FROM identifies
+       ), u AS (
+         SELECT user_id, (array_agg(role ORDER BY occurred_at DESC, role DESC))[1] AS role,
+                min(occurred_at) AS first_seen
+           FROM ev GROUP BY user_id
+       ), m AS (
+         SELECT i.user_id, count(*)::bigint AS n FROM interactions i${matching} GROUP BY i.user_id
+       )
+       SELECT u.role::text AS role, coalesce(m.n, 0)::bigint AS n
+         FROM u LEFT JOIN m USING (user_id)
+        WHERE (${known.length > 0 ? known.join(' AND ') : 'TRUE'}) OR m.user_id IS NOT NULL`,
+      p.values,
+    );
+    const byRole = new Map<string, number>();
+    for (const r of rows) byRole.set(r.role, (byRole.get(r.role) ?? 0) + 1);
+    const values = rows.map((r) => Number(r.n));
+    return {
+      usersWithActions: values.filter((v) => v > 0).length,
+      population: values.length,
+      byRole,
+      gini: giniOfValues(values),
+    };
+  };
+  const dailyQ = async () => {
+    const p = new Params();
+    const tz = p.add(f.tz);
+    const { rows } = await pool.query<{ day: string; n: number }>(
+      `SELECT to_char(i.occurred_at AT TIME ZONE ${tz}, 'YYYY-MM-DD') AS day, count(*)::bigint AS n
+         FROM interactions i${where(p)} GROUP BY 1 ORDER BY 1`,
+      p.values,
+    );
+    const localDay = async (t: number) => {
+      const { rows: out } = await pool.query<{ day: string }>(
+        `SELECT to_char($1::timestamptz AT TIME ZONE $2, 'YYYY-MM-DD') AS day`,
+        [new Date(t).toISOString(), f.tz],
+      );
+      return out[0]!.day;
+    };
+    if (f.from !== null && f.to !== null && f.from >= f.to) return [];
+    const first = f.from !== null ? await localDay(f.from) : rows[0]?.day;
+    const last = f.to !== null ? await localDay(f.to - 1) : rows[rows.length - 1]?.day;
+    if (first === undefined || last === undefined || first > last) return [];
+    if (f.from !== null && f.to !== null) checkSpan(f.from, f.to - 1);
+    const counts = new Map(rows.map((r) => [r.day, Number(r.n)]));
+    return daysBetween(first, last).map((date) => ({ date, count: counts.get(date) ?? 0 }));
+  };
+
+  const [byAction, pages, users, days, apiHits] = await Promise.all([
+    byActionQ(),
+    pagesQ(),
+    usersQ(),
+    dailyQ(),
+    totalApiHits(pool),
+  ]);
+  return assemble(byAction, pages, users, days, apiHits);
+}
