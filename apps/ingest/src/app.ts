@@ -39,6 +39,16 @@ export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promis
       },
     },
   });
+  // NOTE: on close, Fastify refuses new requests (503) and closes idle keep-alive sockets once; a
+  // socket busy at that moment would stay open after its answer and hold the shutdown until its
+  // keep-alive timeout. Answering those with Connection: close lets the server finish at once.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   if (config.INGEST_WRITE_KEYS.length === 0) {
     app.log.warn({
       msg: 'write_keys_unset',

@@ -55,6 +55,17 @@ async function* limitBytes(source: AsyncIterable<Buffer>, max: number): ByteSour
   }
 }
 
+/** A multipart file stream; busboy silently truncates at the size limit, which must be a 413 instead. */
+async function* untruncated(file: Readable & { truncated?: boolean }, max: number): ByteSource {
+  for await (const chunk of file) yield chunk as Buffer;
+  if (file.truncated)
+    throw new HttpError(
+      413,
+      'PAYLOAD_TOO_LARGE',
+      `the file is larger than ${max} bytes (INGEST_IMPORT_MAX_BYTES)`,
+    );
+}
+
 /**
  * `json` may be a JSON array or, when the first value is an object, NDJSON sent as application/json:
  * peek at the first significant byte and replay what was read.
@@ -140,7 +151,7 @@ export async function importRoute(app: TrackerApp, { config }: ImportRouteOption
           ]);
         const extension = part.filename.split('.').pop()?.toLowerCase() ?? '';
         format ??= mediaFormat(part.mimetype) ?? EXTENSIONS[extension];
-        source = part.file;
+        source = untruncated(part.file, max);
       } else {
         const declared = Number(request.headers['content-length']);
         if (declared > max)

@@ -3,7 +3,7 @@
  * stack, per-file topics, a topic reader that decodes through the registry, and a network switch
  * that cuts the producer off from Kafka without touching the shared broker.
  */
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { createKafka, createRegistry, InteractionSerde } from '@tracker/kafka';
 import type { InteractionRecord } from '@tracker/schemas';
 import { stackConfig, uniqueName, waitFor } from '@tracker/test-utils';
@@ -117,29 +117,71 @@ export class TopicReader {
 }
 
 /**
- * Stands between the producer and Kafka: every broker connection kafkajs opens (bootstrap and the
- * advertised 127.0.0.1:9092 alike) goes through this socket factory. `cut()` destroys the open
- * connections and sends new ones to a closed port (connection refused, as with a stopped broker);
- * `restore()` lets them through again. The shared broker itself is never touched.
+ * A TCP proxy in front of the (single) test broker, and a kafkajs socket factory that sends every
+ * connection the client opens through it: bootstrap and the advertised 127.0.0.1:9092 alike (a proxy
+ * named only in KAFKA_BROKERS would be bypassed once metadata names the real listener).
+ * `cut()` closes the listener (new connections are refused) and destroys the proxied connections,
+ * so the client sees its sockets end, exactly as when the broker process stops; `restore()` listens
+ * on the same port again. The shared broker itself is never touched.
  */
-export class NetworkSwitch {
-  #down = false;
+export class KafkaProxy {
+  readonly #server: Server;
   readonly #sockets = new Set<Socket>();
-  readonly socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
-    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    const socket = this.#down ? connect({ host: '127.0.0.1', port: 1 }) : connect({ host, port }, onConnect);
+  #port = 0;
+
+  constructor(readonly target: { host: string; port: number }) {
+    this.#server = createServer((client) => {
+      const upstream = connect(target);
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s);
+        s.once('close', () => this.#sockets.delete(s));
+        s.on('error', () => {});
+      }
+      client.once('close', () => upstream.destroy());
+      upstream.once('close', () => client.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+  }
+
+  static forStack(): KafkaProxy {
+    const [host, port] = stackConfig().KAFKA_BROKERS[0]!.split(':');
+    return new KafkaProxy({ host: host!, port: Number(port) });
+  }
+
+  /** Routes every broker connection through the proxy, whatever address kafkajs asks for. */
+  readonly socketFactory: ISocketFactory = ({ onConnect }) => {
+    const socket = connect({ host: '127.0.0.1', port: this.#port }, onConnect);
     socket.setKeepAlive(true, 60_000);
-    this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
     return socket;
   };
 
-  cut(): void {
-    this.#down = true;
-    for (const socket of this.#sockets) socket.destroy();
+  async start(): Promise<this> {
+    await this.#listen(this.#port);
+    this.#port = (this.#server.address() as AddressInfo).port;
+    return this;
   }
 
-  restore(): void {
-    this.#down = false;
+  async cut(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  async restore(): Promise<void> {
+    await this.#listen(this.#port);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#server.listening) await this.cut();
+  }
+
+  #listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
   }
 }
