@@ -1,0 +1,111 @@
+// Loads the tracker snippet for the demo pages and wires the few things they do by hand.
+//
+// A real site pastes one tag (see docs/getting-started.html):
+//   <script async src="https://ingest.example.com/v1/tracker.js" data-ingest-url="https://ingest.example.com"></script>
+// The demo builds that tag from its own address instead (same host, port 3001), so it works whether
+// it is opened as 127.0.0.1 or localhost. A write key, when ingest needs one (INGEST_WRITE_KEYS),
+// comes from ?writeKey=... once and is remembered in localStorage.
+(() => {
+  const ingest = `${location.protocol}//${location.hostname}:3001`;
+  const params = new URLSearchParams(location.search);
+  const key = params.get('writeKey') || localStorage.getItem('demo.writeKey');
+  if (params.get('writeKey')) localStorage.setItem('demo.writeKey', params.get('writeKey'));
+
+  // Calls made before the script has loaded wait on a stub; the snippet replays them in order.
+  window.tracker = window.tracker || { q: [] };
+  const stub = window.tracker;
+  for (const m of ['track', 'page', 'identify', 'reset', 'flush']) {
+    stub[m] = stub[m] || ((...args) => stub.q.push([m, ...args]));
+  }
+
+  const s = document.createElement('script');
+  s.async = true;
+  s.src = `${ingest}/v1/tracker.js`;
+  s.dataset.ingestUrl = ingest;
+  if (key) s.dataset.writeKey = key;
+  s.dataset.trackClicks = 'a, button, [data-track]';
+  // Short interval so a newcomer sees events on the dashboard within seconds.
+  s.dataset.flushInterval = '1000';
+  s.dataset.debug = 'true';
+  s.onload = () => showIdentity();
+  s.onerror = () => {
+    const who = document.getElementById('demo-who');
+    if (who) {
+      who.textContent = `Tracker not loaded: is ingest running at ${ingest}? (./tracker up)`;
+      who.classList.add('demo-error');
+    }
+  };
+  document.head.appendChild(s);
+
+  function showIdentity() {
+    const who = document.getElementById('demo-who');
+    const t = window.tracker;
+    if (!who || typeof t.userId !== 'function') return;
+    who.textContent = t.enabled
+      ? `You are ${t.userId()} · events go to ${ingest}`
+      : 'Do-Not-Track is on: nothing is sent';
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    // Sign-up: the snippet records form_submit by itself (never the field values). The page then
+    // identifies the new user, which is the site's own decision, and moves on.
+    const form = document.getElementById('signup-form');
+    form?.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const username = String(data.get('username') || '').trim();
+      const plan = String(data.get('plan') || 'free');
+      window.tracker.identify(username, String(data.get('role') || 'USER'), { plan });
+      window.tracker.track('signup', { plan });
+      location.href = 'welcome.html';
+    });
+
+    for (const button of document.querySelectorAll('[data-purchase]')) {
+      button.addEventListener('click', () => {
+        window.tracker.track('purchase', {
+          plan: button.dataset.purchase,
+          amount: Number(button.dataset.amount),
+        });
+        button.textContent = 'Thanks!';
+      });
+    }
+
+    const search = document.getElementById('search-form');
+    search?.addEventListener('submit', (event) => {
+      event.preventDefault();
+      // What was searched stays on the page; only the length is tracked.
+      const length = String(new FormData(search).get('q') || '').length;
+      window.tracker.track('search', { query_length: length });
+      document.getElementById('search-result').textContent =
+        'No results in this demo. The search was tracked.';
+    });
+
+    // Docs steps switch without a page load (history.pushState): the snippet records each as a page view.
+    const steps = document.querySelectorAll('[data-step]');
+    const showStep = () => {
+      const current = new URLSearchParams(location.search).get('step') || '1';
+      for (const section of document.querySelectorAll('.step'))
+        section.hidden = section.id !== `step-${current}`;
+      for (const link of steps) link.classList.toggle('active', link.dataset.step === current);
+    };
+    for (const link of steps) {
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        history.pushState(null, '', `?step=${link.dataset.step}`);
+        showStep();
+      });
+    }
+    window.addEventListener('popstate', showStep);
+    if (steps.length > 0) showStep();
+
+    document.getElementById('copy-snippet')?.addEventListener('click', () => {
+      navigator.clipboard?.writeText(document.getElementById('snippet').textContent).catch(() => {});
+      window.tracker.track('copy_snippet');
+    });
+
+    document.getElementById('demo-reset')?.addEventListener('click', () => {
+      window.tracker.reset();
+      showIdentity();
+    });
+  });
+})();
