@@ -4,7 +4,7 @@ import { buildInteraction, createTestDatabase, type TestDatabase } from '@tracke
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { encodeCursor } from './cursor.js';
-import { insertRawInteractions, testConfig } from './test-support.js';
+import { storeRecords, testConfig } from './test-support.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
@@ -33,7 +33,7 @@ beforeAll(async () => {
       }),
     );
   }
-  await insertRawInteractions(db.pool, records);
+  await storeRecords(db.pool, records);
   app = await buildApp(testConfig(db.url));
   await app.ready();
 });
@@ -47,8 +47,17 @@ afterAll(async () => {
 const newestFirst = (a: InteractionRecord, b: InteractionRecord) =>
   b.occurredAt - a.occurredAt || (a.eventId < b.eventId ? 1 : a.eventId > b.eventId ? -1 : 0);
 
+interface PageBody {
+  items: { eventId: string }[];
+  nextCursor: string | null;
+  prevCursor: string | null;
+  total?: number;
+}
+
 async function get(query: Record<string, string | number>) {
-  const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+  const qs = new URLSearchParams(
+    Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
+  ).toString();
   return app.inject({ method: 'GET', url: `/api/interactions${qs ? `?${qs}` : ''}` });
 }
 
@@ -65,7 +74,11 @@ async function all(query: Record<string, string | number>): Promise<string[]> {
   return ids;
 }
 
-const expected = (keep: (r: InteractionRecord) => boolean) => records.filter(keep).sort(newestFirst).map((r) => r.eventId);
+const expected = (keep: (r: InteractionRecord) => boolean) =>
+  records
+    .filter(keep)
+    .sort(newestFirst)
+    .map((r) => r.eventId);
 
 describe('GET /api/interactions', () => {
   it('lists every row newest first with all fields', async () => {
@@ -100,7 +113,10 @@ describe('GET /api/interactions', () => {
     ['page prefix without slash', { page: '/docs*' }, (r: InteractionRecord) => r.page.startsWith('/docs')],
     [
       'from inclusive, to exclusive',
-      { from: new Date(BASE - 10 * 3_600_000).toISOString(), to: new Date(BASE - 2 * 3_600_000).toISOString() },
+      {
+        from: new Date(BASE - 10 * 3_600_000).toISOString(),
+        to: new Date(BASE - 2 * 3_600_000).toISOString(),
+      },
       (r: InteractionRecord) => r.occurredAt >= BASE - 10 * 3_600_000 && r.occurredAt < BASE - 2 * 3_600_000,
     ],
     [
@@ -111,9 +127,14 @@ describe('GET /api/interactions', () => {
     [
       'everything combined',
       { userId: 'alice', page: '/docs/*', from: new Date(BASE - 20 * 3_600_000).toISOString() },
-      (r: InteractionRecord) => r.userId === 'alice' && r.page.startsWith('/docs/') && r.occurredAt >= BASE - 20 * 3_600_000,
+      (r: InteractionRecord) =>
+        r.userId === 'alice' && r.page.startsWith('/docs/') && r.occurredAt >= BASE - 20 * 3_600_000,
     ],
-    ['role and action', { role: 'ADMIN', action: 'page_view' }, (r: InteractionRecord) => r.role === 'ADMIN' && r.action === 'page_view'],
+    [
+      'role and action',
+      { role: 'ADMIN', action: 'page_view' },
+      (r: InteractionRecord) => r.role === 'ADMIN' && r.action === 'page_view',
+    ],
   ])('filters by %s', async (_name, query, keep) => {
     const want = expected(keep);
     expect(want.length).toBeGreaterThan(0);
@@ -135,13 +156,17 @@ describe('GET /api/interactions', () => {
     const forward: { ids: string[]; prev: string | null; next: string | null }[] = [];
     let cursor: string | null = null;
     do {
-      const res = await app.inject({
+      const res: { statusCode: number; json(): PageBody } = await app.inject({
         method: 'GET',
         url: `/api/interactions?limit=7&page=${encodeURIComponent('/*')}${cursor ? `&cursor=${cursor}` : ''}`,
       });
       expect(res.statusCode).toBe(200);
-      const body = res.json();
-      forward.push({ ids: body.items.map((i: { eventId: string }) => i.eventId), prev: body.prevCursor, next: body.nextCursor });
+      const body: PageBody = res.json();
+      forward.push({
+        ids: body.items.map((i: { eventId: string }) => i.eventId),
+        prev: body.prevCursor,
+        next: body.nextCursor,
+      });
       cursor = body.nextCursor;
     } while (cursor);
     expect(forward.flatMap((p) => p.ids)).toEqual(expected(() => true));
@@ -197,7 +222,12 @@ describe('GET /api/interactions', () => {
     expect(foreign.statusCode).toBe(400);
     expect(foreign.json().details[0].message).toMatch(/other filters/);
     // A well-formed cursor this API could have issued works.
-    const made = encodeCursor({ direction: 'next', occurredAt: new Date(BASE + 1), eventId: records[0]!.eventId, filters: fingerprint });
+    const made = encodeCursor({
+      direction: 'next',
+      occurredAt: new Date(BASE + 1),
+      eventId: records[0]!.eventId,
+      filters: fingerprint,
+    });
     expect((await get({ cursor: made })).statusCode).toBe(200);
   });
 
@@ -230,6 +260,25 @@ describe('GET /api/interactions', () => {
     const res = await app.inject({ method: 'GET', url: '/api/interactions?userId=a&userId=b' });
     expect(res.statusCode).toBe(400);
     expect(res.json().details[0].path).toBe('querystring.userId');
+  });
+
+  it('gives the total on the first page when an aggregate table counts the filters', async () => {
+    const count = (keep: (r: InteractionRecord) => boolean) => records.filter(keep).length;
+    expect((await get({ limit: 1 })).json().total).toBe(records.length);
+    expect((await get({ limit: 1, userId: 'alice' })).json().total).toBe(count((r) => r.userId === 'alice'));
+    expect((await get({ limit: 1, role: 'USER', page: '/docs/*' })).json().total).toBe(
+      count((r) => r.role === 'USER' && r.page.startsWith('/docs/')),
+    );
+    const from = new Date(BASE - 30 * 3_600_000 + 1).toISOString();
+    expect((await get({ limit: 1, action: 'click', from })).json().total).toBe(
+      count((r) => r.action === 'click' && r.occurredAt >= Date.parse(from)),
+    );
+    // Not on later pages, and not when only raw rows could count (user + action + page).
+    const first = (await get({ limit: 1 })).json();
+    expect((await get({ limit: 1, cursor: first.nextCursor })).json()).not.toHaveProperty('total');
+    expect((await get({ limit: 1, userId: 'alice', action: 'click', page: '/' })).json()).not.toHaveProperty(
+      'total',
+    );
   });
 
   it('caps the page at limit and defaults to 50', async () => {

@@ -1,4 +1,4 @@
-import { createPool, type pg } from '@tracker/db';
+import { computeStats, createPool, type pg } from '@tracker/db';
 import { createKafka } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
 import type { FastifyInstance } from 'fastify';
@@ -7,7 +7,7 @@ import type { Kafka } from 'kafkajs';
 import type { QueryConfig } from '../config.js';
 import { DlqReader } from '../services/dlq.service.js';
 import { LiveFeed } from '../services/live-feed.js';
-import { type ComputeStats, defaultComputeStats, SharedStats, TimeZones } from '../services/stats.service.js';
+import { type ComputeStats, SharedStats } from '../services/stats.service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,7 +17,8 @@ declare module 'fastify' {
     dlq: DlqReader;
     /** The shared poller behind /api/stream. */
     live: LiveFeed;
-    stats: { compute: ComputeStats; shared: SharedStats; timeZones: TimeZones };
+    /** computeStats (packages/db) and its per-filter cache for live streams. */
+    stats: { compute: ComputeStats; shared: SharedStats };
   }
 }
 
@@ -42,7 +43,7 @@ export const clientsPlugin = fp<ClientsOptions>(
       pool.on('error', (error) => log.warn({ msg: 'db_idle_client_error', err: error.message }));
     }
     const kafka = deps.kafka ?? createKafka(config, log.child({ component: 'kafka' }));
-    const compute = deps.computeStats ?? defaultComputeStats();
+    const compute = deps.computeStats ?? computeStats;
 
     app.decorate('db', pool);
     app.decorate(
@@ -67,7 +68,6 @@ export const clientsPlugin = fp<ClientsOptions>(
     app.decorate('stats', {
       compute,
       shared: new SharedStats(pool, compute, Math.max(500, config.QUERY_STREAM_STATS_MS - 100)),
-      timeZones: new TimeZones(pool),
     });
 
     app.addHook('onClose', async () => {

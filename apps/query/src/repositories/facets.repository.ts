@@ -15,6 +15,8 @@ export type Facets = Record<Facet, FacetValue[]>;
 
 /** Case-insensitive substring test, without LIKE wildcards to escape. */
 const CONTAINS = (column: string, param: string) => `strpos(lower(${column}), lower(${param})) > 0`;
+/** Values that start with the search text come before those that merely contain it. */
+const PREFIX_FIRST = (column: string, param: string) => `starts_with(lower(${column}), lower(${param})) DESC`;
 
 async function users(db: Queryable, q: string | undefined, limit: number): Promise<FacetValue[]> {
   const params: unknown[] = [limit];
@@ -25,7 +27,8 @@ async function users(db: Queryable, q: string | undefined, limit: number): Promi
   }
   const { rows } = await db.query<FacetValue>(
     `SELECT user_id AS value, action_count AS count FROM users ${where}
-     ORDER BY action_count DESC, user_id ASC LIMIT $1`,
+     ORDER BY ${q === undefined ? '' : `${PREFIX_FIRST('user_id', '$2')}, `}action_count DESC, user_id COLLATE "C"
+     LIMIT $1`,
     params,
   );
   return rows;
@@ -44,12 +47,26 @@ async function roles(db: Queryable, q: string | undefined): Promise<FacetValue[]
   );
 }
 
-async function actions(_db: Queryable, _q: string | undefined, _limit: number): Promise<FacetValue[]> {
-  return [];
-}
-
-async function pages(_db: Queryable, _q: string | undefined, _limit: number): Promise<FacetValue[]> {
-  return [];
+/** Actions or pages with their all-time counts, from agg_page_action (one row per page, role, action). */
+async function fromPageActions(
+  db: Queryable,
+  column: 'action' | 'page',
+  q: string | undefined,
+  limit: number,
+): Promise<FacetValue[]> {
+  const params: unknown[] = [limit];
+  let where = '';
+  if (q !== undefined) {
+    params.push(q);
+    where = `WHERE ${CONTAINS(column, '$2')}`;
+  }
+  const { rows } = await db.query<FacetValue>(
+    `SELECT ${column} AS value, sum(n)::bigint AS count FROM agg_page_action ${where}
+     GROUP BY ${column}
+     ORDER BY ${q === undefined ? '' : `${PREFIX_FIRST(column, '$2')}, `}count DESC, ${column} COLLATE "C" LIMIT $1`,
+    params,
+  );
+  return rows;
 }
 
 /** The values of the wanted facets (others empty), most frequent first. */
@@ -62,8 +79,8 @@ export async function readFacets(
   const [u, r, a, p] = await Promise.all([
     want.has('users') ? users(db, q, limit) : [],
     want.has('roles') ? roles(db, q) : [],
-    want.has('actions') ? actions(db, q, limit) : [],
-    want.has('pages') ? pages(db, q, limit) : [],
+    want.has('actions') ? fromPageActions(db, 'action', q, limit) : [],
+    want.has('pages') ? fromPageActions(db, 'page', q, limit) : [],
   ]);
   return { users: u, roles: r, actions: a, pages: p };
 }

@@ -165,11 +165,3 @@ export async function storedSince(
   );
   return rows;
 }
-
-/** When the newest stored interaction happened (index-only read), for the freshness of the data. */
-export async function newestOccurredAt(db: Queryable): Promise<Date | null> {
-  const { rows } = await db.query<{ occurred_at: Date }>(
-    'SELECT occurred_at FROM interactions ORDER BY occurred_at DESC LIMIT 1',
-  );
-  return rows[0]?.occurred_at ?? null;
-}

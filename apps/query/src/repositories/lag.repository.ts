@@ -1,34 +1,52 @@
-import type { pg } from '@tracker/db';
-import { newestOccurredAt } from './interactions.repository.js';
+import { type pg, readPipelineStatus } from '@tracker/db';
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 /** How far behind the pipeline is, as /api/stream `lag` events report it. */
 export interface Lag {
-  /** Messages on the interactions topic not yet stored (sum over partitions); null when unknown. */
+  /** Messages on the interactions topic not yet processed (sum over partitions); null before any report. */
   consumerLag: number | null;
-  /** When the processor last reported its lag; null when it never did. */
-  lagReportedAt: string | null;
+  partitions: {
+    consumerGroup: string;
+    topic: string;
+    partition: number;
+    lag: number | null;
+    storedOffset: number | null;
+    highWatermark: number | null;
+    lastBatchAt: string | null;
+  }[];
+  /** When a processor last stored a batch. */
+  lastBatchAt: string | null;
+  /** When the lag figures were last refreshed by the processors' lag monitor. */
+  lagUpdatedAt: string | null;
   /** occurredAt of the newest stored interaction. */
   newestEventAt: string | null;
-  /** Milliseconds between that and now. */
+  /** Milliseconds between that and now: how stale the dashboard's newest data is. */
   newestEventAgeMs: number | null;
   at: string;
 }
 
-/** Consumer lag as the processor reports it in `pipeline_status`, and the age of the newest row. */
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** Consumer lag as the processors record it (packages/db readPipelineStatus), and data freshness. */
 export async function readLag(db: Queryable): Promise<Lag> {
-  const [newest, status] = await Promise.all([newestOccurredAt(db), readPipelineStatus(db)]);
+  const status = await readPipelineStatus(db);
   const now = Date.now();
   return {
-    consumerLag: status.lag,
-    lagReportedAt: status.at ? status.at.toISOString() : null,
-    newestEventAt: newest ? newest.toISOString() : null,
-    newestEventAgeMs: newest ? Math.max(0, now - newest.getTime()) : null,
+    consumerLag: status.partitions.length > 0 ? status.totalLag : null,
+    partitions: status.partitions.map((p) => ({
+      consumerGroup: p.consumerGroup,
+      topic: p.topic,
+      partition: p.partition,
+      lag: p.lag,
+      storedOffset: p.storedOffset,
+      highWatermark: p.highWatermark,
+      lastBatchAt: iso(p.lastBatchAt),
+    })),
+    lastBatchAt: iso(status.lastBatchAt),
+    lagUpdatedAt: iso(status.updatedAt),
+    newestEventAt: iso(status.newestEventAt),
+    newestEventAgeMs: status.newestEventAt ? Math.max(0, now - status.newestEventAt.getTime()) : null,
     at: new Date(now).toISOString(),
   };
-}
-
-async function readPipelineStatus(_db: Queryable): Promise<{ lag: number | null; at: Date | null }> {
-  return { lag: null, at: null };
 }

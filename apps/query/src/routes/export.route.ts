@@ -2,6 +2,7 @@ import { pipeline, Transform } from 'node:stream';
 import type { TrackerApp } from '@tracker/http';
 import { stringify } from 'csv-stringify';
 import QueryStream from 'pg-query-stream';
+import { Counter } from 'prom-client';
 import { Type } from 'typebox';
 import { toFilters } from '../filters.js';
 import { exportQuery, type InteractionRow, toItem } from '../repositories/interactions.repository.js';
@@ -66,6 +67,12 @@ function csvRecord(row: InteractionRow, protect: boolean): string[] {
 }
 
 export async function exportRoute(app: TrackerApp, opts: { formulaProtection: boolean }): Promise<void> {
+  const exported = new Counter({
+    name: 'query_export_rows_total',
+    help: 'Rows written to /api/export downloads',
+    labelNames: ['format'] as const,
+    registers: [app.metrics],
+  });
   app.get(
     '/export',
     {
@@ -125,6 +132,7 @@ export async function exportRoute(app: TrackerApp, opts: { formulaProtection: bo
                 objectMode: true,
                 transform(row: InteractionRow, _enc, done) {
                   rows += 1;
+                  exported.inc({ format: 'csv' });
                   done(null, csvRecord(row, opts.formulaProtection));
                 },
               }),
@@ -135,6 +143,7 @@ export async function exportRoute(app: TrackerApp, opts: { formulaProtection: bo
                 writableObjectMode: true,
                 transform(row: InteractionRow, _enc, done) {
                   rows += 1;
+                  exported.inc({ format: 'ndjson' });
                   done(null, `${JSON.stringify(toItem(row))}\n`);
                 },
               }),

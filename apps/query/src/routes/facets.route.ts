@@ -32,8 +32,9 @@ export async function facetsRoute(app: TrackerApp): Promise<void> {
       schema: {
         summary: 'Known users, roles, actions and pages, for filter lists',
         description:
-          'Read from the user and aggregate tables (never a scan of raw interactions). Most frequent first; ' +
-          'ties by value. `q` narrows every facet to values containing it, ignoring case.',
+          'Read from the user and aggregate tables (never a scan of raw interactions). `q` narrows every facet ' +
+          'to values containing it, ignoring case; values starting with it come first. Then most frequent first, ' +
+          'ties by value. users: count = interactions; roles: count = users holding the role now.',
         tags: ['interactions'],
         security: [{ bearer: [] }],
         querystring: FacetsQuerySchema,

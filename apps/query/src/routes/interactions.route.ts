@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { filtersKey, toFilters } from '../filters.js';
 import { listInteractions } from '../repositories/interactions.repository.js';
-import { countInteractions } from '../repositories/totals.repository.js';
 import { FilterQueryProperties } from '../schemas/filters.schema.js';
 import { ErrorRef, InteractionPageSchema } from '../schemas/responses.schema.js';
+import { aggregatesCover, statsFor } from '../services/stats.service.js';
 
 export const InteractionsQuerySchema = Type.Object(
   {
@@ -41,9 +41,20 @@ export async function interactionsRoute(app: TrackerApp): Promise<void> {
       const filters = toFilters(filterQuery);
       const fingerprint = filtersKey(filters);
       const cursor = token === undefined ? undefined : decodeCursor(token, fingerprint);
+      // NOTE: total only on the first page and only when an aggregate table counts these filters;
+      // a client keeps it while paging. Raw-row counts of large tables are never run for it.
+      const wantTotal = cursor === undefined && aggregatesCover(filters);
       const [page, total] = await Promise.all([
         listInteractions(app.db, filters, limit, cursor),
-        countInteractions(app.db, filters),
+        wantTotal
+          ? statsFor(app.stats.compute, app.db, filters, { tz: 'UTC', topPages: 1 }).then(
+              (s) => s.totalActions,
+              (error: Error) => {
+                request.log.warn({ msg: 'total_failed', err: error.message });
+                return undefined;
+              },
+            )
+          : undefined,
       ]);
       return {
         items: page.items,

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { toFilters } from '../filters.js';
 import { FilterQueryProperties, TopProperty, TzProperty } from '../schemas/filters.schema.js';
 import { ErrorRef } from '../schemas/responses.schema.js';
+import { statsFor } from '../services/stats.service.js';
 
 export const StatsQuerySchema = Type.Object(
   { ...FilterQueryProperties, tz: TzProperty, top: TopProperty },
@@ -26,8 +27,7 @@ export async function statsRoute(app: TrackerApp): Promise<void> {
     async (request) => {
       const { tz = 'UTC', top = 10, ...filterQuery } = request.query;
       const filters = toFilters(filterQuery);
-      const zone = await app.stats.timeZones.validate(tz);
-      return app.stats.compute(app.db, filters, { tz: zone, topPages: top });
+      return statsFor(app.stats.compute, app.db, filters, { tz, topPages: top });
     },
   );
 }

@@ -10,6 +10,7 @@ import { type StoredRow, toItem } from '../repositories/interactions.repository.
 import { type Lag, readLag } from '../repositories/lag.repository.js';
 import { FilterQueryProperties, KeyProperty, TopProperty, TzProperty } from '../schemas/filters.schema.js';
 import { ErrorRef } from '../schemas/responses.schema.js';
+import { checkTimeZone } from '../services/stats.service.js';
 
 export const StreamQuerySchema = Type.Object(
   {
@@ -93,7 +94,7 @@ export async function streamRoute(app: TrackerApp, opts: { config: QueryConfig }
     async (request, reply) => {
       const { tz = 'UTC', top = 10, stats: wantStats = true, key: _key, ...filterQuery } = request.query;
       const filters = toFilters(filterQuery);
-      const zone = await app.stats.timeZones.validate(tz);
+      const zone = await checkTimeZone(app.db, tz);
       if (clients.size >= config.QUERY_STREAM_MAX_CLIENTS) {
         throw new HttpError(503, 'TOO_MANY_STREAMS', 'too many open event streams; try again later', [], {
           'retry-after': '10',

@@ -25,7 +25,10 @@ export const InteractionPageSchema = Type.Object({
     description: 'Newer rows (the page before): pass as `cursor`',
   }),
   total: Type.Optional(
-    Type.Integer({ description: 'Matching rows overall; present when the aggregate tables can answer it' }),
+    Type.Integer({
+      description:
+        'Matching rows overall: on the first page (no cursor) when an aggregate table counts the filters (README)',
+    }),
   ),
 });
 

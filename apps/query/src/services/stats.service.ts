@@ -1,59 +1,62 @@
-import type { InteractionFilters, pg, Stats, StatsOptions } from '@tracker/db';
-import * as db from '@tracker/db';
+import {
+  chooseSource,
+  type Dim,
+  type InteractionFilters,
+  type pg,
+  type Stats,
+  StatsInputError,
+  type StatsOptions,
+  validateTimeZone,
+} from '@tracker/db';
 import { HttpError } from '@tracker/http';
 import { filtersKey } from '../filters.js';
 
 export type ComputeStats = (pool: pg.Pool, filters: InteractionFilters, opts: StatsOptions) => Promise<Stats>;
 
-/** Time zones PostgreSQL knows (what the daily series is computed with), lower-cased, loaded once. */
-export class TimeZones {
-  #names: Promise<Set<string>> | undefined;
+/** The query-string name of a StatsOptions/InteractionFilters field. */
+const PARAM: Record<string, string> = { topPages: 'top' };
 
-  constructor(private readonly pool: pg.Pool) {}
-
-  #load(): Promise<Set<string>> {
-    this.#names ??= this.pool
-      .query<{ name: string }>('SELECT name FROM pg_timezone_names')
-      .then(({ rows }) => new Set(rows.map((r) => r.name.toLowerCase())))
-      .catch((error) => {
-        this.#names = undefined;
-        throw error;
-      });
-    return this.#names;
+/** StatsInputError (bad filter or option, nothing queried) -> 400 at the query-string field. */
+export function asHttpError(error: unknown): unknown {
+  if (error instanceof StatsInputError) {
+    return new HttpError(400, 'VALIDATION_FAILED', 'invalid querystring', [
+      { path: `querystring.${PARAM[error.field] ?? error.field}`, message: error.message },
+    ]);
   }
+  return error;
+}
 
-  /**
-   * The zone when it is an IANA name both ICU (the browser's view of days) and PostgreSQL know;
-   * 400 otherwise. Abbreviations and POSIX strings PostgreSQL would also take (`EST`, `UTC+3`) are
-   * refused: their meaning differs between the two.
-   */
-  async validate(tz: string, field = 'querystring.tz'): Promise<string> {
-    let known = false;
-    try {
-      known = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone.length > 0;
-    } catch {
-      known = false;
-    }
-    const pgKnows = (await this.#load()).has(tz.toLowerCase());
-    const ianaShaped = tz === 'UTC' || tz.includes('/');
-    if (!known || !pgKnows || !ianaShaped) {
-      throw new HttpError(400, 'VALIDATION_FAILED', 'invalid querystring', [
-        { path: field, message: 'is not a known IANA time zone (e.g. UTC, Europe/Berlin, Asia/Kolkata)' },
-      ]);
-    }
-    return tz;
+/** Stats for a request: packages/db's computeStats, its input errors as 400s. */
+export async function statsFor(
+  compute: ComputeStats,
+  pool: pg.Pool,
+  filters: InteractionFilters,
+  opts: Required<StatsOptions>,
+): Promise<Stats> {
+  try {
+    return await compute(pool, filters, opts);
+  } catch (error) {
+    throw asHttpError(error);
   }
 }
 
-/** The stats implementation packages/db exports (from the aggregate tables). */
-export function defaultComputeStats(): ComputeStats {
-  const fn = (db as unknown as { computeStats?: ComputeStats }).computeStats;
-  if (!fn) {
-    return async () => {
-      throw new HttpError(503, 'STATS_UNAVAILABLE', 'statistics are not available in this build');
-    };
+/** The canonical IANA name of `tz` as PostgreSQL knows it, or a 400 at querystring.tz. */
+export async function checkTimeZone(pool: pg.Pool, tz: string): Promise<string> {
+  try {
+    return await validateTimeZone(pool, tz);
+  } catch (error) {
+    throw asHttpError(error);
   }
-  return fn;
+}
+
+/** True when an aggregate table (not raw rows) counts the interactions matching `filters`. */
+export function aggregatesCover(filters: InteractionFilters): boolean {
+  const dims: Dim[] = [];
+  if (filters.userId !== undefined) dims.push('user');
+  if (filters.role !== undefined) dims.push('role');
+  if (filters.action !== undefined) dims.push('action');
+  if (filters.page !== undefined) dims.push('page');
+  return !chooseSource(dims, filters.from !== undefined || filters.to !== undefined, 'none').raw;
 }
 
 /**
@@ -74,7 +77,7 @@ export class SharedStats {
     const now = Date.now();
     const hit = this.#entries.get(key);
     if (hit && now - hit.at < this.maxAgeMs) return hit.value;
-    const value = this.compute(this.pool, filters, opts);
+    const value = statsFor(this.compute, this.pool, filters, opts);
     this.#entries.set(key, { at: now, value });
     value.catch(() => this.#entries.delete(key));
     if (this.#entries.size > 1000) {
