@@ -25,6 +25,15 @@ const PATTERN_MESSAGES: Record<string, string> = {
     'must be ADMIN, USER or GUEST (any case)',
 };
 
+const PER_FIELD: Record<string, { list: string; param: string; message: string }> = {
+  required: { list: 'requiredProperties', param: 'missingProperty', message: 'is required' },
+  additionalProperties: {
+    list: 'additionalProperties',
+    param: 'additionalProperty',
+    message: 'is not an allowed field',
+  },
+};
+
 const TYPE_WORDS: Record<string, string> = { string: 'a string', number: 'a number', boolean: 'a boolean' };
 
 /**
@@ -37,26 +46,16 @@ export function tidyErrors(raw: readonly RawError[], schema?: TSchema): SchemaEr
   const unionTypes = new Map<string, string[]>();
   for (const e of raw) {
     if (e.keyword === 'boolean') continue;
-    if (e.keyword === 'required') {
-      const names = (e.params.requiredProperties as string[] | undefined) ?? [e.params.missingProperty];
+    // TypeBox reports all missing (or unknown) fields in one error: one per field reads better.
+    const perField = PER_FIELD[e.keyword];
+    if (perField) {
+      const names = (e.params[perField.list] as string[] | undefined) ?? [e.params[perField.param]];
       for (const name of names) {
         out.push({
           instancePath: e.instancePath,
-          keyword: 'required',
-          params: { missingProperty: name },
-          message: 'is required',
-        });
-      }
-      continue;
-    }
-    if (e.keyword === 'additionalProperties') {
-      const names = (e.params.additionalProperties as string[] | undefined) ?? [];
-      for (const name of names) {
-        out.push({
-          instancePath: e.instancePath,
-          keyword: 'additionalProperties',
-          params: { additionalProperty: name },
-          message: 'is not an allowed field',
+          keyword: e.keyword,
+          params: { [perField.param]: name },
+          message: perField.message,
         });
       }
       continue;
