@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { filtersKey, matches, toFilters } from './filters.js';
+import { neutralizeFormula } from './routes/export.route.js';
+import { decodeDlqMessage } from './services/dlq.service.js';
+
+const ID = '0b6c6d2e-3a5e-4f2b-9a41-2f0d2b7c9e10';
+
+describe('cursors', () => {
+  it('round-trip a position, a direction and the filters they belong to', () => {
+    const fp = filtersKey({ userId: 'a' });
+    for (const direction of ['next', 'prev'] as const) {
+      const cursor = {
+        direction,
+        occurredAt: new Date('2026-01-02T03:04:05.678Z'),
+        eventId: ID,
+        filters: fp,
+      };
+      const token = encodeCursor(cursor);
+      expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(decodeCursor(token, fp)).toEqual(cursor);
+    }
+  });
+
+  it('refuses anything else with a 400 at querystring.cursor', () => {
+    const fp = filtersKey({});
+    const bad = [
+      '',
+      'a b',
+      Buffer.from(`c1.n.1.${ID}`).toString('base64url'),
+      Buffer.from(`c1.n.1.${ID}.${fp}.extra`).toString('base64url'),
+      Buffer.from(`c1.n.1e3.${ID}.${fp}`).toString('base64url'),
+      Buffer.from(`c1.n.-99999999999999.${ID}.${fp}`).toString('base64url'),
+      Buffer.from(`c1.n.1.${ID.toUpperCase()}.${fp}`).toString('base64url'),
+      Buffer.from(`c1.p.1.${ID}.${filtersKey({ role: 'ADMIN' })}`).toString('base64url'),
+    ];
+    for (const token of bad) {
+      expect(() => decodeCursor(token, fp), token).toThrow(
+        expect.objectContaining({
+          statusCode: 400,
+          details: [expect.objectContaining({ path: 'querystring.cursor' })],
+        }),
+      );
+    }
+  });
+});
+
+describe('filters', () => {
+  it('normalise case, read prefixes and refuse an empty or reversed range', () => {
+    expect(toFilters({ role: 'admin', action: 'Click', page: '/docs/*' })).toEqual({
+      role: 'ADMIN',
+      action: 'click',
+      page: '/docs/*',
+    });
+    expect(() => toFilters({ from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z' })).toThrow(
+      expect.objectContaining({ details: [{ path: 'querystring.to', message: 'must be after from' }] }),
+    );
+  });
+
+  it('match rows in JS exactly as the SQL does', () => {
+    const row = { userId: 'u', role: 'USER', action: 'click', page: '/docs/a', occurredAt: new Date(1000) };
+    expect(matches(row, { page: '/docs/*' })).toBe(true);
+    expect(matches(row, { page: '/docs' })).toBe(false);
+    expect(matches(row, { page: '/docs/a' })).toBe(true);
+    expect(matches(row, { from: new Date(1000), to: new Date(1001) })).toBe(true);
+    expect(matches(row, { to: new Date(1000) })).toBe(false);
+    expect(matches(row, { role: 'ADMIN' })).toBe(false);
+    expect(matches(row, { userId: 'u', action: 'click' })).toBe(true);
+  });
+
+  it('fingerprint filter sets stably', () => {
+    expect(filtersKey({ userId: 'a', from: new Date(5) })).toBe(
+      filtersKey({ from: new Date(5), userId: 'a' }),
+    );
+    expect(filtersKey({ userId: 'a' })).not.toBe(filtersKey({ action: 'a' }));
+  });
+});
+
+describe('CSV formula protection', () => {
+  it('prefixes cells a spreadsheet would run', () => {
+    expect(['=1+1', '+1', '-1', '@SUM(A1)', '\tx', '\rx'].map(neutralizeFormula)).toEqual([
+      "'=1+1",
+      "'+1",
+      "'-1",
+      "'@SUM(A1)",
+      "'\tx",
+      "'\rx",
+    ]);
+    expect(['/docs', 'a=b', '', 'x-1'].map(neutralizeFormula)).toEqual(['/docs', 'a=b', '', 'x-1']);
+  });
+});
+
+describe('dead-letter messages', () => {
+  it('decode headers and preview text or binary values', () => {
+    const text = decodeDlqMessage(0, {
+      key: null,
+      value: Buffer.from('héllo'),
+      timestamp: '0',
+      attributes: 0,
+      offset: '5',
+      headers: { 'dlq-reason': Buffer.from('bad'), 'dlq-source-partition': 'x' },
+    });
+    expect(text).toMatchObject({
+      reason: 'bad',
+      step: null,
+      source: { topic: null, partition: null, offset: null },
+      value: { bytes: 6, encoding: 'utf8', preview: 'héllo', schemaId: null },
+    });
+    const binary = decodeDlqMessage(1, {
+      key: Buffer.from('k'),
+      value: Buffer.from([0xff, 0xfe, 0x00]),
+      timestamp: '0',
+      attributes: 0,
+      offset: '6',
+    });
+    expect(binary.value).toEqual({ bytes: 3, encoding: 'base64', preview: '//4A', schemaId: null });
+  });
+});
