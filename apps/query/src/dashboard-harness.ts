@@ -20,7 +20,9 @@ export const ARTIFACTS_DIR = fileURLToPath(new URL('../../../test-artifacts/', i
 
 /** Builds the dashboard (web/ -> public/) so the browser tests always run the current sources. */
 export function buildDashboard(): void {
-  execFileSync(process.execPath, [fileURLToPath(new URL('../web/build.mjs', import.meta.url))], { stdio: 'pipe' });
+  execFileSync(process.execPath, [fileURLToPath(new URL('../web/build.mjs', import.meta.url))], {
+    stdio: 'pipe',
+  });
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
 }
 
@@ -32,7 +34,11 @@ export interface RunningQuery {
 }
 
 /** The real query app on a random port, against `databaseUrl`. */
-export async function startQuery(databaseUrl: string, env: Record<string, string> = {}): Promise<RunningQuery> {
+export async function startQuery(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  port = 0,
+): Promise<RunningQuery> {
   const config = loadQueryConfig({
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: 'warn',
@@ -42,9 +48,10 @@ export async function startQuery(databaseUrl: string, env: Record<string, string
   });
   // API hits are flushed once an hour here, so the card's number does not move while a test compares it.
   const app = await buildApp(config, { apiHitsFlushMs: 3_600_000 });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port });
   const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('the query app is not listening on TCP');
+  if (address === null || typeof address === 'string')
+    throw new Error('the query app is not listening on TCP');
   return { app, base: `http://127.0.0.1:${address.port}`, close: () => app.close() };
 }
 
@@ -105,13 +112,23 @@ export const SEED = {
   interactions: 260,
   days: 18,
   actions: ['page_view', 'click', 'form_submit', 'signup', 'download'],
-  pages: ['/', '/pricing', '/docs/intro', '/docs/api/stats', '/docs/faq', '/blog/launch', '/signup', '/settings'],
+  pages: [
+    '/',
+    '/pricing',
+    '/docs/intro',
+    '/docs/api/stats',
+    '/docs/faq',
+    '/blog/launch',
+    '/signup',
+    '/settings',
+  ],
 } as const;
 
 /** Stores a realistic, skewed data set through the processor's storage path (raw rows + aggregates). */
 export async function seedDashboard(pool: pg.Pool): Promise<{ rows: InteractionRow[] }> {
   const random = prng(42);
-  const pick = <T>(items: readonly T[], skew: number): T => items[Math.floor(random() ** skew * items.length)]!;
+  const pick = <T>(items: readonly T[], skew: number): T =>
+    items[Math.floor(random() ** skew * items.length)]!;
   const roleOf = (i: number): Role => (i % 9 === 0 ? 'ADMIN' : i % 3 === 0 ? 'GUEST' : 'USER');
   const now = Date.now();
   const rows: InteractionRow[] = [];
@@ -160,7 +177,11 @@ export async function seedDashboard(pool: pg.Pool): Promise<{ rows: InteractionR
 }
 
 /** Stores rows the way the processor does: one transaction per batch. */
-export async function store(pool: pg.Pool, rows: InteractionRow[], identifies: IdentifyRow[] = []): Promise<void> {
+export async function store(
+  pool: pg.Pool,
+  rows: InteractionRow[],
+  identifies: IdentifyRow[] = [],
+): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -1,0 +1,692 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Stats } from '@tracker/db';
+import { createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
+import { parse } from 'csv-parse/sync';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LaunchedChromium, launchChromium } from './dashboard-browser.js';
+import {
+  ARTIFACTS_DIR,
+  apiGet,
+  buildDashboard,
+  INJECTION,
+  interactionRow,
+  type RunningQuery,
+  seedDashboard,
+  startQuery,
+  store,
+} from './dashboard-harness.js';
+
+// page.evaluate callbacks run in Chromium, but this program has no DOM lib: these module-scoped
+// declarations type the few browser globals the callbacks use.
+interface BrowserElement {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+  value: string;
+  cells: ArrayLike<BrowserElement>;
+  getAttribute(name: string): string | null;
+  __mark?: boolean;
+}
+declare const document: {
+  querySelector(selector: string): BrowserElement | null;
+  querySelectorAll(selector: string): ArrayLike<BrowserElement>;
+  documentElement: { scrollWidth: number };
+  body: BrowserElement;
+};
+declare const window: {
+  innerWidth: number;
+  scrollY: number;
+  scrollTo(x: number, y: number): void;
+  __sameDocument?: boolean;
+  __pwned?: number;
+};
+declare const localStorage: { getItem(key: string): string | null; removeItem(key: string): void };
+declare function getComputedStyle(element: BrowserElement): { backgroundColor: string };
+
+// The browser runs in a half-hour-offset zone, so "daily in the viewer's zone" and the date filter
+// are checked where a UTC mix-up would show.
+const TIME_ZONE = 'Asia/Kolkata';
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const CARD_KEYS = [
+  'totalActions',
+  'totalUsers',
+  'usersWithActions',
+  'actionsPerUser',
+  'gini',
+  'apiHits',
+] as const;
+/** Bound for "shows up live" (the target is 5 s; this is a timeout, not a speed assertion). */
+const LIVE_TIMEOUT_MS = 15_000;
+
+interface InteractionPage {
+  items: { eventId: string; userId: string; role: string; action: string; page: string }[];
+  nextCursor: string | null;
+  prevCursor: string | null;
+  total?: number;
+}
+
+let seeded: TestDatabase;
+let empty: TestDatabase;
+let query: RunningQuery;
+let browser: LaunchedChromium;
+/** The zone name the browser reports (Chromium canonicalises Asia/Kolkata to Asia/Calcutta). */
+let tz = TIME_ZONE;
+
+beforeAll(async () => {
+  buildDashboard();
+  seeded = await createTestDatabase('dashboard');
+  await seedDashboard(seeded.pool);
+  query = await startQuery(seeded.url);
+  browser = await launchChromium({
+    viewport: DESKTOP,
+    timezoneId: TIME_ZONE,
+    locale: 'en-US',
+    acceptDownloads: true,
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await query?.close();
+  await seeded?.drop();
+  await empty?.drop();
+});
+
+// ------------------------------------------------------------------------------------------ helpers
+
+const errorsOf = new WeakMap<Page, string[]>();
+
+/** A new tab on `url` that records uncaught page errors. */
+async function open(url: string, context: BrowserContext = browser.context): Promise<Page> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  errorsOf.set(page, errors);
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(url);
+  return page;
+}
+
+function pageErrors(page: Page): string[] {
+  return errorsOf.get(page) ?? [];
+}
+
+async function readyState(page: Page, state = 'ready'): Promise<void> {
+  await page.waitForSelector(`main[data-state="${state}"][aria-busy="false"]`, { timeout: 20_000 });
+}
+
+/** The numbers the cards settled on (data-shown is set when the count-up animation ends). */
+async function shownCards(page: Page): Promise<Record<string, number>> {
+  return page.$$eval('[data-card]', (cards) =>
+    Object.fromEntries(
+      (cards as BrowserElement[]).map((card) => [card.dataset.card, Number(card.dataset.shown)]),
+    ),
+  );
+}
+
+/** Waits until every card shows exactly what /api/stats answers for `params`, and returns that answer. */
+async function expectCardsToEqualApi(
+  page: Page,
+  params: Record<string, string>,
+  base = query.base,
+  key?: string,
+): Promise<Stats> {
+  const search = new URLSearchParams({ ...params, tz });
+  const stats = await apiGet<Stats>(base, `/api/stats?${search}`, key);
+  await waitFor(
+    async () => {
+      const shown = await shownCards(page);
+      return CARD_KEYS.every((k) => shown[k] === stats[k]);
+    },
+    { timeoutMs: 15_000, what: `cards equal to /api/stats?${search}` },
+  ).catch(async (error) => {
+    throw new Error(
+      `${(error as Error).message}\nshown: ${JSON.stringify(await shownCards(page))}\napi: ${JSON.stringify(stats)}`,
+    );
+  });
+  // The visible digits are the same number, formatted.
+  const texts = await page.$$eval('[data-card] .card-value', (els) => els.map((el) => el.textContent ?? ''));
+  CARD_KEYS.forEach((k, i) => {
+    const text = texts[i]!.replace(/,/g, '');
+    if (k === 'actionsPerUser' || k === 'gini') expect(Number(text)).toBeCloseTo(stats[k], 2);
+    else expect(text).toBe(String(stats[k]));
+  });
+  return stats;
+}
+
+/** The rows of a chart's data table (its text alternative). */
+async function chartRows(page: Page, chart: string): Promise<string[][]> {
+  return page.$$eval(`[data-chart="${chart}"] .chart-data tbody tr`, (rows) =>
+    (rows as BrowserElement[]).map((row) => Array.from(row.cells).map((cell) => cell.textContent ?? '')),
+  );
+}
+
+async function expectChartsToEqual(page: Page, stats: Stats): Promise<void> {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  await waitFor(
+    async () => {
+      const actions = await chartRows(page, 'actions');
+      return JSON.stringify(actions) === JSON.stringify(stats.byAction.map((a) => [a.action, fmt(a.count)]));
+    },
+    { timeoutMs: 10_000, what: 'the actions chart equal to byAction' },
+  );
+  expect(await chartRows(page, 'pages')).toEqual(stats.pageRanking.map((p) => [p.page, fmt(p.count)]));
+  expect(await chartRows(page, 'roles')).toEqual(stats.roleDistribution.map((r) => [r.role, fmt(r.users)]));
+  expect(await chartRows(page, 'daily')).toEqual(stats.daily.map((d) => [d.date, fmt(d.count)]));
+  for (const chart of ['daily', 'actions', 'pages', 'roles']) {
+    const label = await page.getAttribute(`[data-chart="${chart}"] canvas`, 'aria-label');
+    expect(label, `${chart} canvas label`).toMatch(/chart of/);
+  }
+}
+
+async function tableIds(page: Page): Promise<string[]> {
+  return page.$$eval('#rows tr[data-event-id]', (rows) =>
+    (rows as BrowserElement[]).map((row) => row.dataset.eventId ?? ''),
+  );
+}
+
+async function waitForUrl(page: Page, predicate: (url: URL) => boolean): Promise<URL> {
+  return waitFor(
+    () => {
+      const url = new URL(page.url());
+      return predicate(url) ? url : undefined;
+    },
+    { timeoutMs: 10_000, what: 'the page URL' },
+  );
+}
+
+/** Lets the count-up animations and chart transitions finish before a screenshot. */
+async function settle(page: Page): Promise<void> {
+  await page.waitForFunction(() =>
+    Array.from(document.querySelectorAll('[data-card]')).every(
+      (card) => card.dataset.shown === card.dataset.value,
+    ),
+  );
+  await page.waitForTimeout(800);
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS_DIR, `dashboard-${name}.png`), fullPage: true });
+}
+
+/** The ISO instants the dashboard sends for a from/to day pair (local midnights, `to` exclusive). */
+async function dayBounds(page: Page, from: string, to: string): Promise<{ from: string; to: string }> {
+  return page.evaluate(
+    ([f, t]) => {
+      const start = (day: string, add: number) => {
+        const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+        return new Date(y, m - 1, d + add).toISOString();
+      };
+      return { from: start(f!, 0), to: start(t!, 1) };
+    },
+    [from, to],
+  );
+}
+
+// ------------------------------------------------------------------------------------------ tests
+
+describe('dashboard on a seeded database', () => {
+  let page: Page;
+
+  beforeAll(async () => {
+    page = await open(`${query.base}/`);
+    tz = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+  });
+
+  it('shows every card equal to /api/stats and the charts equal to its series', async () => {
+    await readyState(page);
+    const stats = await expectCardsToEqualApi(page, {});
+    expect(stats.totalActions).toBeGreaterThan(200);
+    expect(stats.totalUsers).toBeGreaterThan(stats.usersWithActions);
+    expect(stats.apiHits).toBe(4321);
+    await expectChartsToEqual(page, stats);
+    expect(await page.textContent('#tz-label')).toBe(tz);
+    const first = await apiGet<InteractionPage>(query.base, '/api/interactions?limit=25');
+    expect(await tableIds(page)).toEqual(first.items.map((i) => i.eventId));
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('is labelled for screen readers', async () => {
+    expect(await page.locator('header').count()).toBe(1);
+    expect(await page.locator('main#main').count()).toBe(1);
+    expect(await page.locator('search form#filters').count()).toBe(1);
+    expect(await page.textContent('#interactions caption')).toMatch(/newest first/);
+    expect(await page.getAttribute('#cards-live', 'aria-live')).toBe('polite');
+    expect(await page.textContent('#cards-live')).toMatch(/Total actions: [\d,]+/);
+    for (const id of ['f-user', 'f-role', 'f-action', 'f-page', 'f-from', 'f-to']) {
+      expect(await page.locator(`label[for="${id}"]`).count(), id).toBe(1);
+    }
+  });
+
+  it('saves desktop and phone screenshots, light and dark', async () => {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const [name, size] of [
+        ['desktop', DESKTOP],
+        ['phone', PHONE],
+      ] as const) {
+        await page.setViewportSize(size);
+        await settle(page);
+        await screenshot(page, `${name}-${scheme}`);
+      }
+    }
+    await page.setViewportSize(DESKTOP);
+    await page.emulateMedia({ colorScheme: 'light' });
+    // At phone width nothing overflows sideways.
+    await page.setViewportSize(PHONE);
+    await waitFor(() => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), {
+      timeoutMs: 5000,
+      what: 'no sideways scrolling at phone width (charts resize asynchronously)',
+    });
+    await page.setViewportSize(DESKTOP);
+  });
+
+  it('switches to dark with the toggle and keeps the choice', async () => {
+    await page.click('#theme-toggle');
+    expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).not.toBe('rgb(245, 246, 250)');
+    await page.reload();
+    await readyState(page);
+    expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
+    await page.click('#theme-toggle');
+    expect(await page.getAttribute('html', 'data-theme')).toBe('light');
+    await page.evaluate(() => localStorage.removeItem('tracker.theme'));
+  });
+
+  it('filters by role, action, user, page prefix and date range exactly as the API does', async () => {
+    const all = await apiGet<Stats>(query.base, `/api/stats?tz=${encodeURIComponent(tz)}`);
+
+    await page.selectOption('#f-role', 'ADMIN');
+    await waitForUrl(page, (u) => u.searchParams.get('role') === 'ADMIN');
+    const admin = await expectCardsToEqualApi(page, { role: 'ADMIN' });
+    expect(admin.totalActions).toBeGreaterThan(0);
+    expect(admin.totalActions).toBeLessThan(all.totalActions);
+    await expectChartsToEqual(page, admin);
+    const roles = await page.$$eval('#rows .col-role', (cells) => cells.map((c) => c.textContent));
+    expect(new Set(roles)).toEqual(new Set(['ADMIN']));
+
+    await page.click('#reset-filters');
+    await waitForUrl(page, (u) => u.search === '');
+    await expectCardsToEqualApi(page, {});
+
+    await page.fill('#f-action', 'signup');
+    await page.press('#f-action', 'Enter');
+    await waitForUrl(page, (u) => u.searchParams.get('action') === 'signup');
+    const signup = await expectCardsToEqualApi(page, { action: 'signup' });
+    expect(signup.totalActions).toBeGreaterThan(0);
+    expect(signup.totalActions).toBeLessThan(all.totalActions);
+    expect(new Set(await page.$$eval('#rows .col-action', (c) => c.map((x) => x.textContent)))).toEqual(
+      new Set(['signup']),
+    );
+
+    await page.click('#reset-filters');
+    await page.fill('#f-user', 'user-00');
+    await page.press('#f-user', 'Enter');
+    await waitForUrl(page, (u) => u.searchParams.get('userId') === 'user-00');
+    const user = await expectCardsToEqualApi(page, { userId: 'user-00' });
+    expect(user.totalUsers).toBe(1);
+    expect(user.totalActions).toBeGreaterThan(0);
+
+    await page.click('#reset-filters');
+    await page.fill('#f-page', '/docs/*');
+    await page.press('#f-page', 'Enter');
+    await waitForUrl(page, (u) => u.searchParams.get('page') === '/docs/*');
+    const docs = await expectCardsToEqualApi(page, { page: '/docs/*' });
+    expect(docs.totalActions).toBeLessThan(all.totalActions);
+    const pages = await page.$$eval('#rows .col-page', (cells) => cells.map((c) => c.textContent ?? ''));
+    expect(pages.length).toBeGreaterThan(0);
+    expect(pages.every((p) => p.startsWith('/docs/'))).toBe(true);
+    expect(docs.pageRanking.every((p) => p.page.startsWith('/docs/'))).toBe(true);
+    await expectChartsToEqual(page, docs);
+
+    await page.click('#reset-filters');
+    const days = await page.evaluate(() => {
+      const day = (ago: number) => {
+        const d = new Date();
+        d.setDate(d.getDate() - ago);
+        return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+      };
+      return { from: day(9), to: day(3) };
+    });
+    await page.fill('#f-from', days.from);
+    await waitForUrl(page, (u) => u.searchParams.get('from') === days.from);
+    await page.fill('#f-to', days.to);
+    await waitForUrl(page, (u) => u.searchParams.get('to') === days.to);
+    const bounds = await dayBounds(page, days.from, days.to);
+    const range = await expectCardsToEqualApi(page, bounds);
+    expect(range.totalActions).toBeGreaterThan(0);
+    expect(range.totalActions).toBeLessThan(all.totalActions);
+    expect(range.daily.map((d) => d.date)[0]).toBe(days.from);
+    expect(range.daily.at(-1)?.date).toBe(days.to);
+    await expectChartsToEqual(page, range);
+
+    // Combined, then shared: a reload of the URL shows the same view.
+    await page.selectOption('#f-role', 'USER');
+    const url = await waitForUrl(page, (u) => u.searchParams.get('role') === 'USER');
+    const combined = await expectCardsToEqualApi(page, { ...bounds, role: 'USER' });
+    const again = await open(url.toString());
+    await readyState(again);
+    expect(await again.inputValue('#f-role')).toBe('USER');
+    expect(await again.inputValue('#f-from')).toBe(days.from);
+    expect(await again.inputValue('#f-to')).toBe(days.to);
+    expect(await expectCardsToEqualApi(again, { ...bounds, role: 'USER' })).toEqual(combined);
+    await again.close();
+
+    await page.click('#reset-filters');
+    await waitForUrl(page, (u) => u.search === '');
+    await expectCardsToEqualApi(page, {});
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('offers the known values as suggestions', async () => {
+    const options = async (id: string) =>
+      page.$$eval(`#${id} option`, (os) => (os as BrowserElement[]).map((option) => option.value));
+    await waitFor(async () => (await options('dl-users')).includes('user-00'), { what: 'user suggestions' });
+    expect(await options('f-role')).toEqual(['', 'ADMIN', 'USER', 'GUEST']);
+    expect(await options('dl-pages')).toContain('/docs/*');
+  });
+
+  it('pages through the interactions with Previous and Next', async () => {
+    await readyState(page);
+    const first = await apiGet<InteractionPage>(query.base, '/api/interactions?limit=25');
+    expect(first.nextCursor).not.toBeNull();
+    await waitFor(
+      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(first.items.map((i) => i.eventId)),
+      {
+        what: 'first page',
+      },
+    );
+    expect(await page.isDisabled('#prev')).toBe(true);
+
+    await page.click('#next');
+    const second = await apiGet<InteractionPage>(
+      query.base,
+      `/api/interactions?limit=25&cursor=${first.nextCursor}`,
+    );
+    await waitFor(
+      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(second.items.map((i) => i.eventId)),
+      {
+        what: 'second page',
+      },
+    );
+    expect(new URL(page.url()).searchParams.get('cursor')).toBe(first.nextCursor);
+    expect(await page.textContent('#page-info')).toMatch(/^26–50 of /);
+
+    await page.click('#next');
+    const third = await apiGet<InteractionPage>(
+      query.base,
+      `/api/interactions?limit=25&cursor=${second.nextCursor}`,
+    );
+    await waitFor(
+      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(third.items.map((i) => i.eventId)),
+      {
+        what: 'third page',
+      },
+    );
+
+    await page.click('#prev');
+    await waitFor(
+      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(second.items.map((i) => i.eventId)),
+      {
+        what: 'back to the second page',
+      },
+    );
+    await page.click('#prev');
+    await waitFor(
+      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(first.items.map((i) => i.eventId)),
+      {
+        what: 'back to the first page',
+      },
+    );
+    expect(new URL(page.url()).searchParams.has('cursor')).toBe(false);
+    expect(await page.isDisabled('#prev')).toBe(true);
+  });
+
+  it('exports the filtered rows as CSV', async () => {
+    await page.selectOption('#f-role', 'GUEST');
+    await waitForUrl(page, (u) => u.searchParams.get('role') === 'GUEST');
+    const guest = await expectCardsToEqualApi(page, { role: 'GUEST' });
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const path = await download.path();
+    const records = parse(await readFile(path), { columns: true, bom: true }) as Record<string, string>[];
+    expect(records).toHaveLength(guest.totalActions);
+    expect(records.every((r) => r.role === 'GUEST')).toBe(true);
+    const listed = await apiGet<InteractionPage>(query.base, '/api/interactions?role=GUEST&limit=500');
+    expect(records.map((r) => r.event_id)).toEqual(listed.items.map((i) => i.eventId));
+    expect(download.suggestedFilename()).toMatch(/\.csv$/);
+    await page.click('#reset-filters');
+    await waitForUrl(page, (u) => u.search === '');
+  });
+
+  it('shows injection strings as text and runs no script', async () => {
+    await page.fill('#f-user', INJECTION.userId);
+    await page.press('#f-user', 'Enter');
+    await waitForUrl(page, (u) => u.searchParams.get('userId') === INJECTION.userId);
+    await expectCardsToEqualApi(page, { userId: INJECTION.userId });
+    await waitFor(async () => (await page.textContent('#rows .col-user')) === INJECTION.userId, {
+      what: 'the injected user as text',
+    });
+    expect(await page.textContent('#rows .col-page')).toBe(INJECTION.page);
+    expect(await page.textContent('#rows .col-props')).toContain(INJECTION.note);
+    expect(await page.textContent('#filter-summary')).toContain(INJECTION.userId);
+    expect(await chartRows(page, 'pages')).toEqual([[INJECTION.page, '1']]);
+    expect(
+      await page.locator('#rows img, #rows script, #rows svg, .chart-data img, .chart-data script').count(),
+    ).toBe(0);
+    expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+    await page.click('#reset-filters');
+    await waitForUrl(page, (u) => u.search === '');
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('shows new events live without a reload, keeping the scroll position and the charts', async () => {
+    await readyState(page);
+    await page.setViewportSize({ width: 1280, height: 600 });
+    await waitFor(
+      () => page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
+      {
+        what: 'the event stream to open',
+      },
+    );
+    const before = await expectCardsToEqualApi(page, {});
+    await page.evaluate(() => {
+      window.__sameDocument = true;
+      for (const canvas of Array.from(document.querySelectorAll('canvas'))) canvas.__mark = true;
+      window.scrollTo(0, 1200);
+    });
+    const scrollY = await page.evaluate(() => window.scrollY);
+    expect(scrollY).toBe(1200);
+
+    const fresh = [
+      interactionRow({ userId: 'live-user', role: 'ADMIN', action: 'signup', page: '/pricing' }),
+      interactionRow({ userId: 'live-user', role: 'ADMIN', action: 'click', page: '/pricing' }),
+    ];
+    const started = Date.now();
+    await store(seeded.pool, fresh);
+    await waitFor(async () => (await tableIds(page)).includes(fresh[1]!.eventId), {
+      timeoutMs: LIVE_TIMEOUT_MS,
+      intervalMs: 50,
+      what: 'the new rows in the table',
+    });
+    const seenAfterMs = Date.now() - started;
+    console.log(`dashboard live update: new row visible ${seenAfterMs} ms after it was stored (stream)`);
+    expect((await tableIds(page)).slice(0, 2).sort()).toEqual(fresh.map((r) => r.eventId).sort());
+    const after = await expectCardsToEqualApi(page, {});
+    expect(after.totalActions).toBe(before.totalActions + 2);
+
+    expect(await page.evaluate(() => window.scrollY)).toBe(scrollY);
+    expect(await page.evaluate(() => window.__sameDocument)).toBe(true);
+    const marked = await page.$$eval('canvas', (canvases) =>
+      (canvases as BrowserElement[]).map((c) => c.__mark === true),
+    );
+    expect(marked).toEqual([true, true, true, true]);
+    await page.setViewportSize(DESKTOP);
+  });
+
+  it('falls back to polling every 5 s when the event stream is unavailable', async () => {
+    const polled = await browser.context.newPage();
+    await polled.route('**/api/stream**', (route) =>
+      route.fulfill({
+        status: 404,
+        contentType: 'application/json',
+        body: '{"status":404,"code":"NOT_FOUND","message":"no stream","details":[]}',
+      }),
+    );
+    await polled.goto(`${query.base}/?action=download`);
+    await readyState(polled);
+    await waitFor(
+      () =>
+        polled.evaluate(
+          () => document.querySelector('#live-status')?.getAttribute('data-mode') === 'polling',
+        ),
+      {
+        what: 'polling mode',
+      },
+    );
+    const row = interactionRow({ userId: 'poll-user', action: 'download', page: '/docs/intro' });
+    const started = Date.now();
+    await store(seeded.pool, [row]);
+    await waitFor(async () => (await tableIds(polled)).includes(row.eventId), {
+      timeoutMs: LIVE_TIMEOUT_MS,
+      intervalMs: 50,
+      what: 'the new row through polling',
+    });
+    console.log(
+      `dashboard live update: new row visible ${Date.now() - started} ms after it was stored (polling)`,
+    );
+    await expectCardsToEqualApi(polled, { action: 'download' });
+    await polled.close();
+  });
+
+  it('keeps the numbers and says so when the query service goes down, then recovers', async () => {
+    const own = await startQuery(seeded.url);
+    const port = Number(new URL(own.base).port);
+    let restarted: RunningQuery | undefined;
+    const flaky = await open(`${own.base}/`);
+    try {
+      await readyState(flaky);
+      const before = await expectCardsToEqualApi(flaky, {}, own.base);
+      await own.close();
+      await waitFor(() => flaky.isVisible('#connection-notice'), {
+        timeoutMs: LIVE_TIMEOUT_MS,
+        what: 'the lost-contact notice',
+      });
+      expect(await flaky.getAttribute('#live-status', 'data-mode')).toBe('offline');
+      expect(await flaky.isVisible('#cards')).toBe(true);
+      expect((await shownCards(flaky)).totalActions).toBe(before.totalActions);
+      await settle(flaky);
+      await screenshot(flaky, 'connection-lost');
+
+      restarted = await startQuery(seeded.url, {}, port);
+      await waitFor(async () => !(await flaky.isVisible('#connection-notice')), {
+        timeoutMs: LIVE_TIMEOUT_MS,
+        what: 'recovery',
+      });
+      await expectCardsToEqualApi(flaky, {}, restarted.base);
+      expect(pageErrors(flaky)).toEqual([]);
+    } finally {
+      await flaky.close();
+      await restarted?.close();
+    }
+  });
+});
+
+describe('dashboard states', () => {
+  it('shows an error state with a retry when the API is down', async () => {
+    const page = await browser.context.newPage();
+    await page.route('**/api/**', (route) => route.abort('connectionrefused'));
+    await page.goto(`${query.base}/`);
+    await readyState(page, 'error');
+    expect(await page.isVisible('#state-error')).toBe(true);
+    expect(await page.textContent('#error-title')).toMatch(/reach the query API/);
+    expect(await page.isVisible('#dashboard')).toBe(false);
+    await settle(page);
+    await screenshot(page, 'error');
+    await page.unroute('**/api/**');
+    await page.click('#retry');
+    await readyState(page);
+    await expectCardsToEqualApi(page, {});
+    await page.close();
+  });
+
+  it('shows an empty state on an empty database, then the first event without a reload', async () => {
+    empty = await createTestDatabase('dashboard_empty');
+    const emptyQuery = await startQuery(empty.url);
+    try {
+      const page = await open(`${emptyQuery.base}/`);
+      await readyState(page, 'empty');
+      expect(await page.isVisible('#state-empty')).toBe(true);
+      expect(await page.isVisible('#dashboard')).toBe(false);
+      expect(await page.getAttribute('#state-empty a[href="demo"]', 'href')).toBe('demo');
+      expect(await page.getAttribute('#state-empty a[href="docs"]', 'href')).toBe('docs');
+      expect(await page.textContent('#empty-curl')).toContain('/v1/events');
+      for (const scheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme: scheme });
+        await screenshot(page, `empty-${scheme}`);
+      }
+      await page.emulateMedia({ colorScheme: 'light' });
+
+      const first = interactionRow({ userId: 'first-user', action: 'page_view', page: '/' });
+      await store(empty.pool, [first]);
+      await readyState(page, 'ready');
+      await waitFor(async () => (await tableIds(page)).includes(first.eventId), {
+        timeoutMs: LIVE_TIMEOUT_MS,
+        what: 'the first row',
+      });
+      const stats = await expectCardsToEqualApi(page, {}, emptyQuery.base);
+      expect(stats.totalActions).toBe(1);
+      expect(pageErrors(page)).toEqual([]);
+      await page.close();
+    } finally {
+      await emptyQuery.close();
+    }
+  });
+
+  it('asks for a read key on 401, keeps it and sends it', async () => {
+    const keyed = await startQuery(seeded.url, { QUERY_READ_KEYS: 'dash-read-key,other-key' });
+    try {
+      const page = await open(`${keyed.base}/`);
+      await page.waitForSelector('#key-dialog[open]');
+      await readyState(page, 'locked');
+      expect(await page.isVisible('#dashboard')).toBe(false);
+      await settle(page);
+      await screenshot(page, 'key-prompt');
+
+      await page.fill('#key-input', 'wrong-key');
+      await page.click('#key-form button[type="submit"]');
+      await page.waitForSelector('#key-dialog[open] #key-error:not([hidden])');
+
+      await page.fill('#key-input', 'dash-read-key');
+      await page.click('#key-form button[type="submit"]');
+      await readyState(page);
+      await expectCardsToEqualApi(page, {}, keyed.base, 'dash-read-key');
+      expect(await page.evaluate(() => localStorage.getItem('tracker.readKey'))).toBe('dash-read-key');
+      expect(
+        new URL((await page.getAttribute('#export', 'href')) ?? '', keyed.base).searchParams.get('key'),
+      ).toBe('dash-read-key');
+      await waitFor(
+        () =>
+          page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
+        {
+          what: 'the event stream to open with ?key=',
+        },
+      );
+
+      const row = interactionRow({ userId: 'keyed-user', action: 'click', page: '/pricing' });
+      await store(seeded.pool, [row]);
+      await waitFor(async () => (await tableIds(page)).includes(row.eventId), {
+        timeoutMs: LIVE_TIMEOUT_MS,
+        what: 'a live row with a key',
+      });
+
+      await page.reload();
+      await readyState(page);
+      expect(await page.locator('#key-dialog[open]').count()).toBe(0);
+      await page.close();
+    } finally {
+      await keyed.close();
+    }
+  });
+});

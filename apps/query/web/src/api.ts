@@ -1,0 +1,108 @@
+import type { Stats } from '@tracker/db';
+import { KEY_STORAGE } from './storage-keys.js';
+
+export type { Stats };
+
+/** One stored interaction as /api/interactions returns it. */
+export interface InteractionItem {
+  eventId: string;
+  userId: string;
+  role: string;
+  action: string;
+  page: string;
+  occurredAt: string;
+  receivedAt: string;
+  properties: Record<string, string | number | boolean>;
+  sessionId?: string | null;
+}
+
+export interface InteractionPage {
+  items: InteractionItem[];
+  nextCursor: string | null;
+  prevCursor: string | null;
+  total?: number;
+}
+
+export interface FacetValue {
+  value: string;
+  count: number;
+}
+
+export interface Facets {
+  users: FacetValue[];
+  roles: FacetValue[];
+  actions: FacetValue[];
+  pages: FacetValue[];
+}
+
+export interface DlqSummary {
+  count: number;
+}
+
+export function storedKey(): string | null {
+  try {
+    return localStorage.getItem(KEY_STORAGE);
+  } catch {
+    return null;
+  }
+}
+
+export function storeKey(key: string | null): void {
+  try {
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+  } catch {
+    // Private mode without storage: the key lives for this page only.
+  }
+}
+
+/** An API answer other than 2xx, or no answer at all (status 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/**
+ * The API root, relative to the page so the dashboard also works behind a reverse proxy under a
+ * path prefix (the page at /tracker/ calls /tracker/api/...).
+ */
+export function apiUrl(path: string, params?: URLSearchParams): string {
+  const query = params && [...params.keys()].length > 0 ? `?${params}` : '';
+  return `api/${path}${query}`;
+}
+
+export async function getJson<T>(path: string, params?: URLSearchParams, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const key = storedKey();
+  if (key) headers.authorization = `Bearer ${key}`;
+  let response: Response;
+  try {
+    response = await fetch(apiUrl(path, params), { headers, signal, cache: 'no-store' });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ApiError(0, 'NETWORK', 'the query service does not answer');
+  }
+  if (!response.ok) {
+    let code = 'HTTP_ERROR';
+    let message = `${response.status} ${response.statusText}`.trim();
+    let details: { path: string; message: string }[] = [];
+    try {
+      const body = (await response.json()) as { code?: unknown; message?: unknown; details?: unknown };
+      if (typeof body.code === 'string') code = body.code;
+      if (typeof body.message === 'string') message = body.message;
+      if (Array.isArray(body.details))
+        details = body.details.filter((d) => typeof d?.path === 'string' && typeof d?.message === 'string');
+    } catch {
+      // Not our error shape (a proxy page, say): keep the status line.
+    }
+    throw new ApiError(response.status, code, message, details);
+  }
+  return (await response.json()) as T;
+}

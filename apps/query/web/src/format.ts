@@ -1,0 +1,62 @@
+const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const twoDecimals = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const oneDecimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 0, maximumFractionDigits: 1 });
+const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
+
+export type NumberKind = 'integer' | 'ratio' | 'gini';
+
+export function formatNumber(value: number, kind: NumberKind): string {
+  if (kind === 'integer') return integer.format(value);
+  if (kind === 'gini') return twoDecimals.format(value);
+  return value >= 100 ? integer.format(value) : twoDecimals.format(value);
+}
+
+export function formatCompact(value: number): string {
+  return value >= 10_000
+    ? new Intl.NumberFormat(undefined, { notation: 'compact' }).format(value)
+    : oneDecimal.format(value);
+}
+
+export function formatPercent(ratio: number): string {
+  return percent.format(ratio);
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' });
+
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : timeFormat.format(date);
+}
+
+export function formatFullTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : fullFormat.format(date);
+}
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+
+/** `2026-11-03` (a calendar day already in the viewer's zone) as a short label. */
+export function formatDay(day: string): string {
+  const date = new Date(`${day}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? day : dayFormat.format(date);
+}
+
+export function formatAge(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  const hours = Math.round(m / 60);
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`;
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
