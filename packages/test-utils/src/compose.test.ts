@@ -197,17 +197,14 @@ function dockerignore(): (path: string) => boolean {
 }
 
 // ------------------------------------------------------------------------------- config schemas
-/** Each app's config module exports exactly one TypeBox env schema, named `<Something>EnvSchema`. */
+/** Each app's config module exports its TypeBox env schema as `<App>EnvSchema` (IngestEnvSchema, ...). */
 async function envSchemaOf(app: App): Promise<TObject> {
   const file = join(ROOT, 'apps', app, 'dist', 'config.js');
   expect(existsSync(file), `${file} is missing: run \`pnpm build\` first`).toBe(true);
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  const schemas = Object.entries(mod).filter(([name]) => name.endsWith('EnvSchema'));
-  expect(
-    schemas.map(([name]) => name),
-    `apps/${app}/src/config.ts must export its env schema`,
-  ).toHaveLength(1);
-  return schemas[0]![1] as TObject;
+  const name = `${app[0]!.toUpperCase()}${app.slice(1)}EnvSchema`;
+  expect(mod, `apps/${app}/src/config.ts must export ${name}`).toHaveProperty(name);
+  return mod[name] as TObject;
 }
 
 function buildOf(name: string): { context: string; dockerfile: string } {
@@ -426,6 +423,48 @@ describe('docker-compose.yml', () => {
       for (const key of Object.keys(environmentOf(services[name]!)))
         expect(source, `${name}: ${key}`).toContain(key);
     }
+  });
+});
+
+describe('what the images serve', () => {
+  const runtimeCopies = (app: App) => {
+    const df = dockerfileOf(app);
+    return df.instructions
+      .slice(df.instructions.findLastIndex((i) => i.op === 'FROM'))
+      .filter((i) => i.op === 'COPY')
+      .map((i) => copyParts(i.args));
+  };
+
+  it('ingest ships the browser snippet where INGEST_TRACKER_JS_PATH points', () => {
+    const df = dockerfileOf('ingest');
+    const path = envKeys(df, lastStage(df)).INGEST_TRACKER_JS_PATH;
+    expect(path).toBe('/app/tracker/tracker.js');
+    expect(runtimeCopies('ingest')).toContainEqual({
+      from: 'build',
+      sources: ['/repo/packages/tracker/dist'],
+      dest: './tracker',
+    });
+    expect(existsSync(join(ROOT, 'packages/tracker/dist/tracker.js')), 'tracker.js after pnpm build').toBe(
+      true,
+    );
+  });
+
+  it('query ships the built dashboard and the demo pages where its config looks for them', () => {
+    const copies = runtimeCopies('query');
+    expect(copies).toContainEqual({ from: 'build', sources: ['/repo/apps/query/public'], dest: './public' });
+    expect(copies).toContainEqual({ from: 'build', sources: ['/repo/apps/query/demo'], dest: './demo' });
+    expect(existsSync(join(ROOT, 'apps/query/public/index.html')), 'dashboard after pnpm build').toBe(true);
+    expect(existsSync(join(ROOT, 'apps/query/demo/index.html'))).toBe(true);
+  });
+
+  it('query defaults QUERY_PUBLIC_DIR and QUERY_DEMO_DIR to /app/public and /app/demo in the image', async () => {
+    // dist/config.js sits in /app/dist in the image, so ../public resolves to /app/public.
+    const schema = (await envSchemaOf('query')) as unknown as {
+      properties: Record<string, { default?: string }>;
+    };
+    const dist = join(ROOT, 'apps/query/dist');
+    expect(schema.properties.QUERY_PUBLIC_DIR?.default).toBe(join(dist, '../public'));
+    expect(schema.properties.QUERY_DEMO_DIR?.default).toBe(join(dist, '../demo'));
   });
 });
 
