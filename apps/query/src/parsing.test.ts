@@ -112,6 +112,7 @@ describe('dead-letter messages', () => {
       timestamp: '0',
       attributes: 0,
       offset: '6',
+      headers: {},
     });
     expect(binary.value).toEqual({ bytes: 3, encoding: 'base64', preview: '//4A', schemaId: null });
   });
