@@ -126,10 +126,7 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
   }
   const at = occurredAt(input.timestamp, input.sentAt, ctx.receivedAt);
   if (at > ctx.receivedAt + MAX_FUTURE_MS) {
-    errors.push({
-      path: input.timestamp === undefined ? 'sentAt' : 'timestamp',
-      message: 'is more than 24 h in the future',
-    });
+    errors.push({ path: 'timestamp', message: 'is more than 24 h in the future' });
     reason = 'future';
   }
   if (errors.length > 0 || action === undefined || page === undefined) return { ok: false, reason, errors };
