@@ -3,13 +3,30 @@
 // A real site pastes one tag (see docs/getting-started.html):
 //   <script async src="https://ingest.example.com/v1/tracker.js" data-ingest-url="https://ingest.example.com"></script>
 // The demo builds that tag from its own address instead (same host, port 3001), so it works whether
-// it is opened as 127.0.0.1 or localhost. A write key, when ingest needs one (INGEST_WRITE_KEYS),
-// comes from ?writeKey=... once and is remembered in localStorage.
+// it is opened as 127.0.0.1 or localhost. Two settings can be given once in the URL and are then
+// remembered in localStorage (and taken out of the address, so they are not tracked with the page):
+//   ?ingest=http://host:port   another ingest (e.g. another port)
+//   ?writeKey=...              a write key, when ingest needs one (INGEST_WRITE_KEYS)
 (() => {
-  const ingest = `${location.protocol}//${location.hostname}:3001`;
   const params = new URLSearchParams(location.search);
-  const key = params.get('writeKey') || localStorage.getItem('demo.writeKey');
-  if (params.get('writeKey')) localStorage.setItem('demo.writeKey', params.get('writeKey'));
+  for (const [param, key] of [
+    ['ingest', 'demo.ingestUrl'],
+    ['writeKey', 'demo.writeKey'],
+  ]) {
+    if (params.has(param)) {
+      localStorage.setItem(key, params.get(param));
+      params.delete(param);
+    }
+  }
+  if (location.search !== (params.size ? `?${params}` : '')) {
+    history.replaceState(
+      history.state,
+      '',
+      `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`,
+    );
+  }
+  const ingest = localStorage.getItem('demo.ingestUrl') || `${location.protocol}//${location.hostname}:3001`;
+  const key = localStorage.getItem('demo.writeKey');
 
   // Calls made before the script has loaded wait on a stub; the snippet replays them in order.
   window.tracker = window.tracker || { q: [] };
