@@ -423,6 +423,13 @@ describe('around the routes', () => {
       expect(Object.keys(doc.paths[path].post.responses).sort(), path).toEqual(statuses);
     }
     expect(Object.keys(doc.paths['/v1/tracker.js'].get.responses).sort()).toEqual(['200', '304', '404']);
+    expect(Object.keys(doc.paths['/v1/import'].post.requestBody.content)).toEqual(
+      expect.arrayContaining(['multipart/form-data', 'application/x-ndjson', 'application/json', 'text/csv']),
+    );
+    expect(Object.keys(doc.paths['/v1/beacon'].post.requestBody.content)).toEqual([
+      'text/plain',
+      'application/json',
+    ]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
       'bearer',
       'writeKeyHeader',

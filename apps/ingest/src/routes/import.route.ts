@@ -137,6 +137,10 @@ export async function importRoute(app: TrackerApp, { config }: ImportRouteOption
         security: [{ bearer: [] }, { writeKeyHeader: [] }, { writeKeyQuery: [] }],
         consumes: ['multipart/form-data', ...Object.keys(MEDIA_TYPES)],
         querystring: ImportQuerySchema,
+        body: Type.Unknown({
+          description:
+            'The file as the raw body, or multipart/form-data with one file part; streamed, never validated as a whole',
+        }),
         response: { 202: ImportSummarySchema, 207: ImportSummarySchema, ...commonErrors },
       },
     },
