@@ -44,6 +44,7 @@ export async function startQuery(
     LOG_LEVEL: 'warn',
     // The browser tests make a few hundred requests in a minute.
     QUERY_RATE_LIMIT_MAX: '0',
+    QUERY_STREAM_LAG_MS: '1000',
     ...env,
   });
   // API hits are flushed once an hour here, so the card's number does not move while a test compares it.

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Stats } from '@tracker/db';
+import { recordLag, type Stats } from '@tracker/db';
 import { createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
 import { parse } from 'csv-parse/sync';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -17,6 +17,7 @@ import {
   startQuery,
   store,
 } from './dashboard-harness.js';
+import { startPipeline } from './dashboard-stack.js';
 
 // page.evaluate callbacks run in Chromium, but this program has no DOM lib: these module-scoped
 // declarations type the few browser globals the callbacks use.
@@ -560,6 +561,34 @@ describe('dashboard on a seeded database', () => {
     await polled.close();
   });
 
+  it('shows a notice while the pipeline lags, and hides it when it has caught up', async () => {
+    await readyState(page);
+    expect(await page.isVisible('#lag-notice')).toBe(false);
+    // What the processors' lag monitor records: 2 500 messages waiting, nothing stored lately.
+    await recordLag(seeded.pool, 'dashboard-e2e', 'interactions', [
+      { partition: 0, committedOffset: 100, highWatermark: 2100, lag: 2000 },
+      { partition: 1, committedOffset: 50, highWatermark: 550, lag: 500 },
+    ]);
+    await waitFor(() => page.isVisible('#lag-notice'), {
+      timeoutMs: LIVE_TIMEOUT_MS,
+      what: 'the lag notice',
+    });
+    expect(await page.textContent('#lag-notice')).toContain('2,500 events are waiting to be stored');
+    expect(await page.getAttribute('#lag-notice', 'role')).toBe('status');
+    await settle(page);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'dashboard-lag.png') });
+
+    await recordLag(seeded.pool, 'dashboard-e2e', 'interactions', [
+      { partition: 0, committedOffset: 2100, highWatermark: 2100, lag: 0 },
+      { partition: 1, committedOffset: 550, highWatermark: 550, lag: 0 },
+    ]);
+    await waitFor(async () => !(await page.isVisible('#lag-notice')), {
+      timeoutMs: LIVE_TIMEOUT_MS,
+      what: 'the notice to go',
+    });
+  });
+
   it('keeps the numbers and says so when the query service goes down, then recovers', async () => {
     const own = await startQuery(seeded.url);
     const port = Number(new URL(own.base).port);
@@ -687,6 +716,64 @@ describe('dashboard states', () => {
       await page.close();
     } finally {
       await keyed.close();
+    }
+  });
+
+  it('shows events sent through ingest (Kafka, processor) without a reload', async () => {
+    const stackDb = await createTestDatabase('dashboard_stack');
+    const pipeline = await startPipeline(stackDb.url);
+    const stackQuery = await startQuery(stackDb.url);
+    try {
+      const page = await open(`${stackQuery.base}/`);
+      await readyState(page, 'empty');
+      await waitFor(
+        () =>
+          page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
+        {
+          what: 'the event stream to open',
+        },
+      );
+      const sent = [
+        {
+          userId: 'ingest-alice',
+          role: 'ADMIN',
+          action: 'signup',
+          page: '/pricing',
+          properties: { plan: 'team' },
+        },
+        { userId: 'ingest-bob', action: 'page_view', page: '/docs/intro' },
+      ];
+      const started = Date.now();
+      for (const event of sent) {
+        const response = await fetch(`${pipeline.ingest}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(event),
+        });
+        expect(response.status).toBe(202);
+      }
+      await readyState(page);
+      await waitFor(async () => (await page.$$eval('#rows .col-user', (cells) => cells.length)) === 2, {
+        timeoutMs: 30_000,
+        what: 'both events in the table',
+      });
+      console.log(`dashboard live update: events sent to ingest visible ${Date.now() - started} ms later`);
+      const users = await page.$$eval('#rows .col-user', (cells) => cells.map((c) => c.textContent));
+      expect(users.sort()).toEqual(['ingest-alice', 'ingest-bob']);
+      // The ingest service's own request count travels the api-hits topic into the same card.
+      await waitFor(async () => ((await shownCards(page)).apiHits ?? 0) >= 2, {
+        timeoutMs: 30_000,
+        what: 'the API hits card',
+      });
+      const stats = await expectCardsToEqualApi(page, {}, stackQuery.base);
+      expect(stats.totalActions).toBe(2);
+      expect(stats.roleDistribution.find((r) => r.role === 'ADMIN')?.users).toBe(1);
+      expect(pageErrors(page)).toEqual([]);
+      await page.close();
+    } finally {
+      await stackQuery.close();
+      await pipeline.close();
+      await stackDb.drop();
     }
   });
 });

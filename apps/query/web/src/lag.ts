@@ -1,27 +1,50 @@
+/** Pipeline delay as the notice explains it. */
 export interface Lag {
   lagging: boolean;
   /** Messages on the topic not yet stored (consumer lag summed over partitions), when known. */
   consumerLag: number | null;
   /** Age of the newest stored event in milliseconds, when known. */
   ageMs: number | null;
+  /** How long ago a processor last stored a batch, when known. */
+  sinceBatchMs: number | null;
 }
 
-/** A backlog only counts as lagging once the newest stored event is older than this. */
-export const LAG_NOTICE_MS = 10_000;
+/** A backlog this large is a delay whatever else is going on. */
+export const LAG_BACKLOG = 1000;
+/** A backlog with no batch stored for this long means the processors are stuck or gone. */
+export const LAG_STALL_MS = 10_000;
+/** A backlog while the newest stored event is older than this means the numbers are behind. */
+export const LAG_STALE_MS = 30_000;
 
 const num = (value: unknown): number | null =>
   typeof value === 'number' && Number.isFinite(value) ? value : null;
+const time = (value: unknown): number | null => {
+  const t = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(t) ? null : t;
+};
 
-/** The payload of a `lag` server-sent event, or null when it is not one. */
+/**
+ * The payload of a `lag` server-sent event, or null when it is not one. Some backlog is normal
+ * between two batches; the notice shows when the backlog is large, when it is not moving (no batch
+ * stored lately), or when the newest stored data is getting old while events wait.
+ */
 export function parseLag(data: unknown): Lag | null {
   if (typeof data !== 'object' || data === null) return null;
   const d = data as Record<string, unknown>;
   const consumerLag = num(d.consumerLag);
   const ageMs = num(d.newestEventAgeMs);
-  // A backlog alone is normal between two batches; it is a delay once what is stored is getting old.
+  // Compare server times with the server's clock (`at`), not the viewer's.
+  const now = time(d.at) ?? Date.now();
+  const lastBatch = time(d.lastBatchAt);
+  const sinceBatchMs = lastBatch === null ? null : Math.max(0, now - lastBatch);
+  const waiting = (consumerLag ?? 0) > 0;
   const lagging =
     typeof d.lagging === 'boolean'
       ? d.lagging
-      : (consumerLag ?? 0) > 0 && (ageMs === null || ageMs > LAG_NOTICE_MS);
-  return { lagging, consumerLag, ageMs };
+      : waiting &&
+        ((consumerLag ?? 0) >= LAG_BACKLOG ||
+          sinceBatchMs === null ||
+          sinceBatchMs > LAG_STALL_MS ||
+          (ageMs !== null && ageMs > LAG_STALE_MS));
+  return { lagging, consumerLag, ageMs, sinceBatchMs };
 }

@@ -274,17 +274,19 @@ function showMode(live: LiveMode): void {
 
 function showLag(data: unknown): void {
   const lag = parseLag(data);
-  const notice = byId('lag-notice');
   if (!lag) return;
+  const notice = byId('lag-notice');
   notice.hidden = !lag.lagging;
-  if (lag.lagging) {
-    const parts: string[] = [];
-    if (lag.consumerLag !== null)
-      parts.push(`${formatNumber(lag.consumerLag, 'integer')} events are waiting to be stored`);
-    if (lag.ageMs !== null) parts.push(`the newest stored event is ${formatAge(lag.ageMs)} old`);
-    byId('lag-text').textContent =
-      `${parts.join('; ') || 'Events are being stored with a delay'}. Numbers will catch up on their own.`;
-  }
+  if (!lag.lagging) return;
+  const parts: string[] = [];
+  if (lag.consumerLag !== null)
+    parts.push(`${formatNumber(lag.consumerLag, 'integer')} events are waiting to be stored`);
+  if (lag.sinceBatchMs !== null && lag.sinceBatchMs > 10_000)
+    parts.push(`the last batch was stored ${formatAge(lag.sinceBatchMs)} ago`);
+  else if (lag.sinceBatchMs === null) parts.push('no processor has stored a batch yet');
+  if (lag.ageMs !== null) parts.push(`the newest stored event is ${formatAge(lag.ageMs)} old`);
+  byId('lag-text').textContent =
+    `${parts.join('; ') || 'Events are being stored with a delay'}. The numbers catch up on their own.`;
 }
 
 // ---------------------------------------------------------------- filters and URL
