@@ -39,6 +39,16 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   if (!name) throw new Error(`DATABASE_URL names no database: ${url}`);
+  // Managed services often refuse connections to `postgres`: when the target answers, it exists.
+  const direct = new pg.Client({ connectionString: url });
+  try {
+    await direct.connect();
+    return false;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error; // 3D000: database does not exist
+  } finally {
+    await direct.end().catch(() => {});
+  }
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });

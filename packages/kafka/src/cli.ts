@@ -17,6 +17,7 @@ const config = loadConfig(
     KAFKA_SASL_PASSWORD: CommonEnv.KAFKA_SASL_PASSWORD,
     KAFKA_TOPIC_PARTITIONS: Type.Integer({ minimum: 1, default: 12 }),
     KAFKA_TOPIC_RETENTION_MS: Type.Integer({ minimum: -1, default: 7 * 24 * 3600 * 1000 }),
+    KAFKA_TOPIC_REPLICATION_FACTOR: Type.Integer({ minimum: 1, default: 1 }),
   }),
 );
 
@@ -32,6 +33,7 @@ try {
     const created = await ensureTopics(admin, {
       partitions: config.KAFKA_TOPIC_PARTITIONS,
       retentionMs: config.KAFKA_TOPIC_RETENTION_MS,
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
     });
     console.log(JSON.stringify({ created }));
   } else {
