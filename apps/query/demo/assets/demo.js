@@ -44,26 +44,49 @@
   // Short interval so a newcomer sees events on the dashboard within seconds.
   s.dataset.flushInterval = '1000';
   s.dataset.debug = 'true';
+  let loadError = '';
   s.onload = () => showIdentity();
   s.onerror = () => {
-    const who = document.getElementById('demo-who');
-    if (who) {
-      who.textContent = `Tracker not loaded: is ingest running at ${ingest}? (./tracker up)`;
-      who.classList.add('demo-error');
-    }
+    loadError = `Tracker not loaded: is ingest running at ${ingest}? (./tracker up)`;
+    showIdentity();
   };
   document.head.appendChild(s);
 
   function showIdentity() {
     const who = document.getElementById('demo-who');
     const t = window.tracker;
-    if (!who || typeof t.userId !== 'function') return;
-    who.textContent = t.enabled
-      ? `You are ${t.userId()} · events go to ${ingest}`
-      : 'Do-Not-Track is on: nothing is sent';
+    if (!who) return;
+    if (loadError) {
+      who.textContent = loadError;
+      who.classList.add('demo-error');
+    } else if (typeof t.userId === 'function') {
+      who.textContent = t.enabled
+        ? `You are ${t.userId()} · events go to ${ingest}`
+        : 'Do-Not-Track is on: nothing is sent';
+    }
   }
 
+  // The banner and the site's header, the same on every page.
+  const CHROME = `
+    <div class="demo-banner">
+      <span><strong>Demo site</strong> of the interaction tracker: every page view, click and form here is
+        tracked. <a href="/">Open the dashboard →</a></span>
+      <span><span id="demo-who" class="demo-who">loading the tracker…</span>
+        <button id="demo-reset" type="button" data-track="reset-identity">Forget me</button></span>
+    </div>
+    <header class="site">
+      <a class="logo" href="/demo/index.html">Acme Analytics</a>
+      <nav>
+        <a href="/demo/pricing.html">Pricing</a>
+        <a href="/demo/docs/getting-started.html">Docs</a>
+        <a href="/demo/signup.html">Sign up</a>
+      </nav>
+    </header>`;
+
   document.addEventListener('DOMContentLoaded', () => {
+    document.body.insertAdjacentHTML('afterbegin', CHROME);
+    showIdentity();
+
     // Sign-up: the snippet records form_submit by itself (never the field values). The page then
     // identifies the new user, which is the site's own decision, and moves on.
     const form = document.getElementById('signup-form');
