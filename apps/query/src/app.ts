@@ -100,7 +100,10 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
       await api.register(interactionsRoute);
       await api.register(statsRoute);
       await api.register(facetsRoute);
-      await api.register(exportRoute, { formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION });
+      await api.register(exportRoute, {
+        formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION,
+        maxConcurrent: config.QUERY_EXPORT_MAX_CONCURRENT,
+      });
       await api.register(streamRoute, { config });
       await api.register(dlqRoute);
     },

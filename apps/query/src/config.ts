@@ -41,6 +41,8 @@ export const QueryEnvSchema = Type.Object({
    * still streamed: the poller re-reads this window and drops what it already sent.
    */
   QUERY_STREAM_OVERLAP_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  /** /api/export downloads running at once per process (each holds a database connection); more get 503. */
+  QUERY_EXPORT_MAX_CONCURRENT: Type.Integer({ minimum: 1, default: 4 }),
   /** Prefix CSV cells starting with = + - @ tab or CR with a quote (spreadsheet formula injection). */
   QUERY_CSV_FORMULA_PROTECTION: Type.Boolean({ default: true }),
 });

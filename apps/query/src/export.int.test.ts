@@ -52,7 +52,7 @@ const tricky: InteractionRecord[] = [
 beforeAll(async () => {
   db = await createTestDatabase('query_export');
   await storeRecords(db.pool, tricky);
-  app = await buildApp(testConfig(db.url));
+  app = await buildApp(testConfig(db.url, { QUERY_EXPORT_MAX_CONCURRENT: '1' }));
   await app.ready();
 });
 
@@ -208,6 +208,11 @@ describe('GET /api/export of a large table', () => {
     const stalledAt = last - before;
     expect(stalledAt).toBeGreaterThan(0);
     expect(stalledAt).toBeLessThan(ROWS / 2);
+    // The download holds a database connection: beyond QUERY_EXPORT_MAX_CONCURRENT (1 here) others wait.
+    const busy = await app.inject({ method: 'GET', url: '/api/export?format=ndjson&limit=1' });
+    expect(busy.statusCode).toBe(503);
+    expect(busy.json().code).toBe('TOO_MANY_EXPORTS');
+    expect(busy.headers['retry-after']).toBe('10');
 
     // Reading on delivers the rest, counted without keeping it.
     let lines = 0;
@@ -223,5 +228,9 @@ describe('GET /api/export of a large table', () => {
     expect(tail).toBe('');
     expect(lines).toBe(ROWS + 1);
     expect((await exportedRows()) - before).toBe(ROWS);
+    await waitFor(
+      async () => (await app.inject({ method: 'GET', url: '/api/export?format=ndjson&limit=1' })).statusCode === 200,
+      { what: 'the export slot to be free again', timeoutMs: 5000 },
+    );
   });
 });

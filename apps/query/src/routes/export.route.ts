@@ -1,5 +1,6 @@
 import { pipeline, Transform } from 'node:stream';
-import type { TrackerApp } from '@tracker/http';
+import type { pg } from '@tracker/db';
+import { HttpError, type TrackerApp } from '@tracker/http';
 import { stringify } from 'csv-stringify';
 import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
@@ -66,7 +67,14 @@ function csvRecord(row: InteractionRow, protect: boolean): string[] {
   ];
 }
 
-export async function exportRoute(app: TrackerApp, opts: { formulaProtection: boolean }): Promise<void> {
+export interface ExportOptions {
+  formulaProtection: boolean;
+  /** Downloads running at once; each holds a database connection for its whole duration. */
+  maxConcurrent: number;
+}
+
+export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise<void> {
+  let running = 0;
   const exported = new Counter({
     name: 'query_export_rows_total',
     help: 'Rows written to /api/export downloads',
@@ -96,6 +104,7 @@ export async function exportRoute(app: TrackerApp, opts: { formulaProtection: bo
           400: ErrorRef,
           401: ErrorRef,
           429: ErrorRef,
+          503: ErrorRef,
         },
       },
     },
@@ -103,10 +112,34 @@ export async function exportRoute(app: TrackerApp, opts: { formulaProtection: bo
       const { format = 'csv', limit, bom = false, key: _key, ...filterQuery } = request.query;
       const filters = toFilters(filterQuery);
       const query = exportQuery(filters, limit);
+      if (running >= opts.maxConcurrent) {
+        throw new HttpError(
+          503,
+          'TOO_MANY_EXPORTS',
+          `${running} exports are running; try again shortly`,
+          [],
+          {
+            'retry-after': '10',
+          },
+        );
+      }
 
-      const client = await app.db.connect();
+      running += 1;
+      let client: pg.PoolClient;
+      try {
+        client = await app.db.connect();
+      } catch (error) {
+        running -= 1;
+        throw error;
+      }
       let released = false;
+      let counted = true;
+      const done = () => {
+        if (counted) running -= 1;
+        counted = false;
+      };
       const release = (error?: Error) => {
+        done();
         if (released) return;
         released = true;
         // A connection left mid-cursor is not reused.
@@ -161,6 +194,9 @@ export async function exportRoute(app: TrackerApp, opts: { formulaProtection: bo
         );
         request.log.info({ msg: 'export_finished', rows, format, ms: Date.now() - started });
       });
+
+      // The slot frees as the last byte is handed to the response; the connection after COMMIT.
+      body.once('end', done);
 
       const stamp = new Date()
         .toISOString()
