@@ -229,7 +229,8 @@ describe('GET /api/export of a large table', () => {
     expect(lines).toBe(ROWS + 1);
     expect((await exportedRows()) - before).toBe(ROWS);
     await waitFor(
-      async () => (await app.inject({ method: 'GET', url: '/api/export?format=ndjson&limit=1' })).statusCode === 200,
+      async () =>
+        (await app.inject({ method: 'GET', url: '/api/export?format=ndjson&limit=1' })).statusCode === 200,
       { what: 'the export slot to be free again', timeoutMs: 5000 },
     );
   });
