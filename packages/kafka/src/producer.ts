@@ -1,5 +1,5 @@
 import type { Logger } from '@tracker/logger';
-import type { Kafka, Producer } from 'kafkajs';
+import type { IHeaders, Kafka, Producer } from 'kafkajs';
 
 /** The broker did not acknowledge in time or is known to be down: answer 503, never 202. */
 export class BrokerUnavailableError extends Error {
@@ -7,9 +7,10 @@ export class BrokerUnavailableError extends Error {
 }
 
 export interface OutgoingMessage {
-  key: string;
-  value: Buffer;
-  headers?: Record<string, string>;
+  /** Usually a string (userId); Buffer or null to forward a message as it was (dead-lettering). */
+  key: string | Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders;
 }
 
 export interface BatchingProducerOptions {

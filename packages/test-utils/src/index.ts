@@ -1,4 +1,5 @@
 export * from './database.js';
 export * from './factories.js';
 export * from './stack.js';
+export * from './tcp-proxy.js';
 export * from './wait.js';

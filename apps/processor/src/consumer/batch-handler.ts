@@ -1,0 +1,270 @@
+import type { pg } from '@tracker/db';
+import { recordApiHits, recordBatchProgress, storeIdentifies, storeInteractions } from '@tracker/db';
+import type { InteractionSerde, OutgoingMessage } from '@tracker/kafka';
+import type { Logger } from '@tracker/logger';
+import type { EachBatchPayload } from 'kafkajs';
+import type { ProcessorMetrics } from '../metrics.js';
+import {
+  type BatchPlan,
+  halves,
+  nextOffset,
+  planApiHits,
+  planInteractions,
+  type StoreItem,
+} from './batch-plan.js';
+import { type DecodedInteraction, decodeApiHits, decodeInteraction } from './decode.js';
+import { buildDlqMessage } from './dlq.js';
+import { type Poison, poison } from './poison.js';
+import { type BackoffOptions, classifyDbError, type Failure, type OutageClock, withRetry } from './retry.js';
+
+/** Where poison messages go (the DLQ producer). Resolves once the broker has them. */
+export interface DeadLetterSink {
+  send(messages: OutgoingMessage[]): Promise<void>;
+}
+
+export interface BatchHandlerOptions {
+  pool: pg.Pool;
+  serde: InteractionSerde;
+  dlq: DeadLetterSink;
+  metrics: ProcessorMetrics;
+  logger: Logger;
+  apiHitsTopic: string;
+  groupId: string;
+  backoff: BackoffOptions;
+  clock: OutageClock;
+  /** Aborted on shutdown: a batch waiting out an outage gives up (nothing committed). */
+  signal: AbortSignal;
+}
+
+interface Progress {
+  consumerGroup: string;
+  topic: string;
+  partition: number;
+  nextOffset: string;
+  size: number;
+}
+
+interface Stored {
+  track: number;
+  identify: number;
+  trackRows: number;
+  identifyRows: number;
+  newest: Date | null;
+  rejected: Poison[];
+}
+
+const newer = (a: Date | null, b: Date | null) => (a === null ? b : b === null ? a : a > b ? a : b);
+
+/**
+ * One Kafka batch (one partition) end to end: decode (poison set aside), store the good rows in one
+ * transaction, dead-letter the poison, then commit the partition's offset (last + 1). Nothing is
+ * committed before the rows are durable and the poison is on the dead-letter topic; outages are
+ * retried with backoff (the whole batch again: storage is idempotent).
+ */
+export class BatchHandler {
+  /** Newest occurred_at stored so far (the gauge only moves forward). */
+  newestMs = 0;
+
+  constructor(private readonly o: BatchHandlerOptions) {}
+
+  async handle(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition, messages } = batch;
+    if (messages.length === 0) return;
+    const started = performance.now();
+    const { metrics, logger } = this.o;
+    metrics.consumed.inc({ topic }, messages.length);
+    const retry = <T>(dependency: string, fn: () => Promise<T>, classify?: (e: unknown) => Failure) =>
+      withRetry(fn, {
+        what: dependency,
+        backoff: this.o.backoff,
+        clock: this.o.clock,
+        heartbeat: payload.heartbeat,
+        signal: this.o.signal,
+        ...(classify ? { classify } : {}),
+        onRetry: (error, attempt, delayMs) => {
+          metrics.retries.inc({ dependency });
+          logger.warn({
+            msg: 'outage_retry',
+            dependency,
+            attempt,
+            delayMs,
+            topic,
+            partition,
+            err: (error as Error).message,
+          });
+        },
+      });
+
+    // 1. Decode. Poison is set aside; a registry outage retries the decoding.
+    let plan: BatchPlan;
+    if (topic === this.o.apiHitsTopic) {
+      plan = planApiHits(messages.map(decodeApiHits));
+    } else {
+      const decoded = await retry('schema registry', async () => {
+        const out: DecodedInteraction[] = [];
+        for (const m of messages) out.push(await decodeInteraction(this.o.serde, m));
+        return out;
+      });
+      plan = planInteractions(decoded, partition);
+    }
+    await payload.heartbeat();
+
+    // 2. Store the good rows and the partition's progress in one transaction.
+    const last = messages[messages.length - 1]!.offset;
+    const next = nextOffset(last);
+    const progress: Progress = {
+      consumerGroup: this.o.groupId,
+      topic,
+      partition,
+      nextOffset: next,
+      size: messages.length,
+    };
+    const stored = await this.store(plan.items, progress, retry);
+    await payload.heartbeat();
+
+    // 3. Dead-letter the poison (the original bytes and headers, plus why).
+    const poisonAll = [...plan.poison, ...stored.rejected];
+    if (poisonAll.length > 0) {
+      const now = new Date();
+      await retry('dead-letter topic', () =>
+        this.o.dlq.send(poisonAll.map((p) => buildDlqMessage(p, { topic, partition }, now))),
+      );
+      for (const p of poisonAll) {
+        metrics.deadLettered.inc({ reason: p.code });
+        logger.warn({
+          msg: 'message_dead_lettered',
+          topic,
+          partition,
+          offset: p.message.offset,
+          reason: p.code,
+          step: p.step,
+          detail: p.detail,
+        });
+      }
+    }
+
+    // 4. Only now commit: the next offset to read, for this partition.
+    payload.resolveOffset(last);
+    await payload.commitOffsetsIfNecessary({
+      topics: [{ topic, partitions: [{ partition, offset: next }] }],
+    });
+
+    const kind = topic === this.o.apiHitsTopic ? 'api_hits' : 'track';
+    metrics.inserted.inc({ kind: 'track' }, stored.track);
+    metrics.inserted.inc({ kind: 'identify' }, stored.identify);
+    metrics.duplicates.inc({ kind: 'track' }, stored.trackRows - stored.track);
+    metrics.duplicates.inc({ kind: 'identify' }, stored.identifyRows - stored.identify);
+    metrics.duplicates.inc({ kind }, plan.duplicatesInBatch);
+    metrics.batchSize.observe(messages.length);
+    metrics.batchDuration.observe((performance.now() - started) / 1000);
+    metrics.lastBatch.set(Date.now() / 1000);
+    if (stored.newest && stored.newest.getTime() > this.newestMs) {
+      this.newestMs = stored.newest.getTime();
+      metrics.newestEvent.set(this.newestMs / 1000);
+    }
+    logger.debug({
+      msg: 'batch_committed',
+      topic,
+      partition,
+      offset: next,
+      rows: messages.length,
+      inserted: stored.track + stored.identify,
+      deadLettered: poisonAll.length,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+
+  /**
+   * Stores every item in one transaction. If PostgreSQL refuses the data itself (SQLSTATE classes
+   * 22, 23, 54), the offending rows are isolated by halving in separate transactions and returned as
+   * poison; the rest is stored. Outage errors are retried by `retry`.
+   */
+  private async store(
+    items: StoreItem[],
+    progress: Progress,
+    retry: <T>(dependency: string, fn: () => Promise<T>, classify?: (e: unknown) => Failure) => Promise<T>,
+  ): Promise<Stored> {
+    const total: Stored = {
+      track: 0,
+      identify: 0,
+      trackRows: 0,
+      identifyRows: 0,
+      newest: null,
+      rejected: [],
+    };
+    const add = (s: Omit<Stored, 'rejected'>) => {
+      total.track += s.track;
+      total.identify += s.identify;
+      total.trackRows += s.trackRows;
+      total.identifyRows += s.identifyRows;
+      total.newest = newer(total.newest, s.newest);
+    };
+    try {
+      add(await retry('database', () => this.transaction(items, progress, null), classifyDbError));
+      return total;
+    } catch (error) {
+      if (classifyDbError(error) !== 'reject') throw error;
+      this.o.logger.warn({
+        msg: 'batch_rejected_isolating',
+        topic: progress.topic,
+        partition: progress.partition,
+        err: (error as Error).message,
+      });
+    }
+    const isolate = async (chunk: StoreItem[]): Promise<void> => {
+      if (chunk.length === 0) return;
+      try {
+        add(await retry('database', () => this.transaction(chunk, null, null), classifyDbError));
+      } catch (error) {
+        if (classifyDbError(error) !== 'reject') throw error;
+        if (chunk.length === 1) {
+          total.rejected.push(poison(chunk[0]!.message, 'db_rejected', 'store', (error as Error).message));
+          return;
+        }
+        const [a, b] = halves(chunk);
+        await isolate(a);
+        await isolate(b);
+      }
+    };
+    await isolate(items);
+    await retry('database', () => this.transaction([], progress, total.newest), classifyDbError);
+    return total;
+  }
+
+  private async transaction(
+    items: StoreItem[],
+    progress: Progress | null,
+    newestKnown: Date | null,
+  ): Promise<Omit<Stored, 'rejected'>> {
+    const track = items.flatMap((i) => (i.kind === 'track' ? [i.row] : []));
+    const identify = items.flatMap((i) => (i.kind === 'identify' ? [i.row] : []));
+    const apiHits = items.flatMap((i) => (i.kind === 'apiHits' ? [i.row] : []));
+    const client = await this.o.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const t = await storeInteractions(client, track);
+      const i = await storeIdentifies(client, identify);
+      await recordApiHits(client, apiHits);
+      if (progress)
+        await recordBatchProgress(client, { ...progress, newestEventAt: newer(t.newest, newestKnown) });
+      await client.query('COMMIT');
+      return {
+        track: t.inserted,
+        identify: i.inserted,
+        trackRows: track.length,
+        identifyRows: identify.length,
+        newest: t.newest,
+      };
+    } catch (error) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        broken = e;
+      });
+      throw error;
+    } finally {
+      // A connection that failed mid-transaction is not given back to the pool.
+      client.release(broken);
+    }
+  }
+}

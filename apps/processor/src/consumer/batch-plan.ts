@@ -1,0 +1,120 @@
+import type { ApiHitDelta, IdentifyRow, InteractionRow } from '@tracker/db';
+import type { InteractionRecord } from '@tracker/schemas';
+import type { KafkaMessage } from 'kafkajs';
+import type { DecodedApiHits, DecodedInteraction } from './decode.js';
+import type { Poison } from './poison.js';
+
+/** A row to store and the message it came from (dead-lettered if the database refuses the row). */
+export type StoreItem =
+  | { kind: 'track'; row: InteractionRow; message: KafkaMessage }
+  | { kind: 'identify'; row: IdentifyRow; message: KafkaMessage }
+  | { kind: 'apiHits'; row: ApiHitDelta; message: KafkaMessage };
+
+export interface BatchPlan {
+  items: StoreItem[];
+  poison: Poison[];
+  /** Messages dropped because an earlier message of the same batch had the same id. */
+  duplicatesInBatch: number;
+}
+
+export function toInteractionRow(
+  record: InteractionRecord,
+  partition: number,
+  offset: string,
+): InteractionRow {
+  return {
+    eventId: record.eventId,
+    userId: record.userId,
+    role: record.role,
+    action: record.action,
+    page: record.page,
+    occurredAt: record.occurredAt,
+    receivedAt: record.receivedAt,
+    sessionId: record.sessionId,
+    properties: record.properties,
+    userAgent: record.userAgent,
+    isBot: record.isBot,
+    partition,
+    offset,
+  };
+}
+
+export function toIdentifyRow(record: InteractionRecord, partition: number, offset: string): IdentifyRow {
+  return {
+    eventId: record.eventId,
+    userId: record.userId,
+    role: record.role,
+    traits: record.properties,
+    occurredAt: record.occurredAt,
+    receivedAt: record.receivedAt,
+    partition,
+    offset,
+  };
+}
+
+/**
+ * Splits a decoded batch of the interactions topic into TRACK rows, IDENTIFY rows and poison, in
+ * offset order. A second message with an eventId already seen in the batch is dropped here (the
+ * database would drop it anyway; this keeps the first one's Kafka coordinates).
+ */
+export function planInteractions(decoded: DecodedInteraction[], partition: number): BatchPlan {
+  const plan: BatchPlan = { items: [], poison: [], duplicatesInBatch: 0 };
+  const seen = new Set<string>();
+  for (const d of decoded) {
+    if (d.kind === 'poison') {
+      plan.poison.push(d);
+      continue;
+    }
+    if (seen.has(d.record.eventId)) {
+      plan.duplicatesInBatch += 1;
+      continue;
+    }
+    seen.add(d.record.eventId);
+    if (d.record.type === 'IDENTIFY') {
+      plan.items.push({
+        kind: 'identify',
+        row: toIdentifyRow(d.record, partition, d.message.offset),
+        message: d.message,
+      });
+    } else {
+      plan.items.push({
+        kind: 'track',
+        row: toInteractionRow(d.record, partition, d.message.offset),
+        message: d.message,
+      });
+    }
+  }
+  return plan;
+}
+
+/** The same for the api-hits topic: deltas deduplicated by batchId. */
+export function planApiHits(decoded: DecodedApiHits[]): BatchPlan {
+  const plan: BatchPlan = { items: [], poison: [], duplicatesInBatch: 0 };
+  const seen = new Set<string>();
+  for (const d of decoded) {
+    if (d.kind === 'poison') {
+      plan.poison.push(d);
+    } else if (seen.has(d.delta.batchId)) {
+      plan.duplicatesInBatch += 1;
+    } else {
+      seen.add(d.delta.batchId);
+      plan.items.push({
+        kind: 'apiHits',
+        row: { batchId: d.delta.batchId, service: d.delta.service, hits: d.delta.hits },
+        message: d.message,
+      });
+    }
+  }
+  return plan;
+}
+
+/** The offset to commit after `offset`: Kafka commits the next offset to read. */
+export function nextOffset(offset: string): string {
+  return (BigInt(offset) + 1n).toString();
+}
+
+/** Halves for isolating the rows the database refuses (binary search, O(k log n) transactions). */
+export function halves<T>(xs: T[]): [T[], T[]] {
+  const mid = Math.ceil(xs.length / 2);
+  return [xs.slice(0, mid), xs.slice(mid)];
+}

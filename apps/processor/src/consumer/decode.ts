@@ -1,0 +1,108 @@
+import { InteractionSerde } from '@tracker/kafka';
+import { type ApiHitsMessage, type InteractionRecord, InteractionRecordSchema } from '@tracker/schemas';
+import type { KafkaMessage } from 'kafkajs';
+import { type TSchema, Type } from 'typebox';
+import { Value } from 'typebox/value';
+import { type Poison, poison } from './poison.js';
+
+export type DecodedInteraction =
+  | { kind: 'record'; record: InteractionRecord; message: KafkaMessage }
+  | Poison;
+export type DecodedApiHits = { kind: 'apiHits'; delta: ApiHitsMessage; message: KafkaMessage } | Poison;
+
+/** The registry did not answer (as opposed to answering "no such schema"): an outage, retried. */
+export class RegistryUnavailableError extends Error {
+  override name = 'RegistryUnavailableError';
+}
+
+// Year 1970 to 9999: what PostgreSQL and JavaScript dates both represent, and any real event has.
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const hasNul = (s: unknown) => typeof s === 'string' && s.includes('\u0000');
+
+function schemaProblems(schema: TSchema, value: unknown): string | null {
+  const errors = [...Value.Errors(schema, value)];
+  if (errors.length === 0) return null;
+  return errors
+    .slice(0, 5)
+    .map((e) => `${e.instancePath || '/'} ${e.message}`)
+    .join('; ');
+}
+
+/**
+ * Why a decoded record cannot be stored, or null: the record schema (InteractionRecordSchema), plus
+ * what PostgreSQL would refuse later for the whole batch (NUL characters, dates out of range).
+ */
+export function recordProblem(record: InteractionRecord): string | null {
+  const problems = schemaProblems(InteractionRecordSchema, record);
+  if (problems) return problems;
+  for (const field of ['occurredAt', 'receivedAt'] as const) {
+    if (record[field] < 0 || record[field] > MAX_TIME) return `/${field} is outside 1970-01-01..9999-12-31`;
+  }
+  for (const field of ['userId', 'action', 'page', 'sessionId', 'userAgent'] as const) {
+    if (hasNul(record[field])) return `/${field} contains a NUL character`;
+  }
+  for (const [k, v] of Object.entries(record.properties)) {
+    if (hasNul(k) || hasNul(v))
+      return `/properties/${k.replaceAll('\u0000', '\\0')} contains a NUL character`;
+  }
+  return null;
+}
+
+/**
+ * Decodes one message of the interactions topic: Avro through the registry, then validation.
+ * Poison comes back as a value; only a registry outage throws (RegistryUnavailableError).
+ */
+export async function decodeInteraction(
+  serde: InteractionSerde,
+  message: KafkaMessage,
+): Promise<DecodedInteraction> {
+  const schemaId = InteractionSerde.schemaIdOf(message.value);
+  if (schemaId === undefined) {
+    return poison(
+      message,
+      'not_avro',
+      'decode',
+      'not in the Confluent Avro wire format (magic byte 0 + 4-byte schema id)',
+    );
+  }
+  try {
+    await serde.registry.getSchema(schemaId);
+  } catch (error) {
+    // NOTE: the registry client reports network failures as status 400; only 404 means "unknown id".
+    if ((error as { status?: number }).status === 404) {
+      return poison(message, 'unknown_schema', 'decode', `schema id ${schemaId} is not in the registry`);
+    }
+    throw new RegistryUnavailableError(`schema registry: ${(error as Error).message}`);
+  }
+  let decoded: InteractionRecord;
+  try {
+    decoded = await serde.decode(message.value);
+  } catch (error) {
+    return poison(message, 'avro_decode_failed', 'decode', (error as Error).message);
+  }
+  // avsc returns instances of generated record classes; validate and store plain data.
+  const record = { ...decoded, properties: { ...decoded.properties } } as InteractionRecord;
+  const problem = recordProblem(record);
+  if (problem) return poison(message, 'invalid_record', 'validate', problem);
+  return { kind: 'record', record, message };
+}
+
+/** A JSON message of the api-hits topic (ApiHitsMessage); extra fields are allowed for newer senders. */
+export const ApiHitsMessageSchema = Type.Object({
+  batchId: Type.String({ format: 'uuid' }),
+  service: Type.String({ minLength: 1, maxLength: 64 }),
+  hits: Type.Integer({ minimum: 0, maximum: 1_000_000_000_000 }),
+  at: Type.Number(),
+});
+
+export function decodeApiHits(message: KafkaMessage): DecodedApiHits {
+  let value: unknown;
+  try {
+    value = JSON.parse(message.value?.toString('utf8') ?? '');
+  } catch (error) {
+    return poison(message, 'invalid_json', 'decode', (error as Error).message);
+  }
+  const problem = schemaProblems(ApiHitsMessageSchema, value);
+  if (problem) return poison(message, 'invalid_record', 'validate', problem);
+  return { kind: 'apiHits', delta: value as ApiHitsMessage, message };
+}

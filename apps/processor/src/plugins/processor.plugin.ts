@@ -1,0 +1,67 @@
+import type { Logger } from '@tracker/logger';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ProcessorConfig } from '../config.js';
+import { LagMonitor } from '../consumer/lag-monitor.js';
+import { ProcessorService } from '../consumer/processor.service.js';
+import { createProcessorMetrics } from '../metrics.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    processor: ProcessorService;
+  }
+}
+
+export interface ProcessorPluginOptions {
+  config: ProcessorConfig;
+  onFatal: (error: Error) => void;
+}
+
+/**
+ * The consumer and the lag monitor. They start when the app is ready (after the Kafka clients
+ * connected) and stop first on close: the batch in flight commits before the clients and the
+ * database pool close.
+ */
+export const processorPlugin = fp<ProcessorPluginOptions>(
+  async (app: FastifyInstance, { config, onFatal }) => {
+    const logger = app.log as unknown as Logger;
+    const metrics = createProcessorMetrics(app.metrics);
+    const processor = new ProcessorService({
+      kafka: app.kafka.client,
+      pool: app.db,
+      serde: app.kafka.serde,
+      dlq: app.kafka.dlq,
+      metrics,
+      logger,
+      config,
+      onFatal,
+    });
+    const lag = new LagMonitor({
+      admin: app.kafka.admin,
+      pool: app.db,
+      groupId: config.PROCESSOR_GROUP_ID,
+      topics: [config.PROCESSOR_TOPIC, config.PROCESSOR_API_HITS_TOPIC],
+      intervalMs: config.PROCESSOR_LAG_INTERVAL_MS,
+      metrics,
+      logger,
+    });
+    app.decorate('processor', processor);
+    app.addHook('onReady', async () => {
+      const { rows } = await app.db.query<{ t: Date | null }>(
+        'SELECT max(occurred_at) AS t FROM interactions',
+      );
+      if (rows[0]?.t) {
+        processor.handler.newestMs = rows[0].t.getTime();
+        metrics.newestEvent.set(rows[0].t.getTime() / 1000);
+      }
+      await processor.start();
+      lag.start();
+    });
+    app.addHook('onClose', async () => {
+      await processor.stop();
+      await lag.stop();
+      await lag.tick().catch(() => {}); // a last look, so the status shows what was committed
+    });
+  },
+  { name: 'processor-consumer', dependencies: ['processor-database', 'processor-kafka', 'tracker-metrics'] },
+);
