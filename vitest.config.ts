@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{apps,packages,bench}/*/src/**/*.test.ts'],
+          include: ['{apps,packages}/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
           exclude: [...exclude, '**/*.int.test.ts', '**/*.e2e.test.ts'],
           environment: 'node',
         },
@@ -16,7 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{apps,packages,bench}/*/src/**/*.int.test.ts'],
+          include: ['{apps,packages}/*/src/**/*.int.test.ts', 'bench/src/**/*.int.test.ts'],
           exclude,
           environment: 'node',
           globalSetup: ['./packages/test-utils/dist/global-setup.js'],
@@ -29,7 +29,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['{apps,packages,bench}/*/src/**/*.e2e.test.ts'],
+          include: ['{apps,packages}/*/src/**/*.e2e.test.ts', 'bench/src/**/*.e2e.test.ts'],
           exclude,
           environment: 'node',
           globalSetup: ['./packages/test-utils/dist/global-setup.js'],
