@@ -391,56 +391,32 @@ describe('dashboard on a seeded database', () => {
 
   it('pages through the interactions with Previous and Next', async () => {
     await readyState(page);
-    const first = await apiGet<InteractionPage>(query.base, '/api/interactions?limit=25');
+    const pageAt = (cursor?: string) =>
+      apiGet<InteractionPage>(query.base, `/api/interactions?limit=25${cursor ? `&cursor=${cursor}` : ''}`);
+    const showing = (expected: InteractionPage, what: string) =>
+      waitFor(
+        async () =>
+          JSON.stringify(await tableIds(page)) === JSON.stringify(expected.items.map((i) => i.eventId)),
+        { what },
+      );
+    const first = await pageAt();
     expect(first.nextCursor).not.toBeNull();
-    await waitFor(
-      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(first.items.map((i) => i.eventId)),
-      {
-        what: 'first page',
-      },
-    );
+    await showing(first, 'the first page');
     expect(await page.isDisabled('#prev')).toBe(true);
 
     await page.click('#next');
-    const second = await apiGet<InteractionPage>(
-      query.base,
-      `/api/interactions?limit=25&cursor=${first.nextCursor}`,
-    );
-    await waitFor(
-      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(second.items.map((i) => i.eventId)),
-      {
-        what: 'second page',
-      },
-    );
+    const second = await pageAt(first.nextCursor!);
+    await showing(second, 'the second page');
     expect(new URL(page.url()).searchParams.get('cursor')).toBe(first.nextCursor);
     expect(await page.textContent('#page-info')).toMatch(/^26–50 of /);
 
     await page.click('#next');
-    const third = await apiGet<InteractionPage>(
-      query.base,
-      `/api/interactions?limit=25&cursor=${second.nextCursor}`,
-    );
-    await waitFor(
-      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(third.items.map((i) => i.eventId)),
-      {
-        what: 'third page',
-      },
-    );
+    await showing(await pageAt(second.nextCursor!), 'the third page');
 
     await page.click('#prev');
-    await waitFor(
-      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(second.items.map((i) => i.eventId)),
-      {
-        what: 'back to the second page',
-      },
-    );
+    await showing(second, 'the second page again');
     await page.click('#prev');
-    await waitFor(
-      async () => JSON.stringify(await tableIds(page)) === JSON.stringify(first.items.map((i) => i.eventId)),
-      {
-        what: 'back to the first page',
-      },
-    );
+    await showing(first, 'the first page again');
     expect(new URL(page.url()).searchParams.has('cursor')).toBe(false);
     expect(await page.isDisabled('#prev')).toBe(true);
   });

@@ -15,7 +15,8 @@ const common = {
   bundle: true,
   minify: !watch,
   sourcemap: 'linked',
-  target: ['es2022', 'chrome111', 'firefox113', 'safari16.4'],
+  // light-dark() colours set the floor: browsers from 2024 on.
+  target: ['es2022', 'chrome123', 'firefox120', 'safari17.5'],
   outdir: assets,
   entryNames: '[name]-[hash]',
   metafile: true,

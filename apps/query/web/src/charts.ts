@@ -46,19 +46,32 @@ interface Palette {
   roles: Record<string, string>;
 }
 
+/**
+ * The theme colours, resolved: the CSS variables hold light-dark() pairs, which only a styled element
+ * resolves (to the scheme in force), so a hidden probe element reads each one as rgb().
+ */
 function palette(): Palette {
-  const css = getComputedStyle(document.documentElement);
-  const v = (name: string) => css.getPropertyValue(name).trim();
-  return {
-    text: v('--text'),
-    muted: v('--muted'),
-    grid: v('--grid'),
-    surface: v('--surface'),
-    accent: v('--accent'),
-    accentSoft: v('--accent-soft'),
-    series: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => v(`--series-${i}`)),
-    roles: { ADMIN: v('--role-admin'), USER: v('--role-user'), GUEST: v('--role-guest') },
+  const probe = document.createElement('span');
+  probe.hidden = true;
+  document.body.append(probe);
+  const v = (name: string) => {
+    probe.style.color = `var(${name})`;
+    return getComputedStyle(probe).color;
   };
+  try {
+    return {
+      text: v('--text'),
+      muted: v('--muted'),
+      grid: v('--grid'),
+      surface: v('--surface'),
+      accent: v('--accent'),
+      accentSoft: v('--accent-soft'),
+      series: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => v(`--series-${i}`)),
+      roles: { ADMIN: v('--role-admin'), USER: v('--role-user'), GUEST: v('--role-guest') },
+    };
+  } finally {
+    probe.remove();
+  }
 }
 
 interface Series {
@@ -269,7 +282,8 @@ export class Charts {
             label: 'Actions',
             data: [],
             fill: true,
-            tension: 0.35,
+            // Monotone: the curve never dips below zero or overshoots between two days.
+            cubicInterpolationMode: 'monotone',
             borderWidth: 2,
             pointRadius: 3,
             pointHoverRadius: 5,

@@ -15,7 +15,10 @@ export function currentTheme(): Theme {
 
 export function setupThemeToggle(button: HTMLButtonElement, onChange: () => void): void {
   const label = () => {
-    const next = currentTheme() === 'dark' ? 'light' : 'dark';
+    const current = currentTheme();
+    const next = current === 'dark' ? 'light' : 'dark';
+    // The icon shows what a click switches to (a moon in light, a sun in dark).
+    button.dataset.scheme = current;
     button.setAttribute('aria-label', `Switch to ${next} theme`);
     button.title = `Switch to ${next} theme`;
   };
