@@ -1,20 +1,11 @@
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const twoDecimals = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const oneDecimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 0, maximumFractionDigits: 1 });
 const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
 
 export type NumberKind = 'integer' | 'ratio' | 'gini';
 
 export function formatNumber(value: number, kind: NumberKind): string {
-  if (kind === 'integer') return integer.format(value);
-  if (kind === 'gini') return twoDecimals.format(value);
-  return value >= 100 ? integer.format(value) : twoDecimals.format(value);
-}
-
-export function formatCompact(value: number): string {
-  return value >= 10_000
-    ? new Intl.NumberFormat(undefined, { notation: 'compact' }).format(value)
-    : oneDecimal.format(value);
+  return kind === 'integer' ? integer.format(value) : twoDecimals.format(value);
 }
 
 export function formatPercent(ratio: number): string {

@@ -59,6 +59,8 @@ const pending = { stats: false, table: false };
 /** The view (URL search) the table rows belong to. */
 let tableFor: string | null = null;
 let errorTimer = 0;
+/** The stream URL the live connection was opened with (paging does not change it). */
+let liveUrl = '';
 /** The last load failed for want of an answer (network, 5xx): the status pill says offline. */
 let apiDown = false;
 
@@ -109,7 +111,8 @@ async function load(reason: LoadReason, parts: Parts = { stats: true, table: tru
   const controller = new AbortController();
   inFlight = controller;
   const mine = ++generation;
-  if (reason === 'initial' || reason === 'filters') cards.loading(true);
+  // Only the first load shows placeholders; later ones animate from the numbers on screen.
+  if (reason === 'initial') cards.loading(true);
   main.setAttribute('aria-busy', 'true');
 
   const filters = filterParams(view);
@@ -131,7 +134,6 @@ async function load(reason: LoadReason, parts: Parts = { stats: true, table: tru
     ]);
     if (mine !== generation) return;
     window.clearTimeout(errorTimer);
-    byId('connection-notice').hidden = true;
     byId('filter-error').hidden = true;
     if (stats) applyStats(stats);
     if (page) applyPage(page, reason, search);
@@ -150,6 +152,7 @@ async function load(reason: LoadReason, parts: Parts = { stats: true, table: tru
 function applyStats(stats: Stats): void {
   lastStats = stats;
   apiDown = false;
+  byId('connection-notice').hidden = true;
   const nothingYet = stats.totalActions === 0 && !hasFilters(view);
   setState(nothingYet ? 'empty' : 'ready');
   byId('updated-at').textContent = `Updated ${new Date().toLocaleTimeString()}`;
@@ -434,6 +437,7 @@ function askForKey(rejected: boolean): void {
   byId('retry').textContent = 'Enter read key';
   byId('retry').dataset.action = 'key';
   live.stop();
+  liveUrl = '';
   showMode('paused');
   byId('key-error').hidden = !rejected;
   byId('key-forget').hidden = storedKey() === null;
@@ -546,13 +550,16 @@ async function loadDlq(): Promise<void> {
   }
 }
 
-function restartLive(): void {
+function restartLive(force = false): void {
   const params = filterParams(view);
   params.set('tz', tz);
   const key = storedKey();
   // EventSource cannot send headers: the read key goes in the query string.
   if (key) params.set('key', key);
-  live.start(apiUrl('stream', params));
+  const url = apiUrl('stream', params);
+  if (url === liveUrl && !force) return;
+  liveUrl = url;
+  live.start(url);
 }
 
 // ---------------------------------------------------------------- start
