@@ -521,3 +521,22 @@ export async function computeStatsFromRaw(
   ]);
   return assemble(byAction, pages, users, days, apiHits);
 }
+
+/**
+ * The number of interactions matching `filters`, from the cheapest source that applies them (the
+ * plan computeStats uses for totalActions, without the rest of the statistics). `source` names the
+ * table read; `'raw'` means raw rows were counted. Throws StatsInputError for bad filters.
+ */
+export async function countInteractions(
+  pool: pg.Pool,
+  filters: InteractionFilters,
+): Promise<{ count: number; source: string }> {
+  const f = await normalize(pool, filters, {});
+  const src = chooseSource(dimsOf(f), timeFiltered(f), 'none');
+  const p = new Params();
+  const { rows } = await pool.query<{ n: number | null }>(
+    `SELECT sum(n)::bigint AS n FROM (${countSql(p, src, f, 'none', rangesFor(src, f))}) c`,
+    p.values,
+  );
+  return { count: Number(rows[0]?.n ?? 0), source: src.name };
+}

@@ -1,3 +1,4 @@
+import { countInteractions } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
 import { Type } from 'typebox';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -5,7 +6,7 @@ import { filtersKey, toFilters } from '../filters.js';
 import { listInteractions } from '../repositories/interactions.repository.js';
 import { FilterQueryProperties } from '../schemas/filters.schema.js';
 import { ErrorRef, InteractionPageSchema } from '../schemas/responses.schema.js';
-import { aggregatesCover, statsFor } from '../services/stats.service.js';
+import { aggregatesCover } from '../services/stats.service.js';
 
 export const InteractionsQuerySchema = Type.Object(
   {
@@ -47,8 +48,8 @@ export async function interactionsRoute(app: TrackerApp): Promise<void> {
       const [page, total] = await Promise.all([
         listInteractions(app.db, filters, limit, cursor),
         wantTotal
-          ? statsFor(app.stats.compute, app.db, filters, { tz: 'UTC', topPages: 1 }).then(
-              (s) => s.totalActions,
+          ? countInteractions(app.db, filters).then(
+              (c) => c.count,
               (error: Error) => {
                 request.log.warn({ msg: 'total_failed', err: error.message });
                 return undefined;
