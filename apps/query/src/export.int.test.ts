@@ -6,7 +6,7 @@ import { buildInteraction, createTestDatabase, type TestDatabase, waitFor } from
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { storeRecords, testConfig } from './test-support.js';
+import { apiItem, storeRecords, testConfig } from './test-support.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
@@ -115,19 +115,7 @@ describe('GET /api/export', () => {
     const lines = res.body.split('\n');
     expect(lines.at(-1)).toBe('');
     const items = lines.slice(0, -1).map((l) => JSON.parse(l));
-    expect(items).toEqual(
-      tricky.map((r) => ({
-        eventId: r.eventId,
-        userId: r.userId,
-        role: r.role,
-        action: r.action,
-        page: r.page,
-        occurredAt: new Date(r.occurredAt).toISOString(),
-        receivedAt: new Date(r.receivedAt).toISOString(),
-        properties: r.properties,
-        sessionId: r.sessionId,
-      })),
-    );
+    expect(items).toEqual(tricky.map(apiItem));
   });
 
   it('applies the filters and the row cap', async () => {

@@ -4,7 +4,7 @@ import { buildInteraction, createTestDatabase, type TestDatabase } from '@tracke
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { encodeCursor } from './cursor.js';
-import { storeRecords, testConfig } from './test-support.js';
+import { apiItem, storeRecords, testConfig } from './test-support.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
@@ -88,17 +88,7 @@ describe('GET /api/interactions', () => {
     const top = [...records].sort(newestFirst).slice(0, 3);
     expect(body.items.map((i: { eventId: string }) => i.eventId)).toEqual(top.map((r) => r.eventId));
     const first = top[0]!;
-    expect(body.items[0]).toEqual({
-      eventId: first.eventId,
-      userId: first.userId,
-      role: first.role,
-      action: first.action,
-      page: first.page,
-      occurredAt: new Date(first.occurredAt).toISOString(),
-      receivedAt: new Date(first.receivedAt).toISOString(),
-      properties: first.properties,
-      sessionId: first.sessionId,
-    });
+    expect(body.items[0]).toEqual(apiItem(first));
     expect(body.prevCursor).toBeNull();
     expect(typeof body.nextCursor).toBe('string');
     expect(await all({})).toEqual(expected(() => true));

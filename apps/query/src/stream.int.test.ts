@@ -4,7 +4,7 @@ import type { TrackerApp } from '@tracker/http';
 import { buildInteraction, createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { readEvents, storeRecords, testConfig } from './test-support.js';
+import { apiItem, readEvents, storeRecords, testConfig } from './test-support.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
@@ -88,19 +88,7 @@ describe('GET /api/stream', () => {
 
     await waitFor(() => stream.of('interaction').length > 0, { what: 'the new interaction' });
     const items = stream.of('interaction');
-    expect(items).toEqual([
-      {
-        eventId: match.eventId,
-        userId: 'u-new',
-        role: match.role,
-        action: 'signup',
-        page: '/docs/live',
-        occurredAt: new Date(match.occurredAt).toISOString(),
-        receivedAt: new Date(match.receivedAt).toISOString(),
-        properties: { x: 'y' },
-        sessionId: null,
-      },
-    ]);
+    expect(items).toEqual([apiItem(match)]);
     await waitFor(() => stream.of('stats').some((s) => s.totalActions === 2), { what: 'refreshed stats' });
 
     // A row whose transaction committed late (stored_at behind what the feed has seen) still arrives, once.

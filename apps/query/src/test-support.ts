@@ -15,6 +15,21 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
   });
 }
 
+/** What the API shows for a stored record (/api/interactions items, NDJSON lines, `interaction` events). */
+export function apiItem(r: InteractionRecord) {
+  return {
+    eventId: r.eventId,
+    userId: r.userId,
+    role: r.role,
+    action: r.action,
+    page: r.page,
+    occurredAt: new Date(r.occurredAt).toISOString(),
+    receivedAt: new Date(r.receivedAt).toISOString(),
+    properties: r.properties,
+    sessionId: r.sessionId,
+  };
+}
+
 let offset = 0;
 
 /**
