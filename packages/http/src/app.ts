@@ -1,14 +1,20 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { fastifyLoggerOptions } from '@tracker/logger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
 import { rateLimitKey } from './auth.js';
 import { ErrorResponseSchema, errorBody, errorHandler, notFoundHandler } from './errors.js';
 import { metricsPlugin } from './metrics.js';
+import { strictJsonParser, strictQueryString } from './strict-input.js';
 
 export type TrackerApp = FastifyInstance<
   RawServerDefault,
@@ -51,8 +57,11 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
     logger: fastifyLoggerOptions(opts.service, opts.logLevel ?? 'info'),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     trustProxy: opts.trustProxy ?? false,
-    disableRequestLogging: true,
+    // Per-request lines off: metrics count requests, and the error handler logs what matters.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // A URL Fastify cannot decode (`/api/%ff`) leaves in the common shape too.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
     },
@@ -61,13 +70,21 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
   app.addSchema(ErrorResponseSchema);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, strictJsonParser(app));
+  app.addHook('onRequest', strictQueryString);
   app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode >= 500) request.log.warn({ msg: 'request_error', status: reply.statusCode, url: request.url.split('?')[0] });
+    if (reply.statusCode >= 500)
+      request.log.warn({ msg: 'request_error', status: reply.statusCode, url: request.url.split('?')[0] });
   });
 
   await app.register(swagger, {
     openapi: {
-      info: { title: opts.docs.title, description: opts.docs.description, version: opts.docs.version ?? '0.1.0' },
+      info: {
+        title: opts.docs.title,
+        description: opts.docs.description,
+        version: opts.docs.version ?? '0.1.0',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
@@ -97,7 +114,11 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
       keyGenerator: rateLimitKey,
       allowList: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url.split('?')[0]!),
       errorResponseBuilder: (_request, context) => ({
-        ...errorBody(429, 'RATE_LIMITED', `rate limit of ${context.max} requests per ${context.after} exceeded`),
+        ...errorBody(
+          429,
+          'RATE_LIMITED',
+          `rate limit of ${context.max} requests per ${context.after} exceeded`,
+        ),
         statusCode: 429,
       }),
     });
