@@ -4,3 +4,4 @@ export * from './auth.js';
 export * from './errors.js';
 export * from './health.js';
 export * from './metrics.js';
+export * from './strict-input.js';

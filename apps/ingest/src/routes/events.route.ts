@@ -1,4 +1,4 @@
-import { type ErrorDetail, HttpError, requireKey, type TrackerApp } from '@tracker/http';
+import { type ErrorDetail, HttpError, requireKey, strictJsonParser, type TrackerApp } from '@tracker/http';
 import {
   IdentifyInputSchema,
   InteractionInputSchema,
@@ -175,11 +175,7 @@ export async function eventsRoutes(app: TrackerApp, { config }: EventsRoutesOpti
 
   // navigator.sendBeacon posts a string as text/plain (no CORS preflight) and cannot set headers.
   await app.register(async (beacon) => {
-    beacon.addContentTypeParser(
-      'text/plain',
-      { parseAs: 'string' },
-      beacon.getDefaultJsonParser('error', 'error'),
-    );
+    beacon.addContentTypeParser('text/plain', { parseAs: 'buffer' }, strictJsonParser(beacon));
     beacon.post(
       '/v1/beacon',
       {

@@ -1,0 +1,100 @@
+import { Type } from 'typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBaseApp, type TrackerApp } from './index.js';
+
+let app: TrackerApp;
+
+beforeAll(async () => {
+  app = await createBaseApp({ service: 'test', logLevel: 'silent', docs: { title: 't', description: 'd' } });
+  app.post(
+    '/thing',
+    {
+      schema: {
+        body: Type.Object({
+          name: Type.String(),
+          tags: Type.Optional(Type.Record(Type.String(), Type.String())),
+        }),
+      },
+    },
+    async (request) => request.body,
+  );
+  app.get(
+    '/find',
+    { schema: { querystring: Type.Object({ q: Type.Optional(Type.String()) }) } },
+    async (request) => ({
+      q: request.query.q ?? null,
+    }),
+  );
+  await app.ready();
+});
+afterAll(async () => app.close());
+
+const post = (body: Buffer | string) =>
+  app.inject({
+    method: 'POST',
+    url: '/thing',
+    headers: { 'content-type': 'application/json' },
+    payload: body,
+  });
+
+describe('strict text input', () => {
+  it('refuses a JSON body with bytes that are not UTF-8, instead of storing U+FFFD', async () => {
+    for (const bad of [[0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
+      const res = await post(Buffer.concat([Buffer.from('{"name":"a'), Buffer.from(bad), Buffer.from('"}')]));
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({
+        status: 400,
+        code: 'INVALID_UTF8',
+        message: 'body is not valid UTF-8 text: contains bytes that are not UTF-8',
+        details: [{ path: 'body', message: 'contains bytes that are not UTF-8' }],
+      });
+    }
+  });
+
+  it('refuses escaped lone surrogates and names where they are', async () => {
+    const value = await post('{"name":"ok","tags":{"k":"x\\ud800"}}');
+    expect(value.statusCode).toBe(400);
+    expect(value.json().details).toEqual([
+      { path: 'body', message: 'body.tags.k contains an unpaired UTF-16 surrogate' },
+    ]);
+    const key = await post('{"name":"ok","tags":{"\\udc00":"x"}}');
+    expect(key.statusCode).toBe(400);
+    expect(key.json().code).toBe('INVALID_UTF8');
+  });
+
+  it('accepts well-formed text: multi-byte characters and escaped surrogate pairs', async () => {
+    const res = await post('{"name":"Zoë 😀 \\ud83d\\ude00","tags":{"ключ":"值"}}');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ name: 'Zoë 😀 😀', tags: { ключ: '值' } });
+  });
+
+  it('still refuses __proto__ and constructor.prototype, and empty or broken JSON', async () => {
+    for (const body of [
+      '{"name":"a","__proto__":{"x":1}}',
+      '{"name":"a","constructor":{"prototype":{"x":1}}}',
+    ]) {
+      expect((await post(body)).json()).toMatchObject({ status: 400, code: 'INVALID_JSON' });
+    }
+    expect((await post('')).json()).toMatchObject({ status: 400, code: 'EMPTY_BODY' });
+    expect((await post('{"name":')).json()).toMatchObject({ status: 400, code: 'INVALID_JSON' });
+  });
+
+  it('refuses a query string whose escapes are not UTF-8, and decodes good ones', async () => {
+    const bad = await app.inject({ method: 'GET', url: '/find?q=%ff%fe' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({
+      status: 400,
+      code: 'INVALID_UTF8',
+      details: [{ path: 'querystring' }],
+    });
+    expect((await app.inject({ method: 'GET', url: '/find?q=%zz' })).statusCode).toBe(400);
+    const good = await app.inject({ method: 'GET', url: `/find?q=${encodeURIComponent("Zoë ' OR 1=1")}` });
+    expect(good.json()).toEqual({ q: "Zoë ' OR 1=1" });
+  });
+
+  it('answers a URL it cannot decode in the common shape', async () => {
+    const res = await app.inject({ method: 'GET', url: '/find/%ff' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ status: 400, code: 'BAD_URL', details: [] });
+  });
+});

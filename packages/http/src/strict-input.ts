@@ -1,0 +1,69 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError } from './errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** A \uD800-\uDFFF escape: the only way well-formed UTF-8 JSON text can carry a lone surrogate. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+function invalidText(where: 'body' | 'querystring', reason: string): HttpError {
+  return new HttpError(400, 'INVALID_UTF8', `${where} is not valid UTF-8 text: ${reason}`, [
+    { path: where, message: reason },
+  ]);
+}
+
+/** The first string (key or value) in `value` that is not well-formed Unicode, as a dotted path. */
+function unpairedSurrogateAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : path;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const at = `${path}.${key.isWellFormed() ? key : key.toWellFormed()}`;
+    if (!key.isWellFormed()) return at;
+    const found = unpairedSurrogateAt(inner, at);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+type JsonParser = ReturnType<FastifyInstance['getDefaultJsonParser']>;
+
+/**
+ * A JSON body parser (parseAs: 'buffer') that refuses what Fastify's default would silently change:
+ * bytes that are not UTF-8 (decoded as U+FFFD otherwise) and escaped lone surrogates (no valid
+ * Unicode; they would reach Kafka and PostgreSQL as U+FFFD). Everything else, including the
+ * `__proto__` / `constructor.prototype` refusal, is Fastify's own parser.
+ */
+export function strictJsonParser(app: FastifyInstance) {
+  const parse: JsonParser = app.getDefaultJsonParser('error', 'error');
+  return (request: FastifyRequest, body: Buffer, done: (error: Error | null, value?: unknown) => void) => {
+    let text: string;
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return done(invalidText('body', 'contains bytes that are not UTF-8'));
+    }
+    parse(request, text, (error, value) => {
+      if (error) return done(error);
+      if (SURROGATE_ESCAPE.test(text)) {
+        const at = unpairedSurrogateAt(value, 'body');
+        if (at) return done(invalidText('body', `${at} contains an unpaired UTF-16 surrogate`));
+      }
+      done(null, value);
+    });
+  };
+}
+
+/**
+ * onRequest hook: a query string whose percent-escapes are not UTF-8 (`?userId=%ff`) is a 400,
+ * rather than a filter silently compared with U+FFFD.
+ */
+export async function strictQueryString(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  const q = request.url.indexOf('?');
+  if (q < 0 || !request.url.includes('%', q)) return;
+  for (const part of request.url.slice(q + 1).split('&')) {
+    try {
+      decodeURIComponent(part);
+    } catch {
+      throw invalidText('querystring', `"${part.slice(0, 64)}" is not percent-encoded UTF-8`);
+    }
+  }
+}
