@@ -197,6 +197,9 @@ describe('the dashboard and demo pages', () => {
       expect(asset.statusCode).toBe(200);
       expect(asset.headers['content-type']).toContain('javascript');
       expect((await web.inject({ method: 'GET', url: '/demo/' })).body).toContain('demo shop');
+      const bare = await web.inject({ method: 'GET', url: '/demo' });
+      expect(bare.statusCode).toBe(301);
+      expect(bare.headers.location).toBe('/demo/');
       expect((await web.inject({ method: 'GET', url: '/missing.js' })).statusCode).toBe(404);
       expect((await web.inject({ method: 'GET', url: '/../package.json' })).statusCode).toBe(404);
       // The API stays behind the key.

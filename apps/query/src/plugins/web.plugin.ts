@@ -55,5 +55,7 @@ export async function webPlugin(app: TrackerApp, opts: WebOptions): Promise<void
       decorateReply: false,
       schemaHide: true,
     });
+    // `/demo` -> `/demo/`, so the pages' relative links resolve.
+    app.get('/demo', { schema: HIDDEN }, async (_request, reply) => reply.redirect('/demo/', 301));
   }
 }
