@@ -164,7 +164,8 @@ describe('GET /api/export of a large table', () => {
        FROM generate_series(1, $1::int) AS g`,
       [ROWS],
     );
-  });
+    // 2 shared cores: bulk loading and streaming 200k rows can take a while; no timing is asserted.
+  }, 300_000);
 
   const exportedRows = async () => {
     const metric = await app.metrics.getSingleMetric('query_export_rows_total')!.get();
@@ -221,5 +222,5 @@ describe('GET /api/export of a large table', () => {
         (await app.inject({ method: 'GET', url: '/api/export?format=ndjson&limit=1' })).statusCode === 200,
       { what: 'the export slot to be free again', timeoutMs: 5000 },
     );
-  });
+  }, 300_000);
 });
