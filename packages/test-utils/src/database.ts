@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { pg } from '@tracker/db';
-import { databaseUrl, stackConfig } from './stack.js';
+import { databaseUrl, stackConfig, templateDatabaseName } from './stack.js';
 
 export interface TestDatabase {
   name: string;
@@ -21,8 +21,9 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   const name = uniqueName(`tracker_${prefix}`).toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const admin = new pg.Client({ connectionString: databaseUrl(config.DATABASE_URL, 'postgres') });
   await admin.connect();
+  const template = await templateDatabaseName();
   try {
-    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${config.TRACKER_TEST_TEMPLATE_DB}"`);
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template.name}"`);
   } finally {
     await admin.end();
   }

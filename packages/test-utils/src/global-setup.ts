@@ -1,6 +1,9 @@
 import { ensureDatabase, migrate, pg } from '@tracker/db';
 import { createKafka } from '@tracker/kafka';
-import { databaseUrl, stackConfig } from './stack.js';
+import { databaseUrl, stackConfig, templateDatabaseName } from './stack.js';
+
+/** Serialises template creation between concurrent global setups (any key of our own). */
+const TEMPLATE_LOCK = 7_264_011;
 
 /**
  * Vitest global setup for the integration and e2e tiers: checks that the native stack answers
@@ -28,17 +31,7 @@ export default async function setup(): Promise<void> {
   }
 
   try {
-    const template = config.TRACKER_TEST_TEMPLATE_DB;
-    const admin = new pg.Client({ connectionString: databaseUrl(config.DATABASE_URL, 'postgres') });
-    await admin.connect();
-    try {
-      await admin.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
-    } finally {
-      await admin.end();
-    }
-    const url = databaseUrl(config.DATABASE_URL, template);
-    await ensureDatabase(url);
-    await migrate(url);
+    await prepareTemplate(config.DATABASE_URL);
   } catch (error) {
     problems.push(`PostgreSQL at ${config.DATABASE_URL}: ${(error as Error).message}`);
   }
@@ -47,5 +40,38 @@ export default async function setup(): Promise<void> {
     throw new Error(
       `the test stack is not reachable (run the tests with ./tracker test, which starts it):\n  ${problems.join('\n  ')}`,
     );
+  }
+}
+
+/**
+ * Builds the template once: under an advisory lock, reuses a complete one (IS_TEMPLATE, stamped with
+ * the hash of the migrations it ran), else drops a partial or outdated one and migrates a new one.
+ * Never drops a complete, current template, so concurrent runs cannot pull it from under each other.
+ */
+async function prepareTemplate(serverUrl: string): Promise<void> {
+  const { name, migrationsHash } = await templateDatabaseName();
+  const stamp = `migrations:${migrationsHash}`;
+  const admin = new pg.Client({ connectionString: databaseUrl(serverUrl, 'postgres') });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+    const { rows } = await admin.query<{ complete: boolean; stamp: string | null }>(
+      `SELECT datistemplate AS complete, shobj_description(oid, 'pg_database') AS stamp
+         FROM pg_database WHERE datname = $1`,
+      [name],
+    );
+    if (rows[0]?.complete && rows[0].stamp === stamp) return;
+    if (rows.length > 0) {
+      await admin.query(`ALTER DATABASE "${name}" IS_TEMPLATE false`);
+      await admin.query(`DROP DATABASE "${name}" WITH (FORCE)`);
+    }
+    const url = databaseUrl(serverUrl, name);
+    await ensureDatabase(url);
+    await migrate(url);
+    await admin.query(`COMMENT ON DATABASE "${name}" IS '${stamp}'`);
+    await admin.query(`ALTER DATABASE "${name}" IS_TEMPLATE true`);
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]).catch(() => {});
+    await admin.end();
   }
 }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { CommonEnv, loadConfig, Type } from '@tracker/config';
+import { readMigrations } from '@tracker/db';
 
 /** Where the tests find the native stack (the same env vars and defaults as the services). */
 export const TestStackSchema = Type.Object({
@@ -6,7 +8,8 @@ export const TestStackSchema = Type.Object({
   KAFKA_BROKERS: CommonEnv.KAFKA_BROKERS,
   KAFKA_CLIENT_ID: Type.String({ default: 'tracker-test' }),
   SCHEMA_REGISTRY_URL: CommonEnv.SCHEMA_REGISTRY_URL,
-  TRACKER_TEST_TEMPLATE_DB: Type.String({ default: 'tracker_test_template' }),
+  /** Unset (the default): a template per set of migrations, shared by concurrent runs. */
+  TRACKER_TEST_TEMPLATE_DB: Type.Optional(Type.String({ minLength: 1 })),
 });
 
 export function stackConfig() {
@@ -18,4 +21,19 @@ export function databaseUrl(base: string, database: string): string {
   const url = new URL(base);
   url.pathname = `/${database}`;
   return url.toString();
+}
+
+/**
+ * The migrated template database test files clone. Named after a hash of the migrations, so runs
+ * with the same migrations (vitest projects, several checkouts) share one and never drop it from
+ * under each other, and a changed migration gets a fresh one.
+ */
+export async function templateDatabaseName(): Promise<{ name: string; migrationsHash: string }> {
+  const { TRACKER_TEST_TEMPLATE_DB } = stackConfig();
+  const migrations = await readMigrations();
+  const migrationsHash = createHash('sha256')
+    .update(migrations.map((m) => `${m.name}:${m.checksum}`).join('\n'))
+    .digest('hex')
+    .slice(0, 12);
+  return { name: TRACKER_TEST_TEMPLATE_DB ?? `tracker_test_tpl_${migrationsHash}`, migrationsHash };
 }
