@@ -14,7 +14,7 @@ import Fastify, {
 import { rateLimitKey } from './auth.js';
 import { ErrorResponseSchema, errorBody, errorHandler, notFoundHandler } from './errors.js';
 import { metricsPlugin } from './metrics.js';
-import { strictJsonParser, strictQueryString } from './strict-input.js';
+import { finiteNumbers, strictJsonParser, strictQueryString } from './strict-input.js';
 
 export type TrackerApp = FastifyInstance<
   RawServerDefault,
@@ -73,6 +73,7 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, strictJsonParser(app));
   app.addHook('onRequest', strictQueryString);
+  app.addHook('preHandler', finiteNumbers);
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode >= 500)
       request.log.warn({ msg: 'request_error', status: reply.statusCode, url: request.url.split('?')[0] });

@@ -98,3 +98,38 @@ describe('strict text input', () => {
     expect(res.json()).toMatchObject({ status: 400, code: 'BAD_URL', details: [] });
   });
 });
+
+describe('numbers from the query string', () => {
+  it('refuses Infinity where an integer is expected, even though the coercion lets it through', async () => {
+    const limited = await createBaseApp({
+      service: 'test',
+      logLevel: 'silent',
+      docs: { title: 't', description: 'd' },
+    });
+    limited.get(
+      '/page',
+      {
+        schema: {
+          querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
+        },
+      },
+      async (request) => ({ limit: request.query.limit ?? null }),
+    );
+    await limited.ready();
+    try {
+      for (const value of ['Infinity', '-Infinity', '%2BInfinity']) {
+        const res = await limited.inject({ method: 'GET', url: `/page?limit=${value}` });
+        expect(res.statusCode, value).toBe(400);
+        expect(res.json()).toEqual({
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          message: 'invalid querystring',
+          details: [{ path: 'querystring.limit', message: 'must be a finite number' }],
+        });
+      }
+      expect((await limited.inject({ method: 'GET', url: '/page?limit=20' })).json()).toEqual({ limit: 20 });
+    } finally {
+      await limited.close();
+    }
+  });
+});

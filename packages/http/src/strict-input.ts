@@ -67,3 +67,24 @@ export async function strictQueryString(request: FastifyRequest, _reply: Fastify
     }
   }
 }
+
+/**
+ * preHandler hook: ajv's type coercion turns `?limit=Infinity` into an "integer" that passes
+ * minimum/maximum, and it would reach SQL. A query or path parameter must be a finite number.
+ */
+export async function finiteNumbers(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  for (const [part, values] of [
+    ['querystring', request.query],
+    ['params', request.params],
+  ] as const) {
+    if (values === null || typeof values !== 'object') continue;
+    const bad = Object.entries(values).filter(([, v]) => typeof v === 'number' && !Number.isFinite(v));
+    if (bad.length > 0)
+      throw new HttpError(
+        400,
+        'VALIDATION_FAILED',
+        `invalid ${part}`,
+        bad.map(([key]) => ({ path: `${part}.${key}`, message: 'must be a finite number' })),
+      );
+  }
+}

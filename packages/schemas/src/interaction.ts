@@ -45,8 +45,10 @@ export const PropertyValueSchema = Type.Union([
   Type.Number(),
   Type.Boolean(),
 ]);
-export const PropertiesSchema = Type.Record(Type.String({ minLength: 1, maxLength: LIMITS.propertyKey }), PropertyValueSchema, {
+// NOTE: a Record's key schema only picks the pattern; its length limits are checked by propertyNames.
+export const PropertiesSchema = Type.Record(Type.String(), PropertyValueSchema, {
   maxProperties: LIMITS.propertyKeys,
+  propertyNames: { minLength: 1, maxLength: LIMITS.propertyKey },
 });
 export type Properties = Static<typeof PropertiesSchema>;
 
