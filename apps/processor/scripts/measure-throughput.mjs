@@ -74,7 +74,7 @@ const child = spawn(process.execPath, [server], {
     PROCESSOR_DLQ_TOPIC: topics.dlq,
     PROCESSOR_GROUP_ID: id,
     PORT: '0',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.MEASURE_LOG_LEVEL ?? 'warn',
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });

@@ -5,7 +5,15 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createKafka, createRegistry, InteractionSerde } from '@tracker/kafka';
 import type { InteractionRecord } from '@tracker/schemas';
-import { createTestDatabase, stackConfig, type TestDatabase, uniqueName, waitFor } from '@tracker/test-utils';
+import {
+  createTestDatabase,
+  groupOffsets,
+  stackConfig,
+  type TestDatabase,
+  uniqueName,
+  waitFor,
+  waitGroupCaughtUp,
+} from '@tracker/test-utils';
 import type { Admin, IHeaders, Kafka, Producer } from 'kafkajs';
 import { loadProcessorConfig, type ProcessorConfig } from './config.js';
 
@@ -109,29 +117,13 @@ export async function produceRaw(
 }
 
 /** Per partition: end offset and the group's committed offset (null when none). */
-export async function offsets(h: Harness, topic = h.topic, groupId = h.groupId) {
-  const [ends, committed] = await Promise.all([
-    h.admin.fetchTopicOffsets(topic),
-    h.admin.fetchOffsets({ groupId, topics: [topic] }),
-  ]);
-  const byPartition = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-  return ends
-    .map((e) => {
-      const c = byPartition.get(e.partition);
-      return { partition: e.partition, end: Number(e.high), committed: c !== undefined && c >= 0 ? c : null };
-    })
-    .sort((a, b) => a.partition - b.partition);
+export function offsets(h: Harness, topic = h.topic, groupId = h.groupId) {
+  return groupOffsets(h.admin, topic, groupId);
 }
 
 /** Waits until the group has committed everything on the topic. */
-export async function waitCaughtUp(h: Harness, timeoutMs = 60_000, topic = h.topic, groupId = h.groupId) {
-  return waitFor(
-    async () => {
-      const o = await offsets(h, topic, groupId);
-      return o.every((p) => p.end === 0 || p.committed === p.end) ? o : undefined;
-    },
-    { timeoutMs, intervalMs: 250, what: `group ${groupId} to commit every offset of ${topic}` },
-  );
+export function waitCaughtUp(h: Harness, timeoutMs = 60_000, topic = h.topic, groupId = h.groupId) {
+  return waitGroupCaughtUp(h.admin, topic, groupId, timeoutMs);
 }
 
 export async function countRows(h: Harness, table: 'interactions' | 'identifies'): Promise<number> {

@@ -148,6 +148,15 @@ const upsertAggregate = (def: AggregateDef) =>
    ${def.select('fresh')} ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}
    ON CONFLICT (${def.keys.join(', ')}) DO UPDATE SET n = ${def.table}.n + EXCLUDED.n`;
 
+// How an existing user absorbs newer facts: seen range widened, role from the latest event (ties:
+// the later role in enum order), so the result does not depend on the order batches arrive in.
+const MERGE_USER_SEEN = `
+      first_seen = LEAST(users.first_seen, EXCLUDED.first_seen),
+      last_seen = GREATEST(users.last_seen, EXCLUDED.last_seen),
+      role = CASE WHEN (EXCLUDED.role_at, EXCLUDED.role) > (users.role_at, users.role)
+                  THEN EXCLUDED.role ELSE users.role END,
+      role_at = GREATEST(users.role_at, EXCLUDED.role_at)`;
+
 // NOTE: every aggregate is fed from `fresh`, the rows this statement actually inserted, so a
 // redelivered event (ON CONFLICT DO NOTHING) changes nothing. Rows are upserted in key order so that
 // concurrent batches (other partitions, other instances) lock shared rows in the same order.
@@ -173,12 +182,7 @@ const STORE_INTERACTIONS = `
            max(occurred_at), max(occurred_at)
       FROM fresh GROUP BY user_id ORDER BY user_id
     ON CONFLICT (user_id) DO UPDATE SET
-      action_count = users.action_count + EXCLUDED.action_count,
-      first_seen = LEAST(users.first_seen, EXCLUDED.first_seen),
-      last_seen = GREATEST(users.last_seen, EXCLUDED.last_seen),
-      role = CASE WHEN (EXCLUDED.role_at, EXCLUDED.role) > (users.role_at, users.role)
-                  THEN EXCLUDED.role ELSE users.role END,
-      role_at = GREATEST(users.role_at, EXCLUDED.role_at)
+      action_count = users.action_count + EXCLUDED.action_count, ${MERGE_USER_SEEN}
   )
   SELECT count(*)::int AS inserted, max(occurred_at) AS newest FROM fresh`;
 
@@ -237,12 +241,7 @@ const STORE_IDENTIFIES = `
       FROM per_user p LEFT JOIN merged m USING (user_id) ORDER BY p.user_id
     ON CONFLICT (user_id) DO UPDATE SET
       traits = EXCLUDED.traits,
-      identified_at = GREATEST(users.identified_at, EXCLUDED.identified_at),
-      first_seen = LEAST(users.first_seen, EXCLUDED.first_seen),
-      last_seen = GREATEST(users.last_seen, EXCLUDED.last_seen),
-      role = CASE WHEN (EXCLUDED.role_at, EXCLUDED.role) > (users.role_at, users.role)
-                  THEN EXCLUDED.role ELSE users.role END,
-      role_at = GREATEST(users.role_at, EXCLUDED.role_at)
+      identified_at = GREATEST(users.identified_at, EXCLUDED.identified_at), ${MERGE_USER_SEEN}
   )
   SELECT count(*)::int AS inserted, max(occurred_at) AS newest FROM fresh`;
 

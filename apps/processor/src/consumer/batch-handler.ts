@@ -108,6 +108,7 @@ export class BatchHandler {
       });
       plan = planInteractions(decoded, partition);
     }
+    const decodedAt = performance.now();
     await payload.heartbeat();
 
     // 2. Store the good rows and the partition's progress in one transaction.
@@ -121,6 +122,7 @@ export class BatchHandler {
       size: messages.length,
     };
     const stored = await this.store(plan.items, progress, retry);
+    const storedAt = performance.now();
     await payload.heartbeat();
 
     // 3. Dead-letter the poison (the original bytes and headers, plus why).
@@ -172,6 +174,8 @@ export class BatchHandler {
       inserted: stored.track + stored.identify,
       deadLettered: poisonAll.length,
       ms: Math.round(performance.now() - started),
+      decodeMs: Math.round(decodedAt - started),
+      storeMs: Math.round(storedAt - decodedAt),
     });
   }
 
@@ -242,6 +246,13 @@ export class BatchHandler {
     const apiHits = items.flatMap((i) => (i.kind === 'apiHits' ? [i.row] : []));
     const client = await this.o.pool.connect();
     let broken: Error | undefined;
+    // NOTE: a connection that dies between two statements makes the checked-out client emit 'error';
+    // without a listener that is an uncaught exception and the process exits (PostgreSQL outage
+    // test). The next statement rejects too, and retry() handles that.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const t = await storeInteractions(client, track);
@@ -264,6 +275,7 @@ export class BatchHandler {
       throw error;
     } finally {
       // A connection that failed mid-transaction is not given back to the pool.
+      client.off('error', onError);
       client.release(broken);
     }
   }
