@@ -108,6 +108,7 @@ export class BatchHandler {
       });
       plan = planInteractions(decoded, partition);
     }
+    const decodedAt = performance.now();
     await payload.heartbeat();
 
     // 2. Store the good rows and the partition's progress in one transaction.
@@ -121,6 +122,7 @@ export class BatchHandler {
       size: messages.length,
     };
     const stored = await this.store(plan.items, progress, retry);
+    const storedAt = performance.now();
     await payload.heartbeat();
 
     // 3. Dead-letter the poison (the original bytes and headers, plus why).
@@ -172,6 +174,8 @@ export class BatchHandler {
       inserted: stored.track + stored.identify,
       deadLettered: poisonAll.length,
       ms: Math.round(performance.now() - started),
+      decodeMs: Math.round(decodedAt - started),
+      storeMs: Math.round(storedAt - decodedAt),
     });
   }
 
