@@ -43,7 +43,7 @@ interface Pending {
  * in the background until it answers again (no restart needed).
  */
 export class BatchingProducer {
-  readonly producer: Producer;
+  #producer: Producer;
   #queue: Pending[] = [];
   #queued = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -59,7 +59,16 @@ export class BatchingProducer {
     options: BatchingProducerOptions,
   ) {
     this.#opts = { lingerMs: 5, maxBatchMessages: 2000, timeoutMs: 5000, probeIntervalMs: 1000, ...options };
-    this.producer = kafka.producer({
+    this.#producer = this.#createProducer();
+  }
+
+  /** The kafkajs producer in use (a new one after every outage, see the probe). */
+  get producer(): Producer {
+    return this.#producer;
+  }
+
+  #createProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
@@ -75,7 +84,7 @@ export class BatchingProducer {
 
   async connect(): Promise<void> {
     try {
-      await this.producer.connect();
+      await this.#producer.connect();
       this.#healthy = true;
     } catch (error) {
       this.#markUnhealthy(error as Error);
@@ -149,7 +158,7 @@ export class BatchingProducer {
     });
     try {
       await Promise.race([
-        this.producer.send({ topic: this.#opts.topic, acks: -1, timeout: this.#opts.timeoutMs, messages }),
+        this.#producer.send({ topic: this.#opts.topic, acks: -1, timeout: this.#opts.timeoutMs, messages }),
         timeout,
       ]);
     } finally {
@@ -168,7 +177,15 @@ export class BatchingProducer {
       try {
         await admin.connect();
         await admin.fetchTopicMetadata({ topics: [this.#opts.topic] });
-        await this.producer.connect();
+        // NOTE: the send that failed may have been written all the same (its acknowledgement was
+        // lost), and this producer would number the next batch with the same sequence numbers: the
+        // broker takes that batch for a retry of the written one and acknowledges it WITHOUT writing
+        // it (callers got 202 for events that were never in Kafka; outage e2e test). A new producer
+        // gets a new producer id, so its sequence numbers start afresh.
+        const stale = this.#producer;
+        this.#producer = this.#createProducer();
+        await stale.disconnect().catch(() => {});
+        await this.#producer.connect();
         await admin.disconnect().catch(() => {});
         this.#healthy = true;
         this.#opts.logger?.info({ msg: 'kafka_available_again' });
@@ -191,6 +208,6 @@ export class BatchingProducer {
       this.#inFlight ??= this.#flush();
     }
     await this.#inFlight;
-    await this.producer.disconnect();
+    await this.#producer.disconnect();
   }
 }
