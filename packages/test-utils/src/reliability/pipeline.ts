@@ -184,6 +184,32 @@ export class Pipeline {
     return new Set(rows.map((r) => r.id));
   }
 
+  /**
+   * Which of `eventIds` are in a message of the interactions topic (read from the beginning by a
+   * throw-away group; the Avro value carries the id as plain text): "partition:offset" per id found.
+   */
+  async findOnTopic(eventIds: string[], timeoutMs = 30_000): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const end = await this.endOffset();
+    let read = 0;
+    const consumer = this.kafka.consumer({ groupId: uniqueName(`rel_${this.name}_scan`) });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topics.interactions, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        read += 1;
+        const text = message.value?.toString('latin1') ?? '';
+        for (const id of eventIds) if (text.includes(id)) found.set(id, `${partition}:${message.offset}`);
+      },
+    });
+    try {
+      await waitFor(() => read >= end, { timeoutMs, what: `${end} messages read back` });
+    } finally {
+      await consumer.disconnect();
+    }
+    return found;
+  }
+
   async close(): Promise<void> {
     await this.kafkaProxy?.restore().catch(() => {});
     await this.databaseProxy?.restore().catch(() => {});
