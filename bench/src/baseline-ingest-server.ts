@@ -1,0 +1,57 @@
+/**
+ * The ingest_single baseline: the ingest service without Kafka. The same base app (createBaseApp with
+ * ingest's options), the same routes with their validation and normalisation (apps/ingest's
+ * eventsRoutes), the same metrics; only `events.publish` answers at once instead of encoding to Avro
+ * and waiting for the broker's acknowledgement. Run as a child process by the bench (PORT from env).
+ */
+import { createBaseApp, healthPlugin } from '@tracker/http';
+import { SERVICE } from '@tracker/ingest/dist/app.js';
+import { loadIngestConfig } from '@tracker/ingest/dist/config.js';
+import { createIngestMetrics } from '@tracker/ingest/dist/metrics.js';
+import type { EventSink } from '@tracker/ingest/dist/plugins/events.plugin.js';
+import { eventsRoutes } from '@tracker/ingest/dist/routes/events.route.js';
+import type { InteractionRecord } from '@tracker/schemas';
+import fp from 'fastify-plugin';
+
+const config = loadIngestConfig();
+const app = await createBaseApp({
+  service: SERVICE,
+  logLevel: config.LOG_LEVEL,
+  bodyLimit: config.INGEST_BATCH_MAX_BYTES,
+  corsOrigins: config.INGEST_CORS_ORIGINS,
+  corsHeaders: ['x-write-key'],
+  rateLimitMax: config.INGEST_RATE_LIMIT_MAX,
+  rateLimitWindowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
+  trustProxy: config.TRUST_PROXY,
+  docs: { title: 'ingest baseline (no Kafka)', description: 'benchmark baseline' },
+});
+
+// Stands in for apps/ingest's eventsPlugin (same name, so the routes see the same decoration).
+await app.register(
+  fp(
+    async (instance) => {
+      const metrics = createIngestMetrics(instance.metrics, () => true);
+      const sink = {
+        healthy: true,
+        metrics,
+        serde: { schemaId: 0 },
+        async publish(records: InteractionRecord[], route: string) {
+          metrics.accepted.inc({ route }, records.length);
+        },
+        async publishApiHits() {},
+      };
+      instance.decorate('events', sink as unknown as EventSink);
+    },
+    { name: 'ingest-events', dependencies: ['tracker-metrics'] },
+  ),
+);
+await app.register(healthPlugin, { checks: { kafka: () => true } });
+await app.register(eventsRoutes, { config });
+
+const stop = async () => {
+  await app.close();
+  process.exit(0);
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+await app.listen({ host: config.HOST, port: config.PORT });

@@ -1,0 +1,186 @@
+/**
+ * 3. pipeline: events/s stored by ONE processor (its dist/server.js) from a pre-filled topic, timed
+ *    from its first stored row until every partition's committed offset reaches the end of the topic.
+ *    Baseline: the same rows inserted by set-based SQL (INSERT ... SELECT FROM unnest) into a scratch
+ *    table shaped like `interactions` (same columns and indexes), in batches of the size the
+ *    processor actually got, with the processor's concurrency (2 partitions at a time): what storing
+ *    the raw rows costs without Kafka, Avro decoding, validation and the aggregates.
+ */
+import type { InteractionRecord } from '@tracker/schemas';
+import type { BenchContext } from './bench-context.js';
+import { makeRow, perSecond } from './bench-report.js';
+import {
+  currentLoad,
+  histogramMean,
+  log,
+  scrapeMetrics,
+  sleep,
+  stackEnv,
+  startService,
+} from './bench-stack.js';
+import { batches, sampleEvents, toMessages, toRecords } from './bench-traffic.js';
+
+const PARTITIONS = 12;
+/** PROCESSOR_PARTITIONS_CONCURRENTLY's default: batches stored at once by one processor. */
+const PROCESSOR_CONCURRENCY = 2;
+
+export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
+  const n = ctx.opts.sizes.pipelineEvents;
+  const topic = `${ctx.tag}.pipeline`;
+  const hits = `${ctx.tag}.pipeline-hits`;
+  const dlq = `${ctx.tag}.pipeline-dlq`;
+  const groupId = `${ctx.tag}_pipeline`;
+  await ctx.topics.create([
+    { topic, partitions: PARTITIONS },
+    { topic: hits, partitions: 1 },
+    { topic: dlq, partitions: 1 },
+  ]);
+  ctx.topics.forgetGroup(groupId);
+  const pool = ctx.db.pool;
+  await pool.query('TRUNCATE interactions, identifies, users, pipeline_status');
+
+  log(`pipeline: producing ${n} events to ${topic} (${PARTITIONS} partitions)`);
+  await ctx.serde.register();
+  const records = toRecords(sampleEvents(n, 21));
+  const producer = ctx.topics.kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  for (const chunk of batches(records, 5000)) {
+    await producer.send({ topic, acks: -1, messages: await toMessages(ctx.serde, chunk) });
+  }
+  await producer.disconnect();
+
+  log('pipeline: starting one processor');
+  const admin = ctx.topics.kafka.admin();
+  await admin.connect();
+  const processor = ctx.track(
+    await startService(
+      'processor',
+      {
+        ...stackEnv(ctx.opts, ctx.db.url),
+        PROCESSOR_TOPIC: topic,
+        PROCESSOR_API_HITS_TOPIC: hits,
+        PROCESSOR_DLQ_TOPIC: dlq,
+        PROCESSOR_GROUP_ID: groupId,
+      },
+      ctx.opts,
+      ctx.tag,
+    ),
+  );
+  let first: number | undefined;
+  let done: number | undefined;
+  let meanBatch = Number.NaN;
+  let meanBatchMs = Number.NaN;
+  try {
+    const deadline = Date.now() + Math.max(180_000, n * 5);
+    const stored = async () =>
+      (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM interactions')).rows[0]!.n;
+    while (first === undefined) {
+      if (Date.now() > deadline) throw new Error('pipeline: the processor stored nothing in time');
+      if ((await stored()) > 0) first = performance.now();
+      else await sleep(20);
+    }
+    const ends = await admin.fetchTopicOffsets(topic);
+    while (done === undefined) {
+      if (Date.now() > deadline)
+        throw new Error(`pipeline: not done in time (${await stored()} of ${n} stored)`);
+      const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const at = new Map(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
+      if (ends.every((e) => at.get(e.partition) === e.high)) done = performance.now();
+      else await sleep(20);
+    }
+    const metrics = await scrapeMetrics(processor.url);
+    meanBatch = histogramMean(new Map(), metrics, 'processor_batch_size');
+    meanBatchMs = histogramMean(new Map(), metrics, 'processor_batch_duration_seconds') * 1000;
+  } finally {
+    await admin.disconnect();
+    await ctx.stopService(processor, ['pipeline']);
+  }
+  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM interactions');
+  const storedRows = rows[0]!.n;
+  if (storedRows !== n) log(`warning: pipeline stored ${storedRows} of ${n} events`);
+  const seconds = (done - first) / 1000;
+  const ours = perSecond(storedRows, done - first);
+  const loadOurs = currentLoad();
+
+  const batchSize = Number.isFinite(meanBatch) ? Math.max(1, Math.round(meanBatch)) : 500;
+  log(
+    `pipeline baseline: set-based INSERT of the same ${n} rows, batches of ${batchSize}, ${PROCESSOR_CONCURRENCY} at a time`,
+  );
+  const base = await insertBaseline(ctx, records, batchSize);
+
+  ctx.emit(
+    makeRow({
+      name: 'pipeline',
+      value: ours,
+      unit: 'events/s',
+      baseline: base,
+      goal: { field: 'ratio', op: '>=', target: 0.5 },
+      parameters: {
+        events: n,
+        stored: storedRows,
+        partitions: PARTITIONS,
+        seconds,
+        meanBatchSize: batchSize,
+        meanBatchMs,
+        baselineWhat:
+          'INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING into a copy of interactions (same indexes), same batches, 2 at a time',
+        loadavgDuringProcessor: loadOurs,
+      },
+      loadavg: currentLoad(),
+    }),
+  );
+}
+
+const INSERT_RAW = `
+  INSERT INTO bench_raw (event_id, user_id, role, action, page, occurred_at, received_at, session_id, properties,
+                         user_agent, is_bot, kafka_partition, kafka_offset)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::"Role"[], $4::text[], $5::text[], $6::timestamptz[],
+                       $7::timestamptz[], $8::text[], $9::jsonb[], $10::text[], $11::boolean[], $12::int[], $13::bigint[])
+  ON CONFLICT (event_id) DO NOTHING`;
+
+/** Events/s of inserting `records` into a scratch copy of `interactions`. */
+async function insertBaseline(
+  ctx: BenchContext,
+  records: InteractionRecord[],
+  batchSize: number,
+): Promise<number> {
+  const pool = ctx.db.pool;
+  await pool.query('DROP TABLE IF EXISTS bench_raw');
+  await pool.query('CREATE TABLE bench_raw (LIKE interactions INCLUDING ALL)');
+  const chunks = batches(records, batchSize);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const params = (rs: InteractionRecord[], offset: number) => [
+    rs.map((r) => r.eventId),
+    rs.map((r) => r.userId),
+    rs.map((r) => r.role),
+    rs.map((r) => r.action),
+    rs.map((r) => r.page),
+    rs.map((r) => iso(r.occurredAt)),
+    rs.map((r) => iso(r.receivedAt)),
+    rs.map((r) => r.sessionId),
+    rs.map((r) => JSON.stringify(r.properties)),
+    rs.map((r) => r.userAgent),
+    rs.map((r) => r.isBot),
+    rs.map((_, i) => (offset + i) % PARTITIONS),
+    rs.map((_, i) => offset + i),
+  ];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: PROCESSOR_CONCURRENCY }, async () => {
+      const client = await pool.connect();
+      try {
+        for (let i = next++; i < chunks.length; i = next++) {
+          await client.query('BEGIN');
+          await client.query(INSERT_RAW, params(chunks[i]!, i * batchSize));
+          await client.query('COMMIT');
+        }
+      } finally {
+        client.release();
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  await pool.query('DROP TABLE bench_raw');
+  return perSecond(records.length, ms);
+}

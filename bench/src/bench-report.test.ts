@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { loadBenchOptions, SIZES } from './bench-config.js';
+import {
+  formatRow,
+  makeRow,
+  meets,
+  percentileSorted,
+  perSecond,
+  ratioOf,
+  round,
+  summarize,
+} from './bench-report.js';
+
+describe('percentileSorted (nearest rank)', () => {
+  const hundred = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
+
+  it('gives the value at or below which p % of the samples lie', () => {
+    expect(percentileSorted(hundred, 50)).toBe(50);
+    expect(percentileSorted(hundred, 95)).toBe(95);
+    expect(percentileSorted(hundred, 99)).toBe(99);
+    expect(percentileSorted(hundred, 99.5)).toBe(100);
+  });
+
+  it('takes an actual sample, never an interpolation', () => {
+    expect(percentileSorted([10, 20, 30, 40], 50)).toBe(20);
+    expect(percentileSorted([10, 20, 30, 40], 51)).toBe(30);
+    expect(percentileSorted([10, 20, 30], 99)).toBe(30);
+  });
+
+  it('handles the edges: one sample, p 0 and 100, no samples', () => {
+    expect(percentileSorted([7], 50)).toBe(7);
+    expect(percentileSorted([1, 2, 3], 0)).toBe(1);
+    expect(percentileSorted([1, 2, 3], 100)).toBe(3);
+    expect(percentileSorted([], 50)).toBeNaN();
+  });
+});
+
+describe('summarize', () => {
+  it('sorts numerically (not as strings) and leaves the input alone', () => {
+    const samples = [100, 9, 25, 3, 1000, 50, 7, 80, 2, 10];
+    const copy = [...samples];
+    const s = summarize(samples);
+    expect(samples).toEqual(copy);
+    expect(s.count).toBe(10);
+    expect(s.p50).toBe(10);
+    expect(s.p95).toBe(1000);
+    expect(s.p99).toBe(1000);
+    expect(s.max).toBe(1000);
+    expect(s.mean).toBeCloseTo(128.6, 10);
+  });
+
+  it('p99 of 1000 samples is the 990th smallest, whatever the order', () => {
+    const samples = Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 1000) + 1); // a permutation of 1..1000
+    const s = summarize(samples);
+    expect(s.p50).toBe(500);
+    expect(s.p95).toBe(950);
+    expect(s.p99).toBe(990);
+  });
+
+  it('reports NaN figures for no samples', () => {
+    const s = summarize([]);
+    expect(s.count).toBe(0);
+    expect(s.p50).toBeNaN();
+    expect(s.mean).toBeNaN();
+  });
+});
+
+describe('ratioOf and perSecond', () => {
+  it('is ours / baseline', () => {
+    expect(ratioOf(500, 1000)).toBe(0.5);
+    expect(ratioOf(12, 3000)).toBeCloseTo(0.004, 12);
+  });
+
+  it('is null without a usable baseline', () => {
+    expect(ratioOf(5, null)).toBeNull();
+    expect(ratioOf(5, undefined)).toBeNull();
+    expect(ratioOf(5, 0)).toBeNull();
+    expect(ratioOf(5, Number.NaN)).toBeNull();
+    expect(ratioOf(Number.NaN, 5)).toBeNull();
+  });
+
+  it('counts per second over milliseconds', () => {
+    expect(perSecond(1500, 3000)).toBe(500);
+    expect(perSecond(10, 0)).toBe(0);
+  });
+});
+
+describe('round', () => {
+  it('keeps six significant digits, also for small figures', () => {
+    expect(round(3456.789123)).toBe(3456.79);
+    expect(round(0.0123456789)).toBe(0.0123457);
+    expect(round(0.5)).toBe(0.5);
+    expect(round(0)).toBe(0);
+    expect(round(12.34567, 3)).toBe(12.3);
+  });
+});
+
+describe('makeRow', () => {
+  const at = new Date('2026-11-26T10:00:00Z');
+
+  it('computes the ratio and checks a ratio goal on the unrounded figures', () => {
+    const row = makeRow({
+      name: 'ingest_single',
+      value: 1499.9996,
+      unit: 'events/s',
+      baseline: 3000,
+      latency: { p50: 10.123456, p95: 20, p99: 31.5 },
+      goal: { field: 'ratio', op: '>=', target: 0.5 },
+      parameters: { connections: 64 },
+      loadavg: [1.23456, 2, 3],
+      at,
+    });
+    expect(row.value).toBe(1500);
+    expect(row.ratio).toBe(0.5);
+    // 1499.9996 / 3000 is just below 0.5: the printed ratio rounds up, the check does not.
+    expect(row.pass).toBe(false);
+    expect(row.p50).toBe(10.1235);
+    expect(row.p99).toBe(31.5);
+    expect(row.better).toBe('higher');
+    expect(row.loadavg).toEqual([1.23, 2, 3]);
+    expect(row.at).toBe('2026-11-26T10:00:00.000Z');
+  });
+
+  it('checks latency goals on the named percentile', () => {
+    const row = makeRow({
+      name: 'e2e_latency',
+      value: 900,
+      unit: 'ms',
+      better: 'lower',
+      latency: { p50: 120, p95: 700, p99: 900 },
+      goal: { field: 'p99', op: '<=', target: 1000 },
+      loadavg: [0, 0, 0],
+      at,
+    });
+    expect(row.pass).toBe(true);
+    expect(row.baseline).toBeNull();
+    expect(row.ratio).toBeNull();
+    expect(meets({ value: 0, ratio: null, p99: 1000.5 }, { field: 'p99', op: '<=', target: 1000 })).toBe(
+      false,
+    );
+    expect(meets({ value: 0, ratio: null }, { field: 'ratio', op: '>=', target: 0.5 })).toBe(false);
+  });
+
+  it('prints one JSON object per line with the contract fields', () => {
+    const line = formatRow(
+      makeRow({
+        name: 'stats_query',
+        value: 12,
+        unit: 'ms',
+        baseline: 2400,
+        better: 'lower',
+        loadavg: [1, 1, 1],
+        at,
+      }),
+    );
+    expect(line).not.toContain('\n');
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual(
+      expect.arrayContaining(['name', 'value', 'unit', 'baseline', 'ratio', 'parameters']),
+    );
+    expect(parsed.ratio).toBe(0.005);
+  });
+});
+
+describe('loadBenchOptions', () => {
+  it('uses the full sizes by default and saves only complete full runs', () => {
+    const o = loadBenchOptions([], {});
+    expect(o).not.toBe('help');
+    if (o === 'help') return;
+    expect(o.sizes.singleConnections).toBe(64);
+    expect(o.sizes.statsRows).toBe(5_000_000);
+    expect(o.only).toHaveLength(5);
+    expect(o.save).toBe(true);
+  });
+
+  it('quick sizes, env overrides, --only and --soak', () => {
+    const o = loadBenchOptions(['--quick', '--only', 'pipeline,stats_query', '--soak'], {
+      BENCH_STATS_ROWS: '1234',
+    });
+    if (o === 'help') throw new Error('unexpected help');
+    expect(o.quick).toBe(true);
+    expect(o.soak).toBe(true);
+    expect(o.sizes.singleDurationS).toBe(SIZES.quick.singleDurationS);
+    expect(o.sizes.statsRows).toBe(1234);
+    expect(o.only).toEqual(['pipeline', 'stats_query']);
+    expect(o.save).toBe(false);
+  });
+
+  it('refuses unknown benchmarks and flags', () => {
+    expect(() => loadBenchOptions(['--only', 'nope'], {})).toThrow(/unknown benchmark nope/);
+    expect(() => loadBenchOptions([], { BENCH_ONLY: 'pipeline,bogus' })).toThrow(/bogus/);
+    expect(() => loadBenchOptions(['--fast'], {})).toThrow();
+    expect(loadBenchOptions(['--help'], {})).toBe('help');
+  });
+});

@@ -1,0 +1,323 @@
+/**
+ * Scratch resources and service processes for the benchmarks: a database and topics of their own
+ * (created here, dropped at the end, never a developer's), the services started as child processes
+ * from their built dist/server.js, and their memory read from /proc.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPool, ensureDatabase, migrate, pg } from '@tracker/db';
+import { createKafka } from '@tracker/kafka';
+import { databaseUrl, waitFor } from '@tracker/test-utils';
+import type { Admin, Kafka } from 'kafkajs';
+import type { BenchOptions } from './bench-config.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Progress and notes go to stderr; stdout carries only the JSON result lines. */
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export function currentLoad(): number[] {
+  return loadavg();
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A TCP port nothing listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A database of our own on the configured server: created and migrated, dropped by `drop()`. */
+export class ScratchDatabase {
+  readonly url: string;
+  readonly #adminUrl: string;
+  #pool: pg.Pool | undefined;
+
+  constructor(
+    serverUrl: string,
+    readonly name: string,
+  ) {
+    this.url = databaseUrl(serverUrl, name);
+    this.#adminUrl = databaseUrl(serverUrl, 'postgres');
+  }
+
+  /** Creates (when missing) and migrates. Returns true when it was created now. */
+  async create(): Promise<boolean> {
+    const created = await ensureDatabase(this.url);
+    await migrate(this.url);
+    return created;
+  }
+
+  async exists(): Promise<boolean> {
+    const admin = new pg.Client({ connectionString: this.#adminUrl });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [this.name]);
+      return (rowCount ?? 0) > 0;
+    } finally {
+      await admin.end();
+    }
+  }
+
+  /** A small pool for the bench's own queries (closed by drop() or close()). */
+  get pool(): pg.Pool {
+    this.#pool ??= createPool(this.url, 4, 'tracker-bench');
+    return this.#pool;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end();
+  }
+
+  async drop(): Promise<void> {
+    await this.close();
+    const admin = new pg.Client({ connectionString: this.#adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS "${this.name.replaceAll('"', '""')}" WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  }
+}
+
+/** Topics of our own (deleted by `drop()`), and consumer groups to forget at the end. */
+export class ScratchTopics {
+  readonly kafka: Kafka;
+  readonly #admin: Admin;
+  readonly #topics = new Set<string>();
+  readonly #groups = new Set<string>();
+  #connected = false;
+
+  constructor(brokers: string[]) {
+    this.kafka = createKafka({ KAFKA_BROKERS: brokers, KAFKA_CLIENT_ID: 'tracker-bench' });
+    this.#admin = this.kafka.admin();
+  }
+
+  async create(topics: { topic: string; partitions: number }[]): Promise<void> {
+    if (!this.#connected) {
+      await this.#admin.connect();
+      this.#connected = true;
+    }
+    for (const t of topics) this.#topics.add(t.topic);
+    await this.#admin.createTopics({
+      topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
+  }
+
+  /** A consumer group a service used: deleted with the topics. */
+  forgetGroup(groupId: string): void {
+    this.#groups.add(groupId);
+  }
+
+  /** Offsets of a topic's partitions (sum of high watermarks = messages in it). */
+  async highWatermarks(topic: string): Promise<number> {
+    const offsets = await this.#admin.fetchTopicOffsets(topic);
+    return offsets.reduce((s, o) => s + Number(o.high), 0);
+  }
+
+  async drop(): Promise<void> {
+    if (!this.#connected) return;
+    if (this.#groups.size > 0) await this.#admin.deleteGroups([...this.#groups]).catch(() => {});
+    if (this.#topics.size > 0) {
+      await this.#admin.deleteTopics({ topics: [...this.#topics], timeout: 30_000 }).catch((error: Error) => {
+        log(`warning: could not delete scratch topics: ${error.message}`);
+      });
+    }
+    await this.#admin.disconnect();
+    this.#connected = false;
+  }
+}
+
+/** Resident memory of a process from /proc/<pid>/status, in MB: current (VmRSS) and peak (VmHWM). */
+export async function readMemory(pid: number): Promise<{ rssMb: number; hwmMb: number } | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) =>
+      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+export type ServiceName = 'ingest' | 'processor' | 'query' | 'ingest-baseline';
+
+const ENTRY: Record<ServiceName, string> = {
+  ingest: join(ROOT, 'apps/ingest/dist/server.js'),
+  processor: join(ROOT, 'apps/processor/dist/server.js'),
+  query: join(ROOT, 'apps/query/dist/server.js'),
+  'ingest-baseline': fileURLToPath(new URL('./baseline-ingest-server.js', import.meta.url)),
+};
+
+/**
+ * A service run as a child process (`node apps/<name>/dist/server.js`) with an environment of our own
+ * making: nothing from the caller's environment but PATH, so a developer's settings (keys, topics,
+ * database) never leak into a bench. Output goes to a log file; memory is sampled while it runs.
+ */
+export class ServiceProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly logFile: string;
+  #peakRssMb = 0;
+  #sampler: NodeJS.Timeout;
+  #exited: Promise<number | null>;
+  #exitCode: number | null | undefined;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly port: number,
+    env: Record<string, string>,
+    opts: Pick<BenchOptions, 'logDir' | 'cpuProfDir'>,
+    readonly tag: string,
+  ) {
+    mkdirSync(opts.logDir, { recursive: true });
+    this.logFile = join(opts.logDir, `${tag}-${name}.log`);
+    const out = createWriteStream(this.logFile);
+    const args: string[] = [];
+    if (opts.cpuProfDir) {
+      mkdirSync(opts.cpuProfDir, { recursive: true });
+      args.push(
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        opts.cpuProfDir,
+        '--cpu-prof-name',
+        `${tag}-${name}.cpuprofile`,
+      );
+    }
+    this.child = spawn(process.execPath, [...args, ENTRY[name]], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.pipe(out, { end: false });
+    this.child.stderr?.pipe(out, { end: false });
+    this.url = `http://127.0.0.1:${port}`;
+    this.#exited = new Promise((resolve) => {
+      this.child.once('exit', (code) => {
+        this.#exitCode = code;
+        out.end();
+        resolve(code);
+      });
+    });
+    this.#sampler = setInterval(() => void this.sample(), 250);
+    this.#sampler.unref();
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.#exitCode === undefined;
+  }
+
+  /** Samples VmRSS now (also done every 250 ms); returns the current figures. */
+  async sample(): Promise<{ rssMb: number; hwmMb: number } | undefined> {
+    if (!this.running) return undefined;
+    const m = await readMemory(this.pid);
+    if (m && m.rssMb > this.#peakRssMb) this.#peakRssMb = m.rssMb;
+    return m;
+  }
+
+  /** Peak resident memory so far: the kernel's VmHWM (and our own samples of VmRSS, for a check). */
+  async peakMemory(): Promise<{ hwmMb: number; sampledPeakMb: number }> {
+    const m = await this.sample();
+    return { hwmMb: m?.hwmMb ?? Number.NaN, sampledPeakMb: this.#peakRssMb };
+  }
+
+  /** Waits until GET /readyz answers 200 (the service reaches its dependencies). */
+  async ready(timeoutMs = 90_000): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!this.running)
+          throw new Error(`${this.name} exited with code ${this.#exitCode}; see ${this.logFile}`);
+        const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(3000) });
+        await res.body?.cancel();
+        return res.status === 200;
+      },
+      { timeoutMs, intervalMs: 250, what: `${this.name} ready at ${this.url} (log: ${this.logFile})` },
+    );
+  }
+
+  /** SIGTERM and wait (SIGKILL after `graceMs`). Idempotent. */
+  async stop(graceMs = 30_000): Promise<void> {
+    clearInterval(this.#sampler);
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A service's Prometheus metrics, summed over labels: `name` -> value (histograms give name_sum and
+ * name_count). Diff two snapshots to get what happened in between.
+ */
+export async function scrapeMetrics(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (!m) continue;
+    const value = Number(m[2]);
+    if (Number.isFinite(value)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + value);
+  }
+  return out;
+}
+
+/** Mean of a histogram between two snapshots (sum delta / count delta), NaN when nothing was observed. */
+export function histogramMean(before: Map<string, number>, after: Map<string, number>, name: string): number {
+  const d = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const count = d(`${name}_count`);
+  return count > 0 ? d(`${name}_sum`) / count : Number.NaN;
+}
+
+/** What every service needs to reach the stack. */
+export function stackEnv(opts: BenchOptions, databaseUrlOverride?: string): Record<string, string> {
+  return {
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: databaseUrlOverride ?? opts.stack.databaseUrl,
+    KAFKA_BROKERS: opts.stack.kafkaBrokers.join(','),
+    SCHEMA_REGISTRY_URL: opts.stack.registryUrl,
+  };
+}
+
+/** The registry subject every bench registers the interaction schema under (never the production one). */
+export const BENCH_SUBJECT = 'tracker-bench-interactions-value';
+
+/** Starts a service on a free port and waits until it is ready. */
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string>,
+  opts: BenchOptions,
+  tag: string,
+): Promise<ServiceProcess> {
+  const service = new ServiceProcess(name, await freePort(), env, opts, tag);
+  try {
+    await service.ready();
+  } catch (error) {
+    await service.stop(5000);
+    throw error;
+  }
+  return service;
+}

@@ -1,0 +1,241 @@
+/**
+ * 5. stats_query: GET /api/stats (the query service's dist/server.js) over BENCH_STATS_ROWS stored
+ *    interactions (5 million by default), unfiltered and with each filter, p50/p95/p99 of sequential
+ *    requests (one connection: the latency one dashboard sees). Baseline: computeStatsFromRaw from
+ *    packages/db (the naive GROUP BY over raw rows) on the same data, called directly.
+ *
+ * Loading: the raw rows are generated inside PostgreSQL (INSERT ... SELECT FROM generate_series, with
+ * the indexes dropped and built again afterwards), then packages/db's rebuildAggregates() builds the
+ * aggregates from them, exactly as it does after a bulk load in production.
+ */
+import { computeStatsFromRaw, type InteractionFilters, type pg, rebuildAggregates } from '@tracker/db';
+import type { BenchContext } from './bench-context.js';
+import { runLoad } from './bench-load.js';
+import { makeRow, summarize } from './bench-report.js';
+import { currentLoad, log, ScratchDatabase, stackEnv, startService } from './bench-stack.js';
+import { sitePages } from './seed-model.js';
+
+/** Bump when the generated data changes, so a kept database is loaded again. */
+const DATA_VERSION = 1;
+const DAYS = 90;
+const ACTIONS = [
+  'page_view',
+  'click',
+  'scroll_depth',
+  'search',
+  'form_submit',
+  'video_play',
+  'add_to_cart',
+  'download',
+  'login',
+  'copy_snippet',
+  'share',
+  'signup',
+  'purchase',
+  'export_report',
+];
+
+/** A query-string filter set and the same as InteractionFilters (for the baseline). */
+export interface StatsVariant {
+  filter: string;
+  query: Record<string, string>;
+  filters: InteractionFilters;
+}
+
+/** Unfiltered, then each filter alone (page twice: exact and prefix; a from-to range too). */
+export function statsVariants(now: number): StatsVariant[] {
+  // Not aligned to any bucket: the parts finer than an hour are counted from raw rows.
+  const week = new Date(now - 7 * 86_400_000 - 123_457);
+  const month = new Date(now - 30 * 86_400_000 + 654_321);
+  return [
+    { filter: 'none', query: {}, filters: {} },
+    { filter: 'userId', query: { userId: 'user-1' }, filters: { userId: 'user-1' } },
+    { filter: 'role', query: { role: 'USER' }, filters: { role: 'USER' } },
+    { filter: 'action', query: { action: 'click' }, filters: { action: 'click' } },
+    { filter: 'page', query: { page: '/pricing' }, filters: { page: '/pricing' } },
+    { filter: 'pagePrefix', query: { page: '/docs/*' }, filters: { page: '/docs/*' } },
+    { filter: 'from', query: { from: week.toISOString() }, filters: { from: week } },
+    { filter: 'to', query: { to: month.toISOString() }, filters: { to: month } },
+    {
+      filter: 'fromTo',
+      query: { from: month.toISOString(), to: week.toISOString() },
+      filters: { from: month, to: week },
+    },
+  ];
+}
+
+export async function runStatsBenchmark(ctx: BenchContext): Promise<void> {
+  const { sizes } = ctx.opts;
+  const rows = sizes.statsRows;
+  const keep = ctx.opts.keepStatsDb;
+  const db = new ScratchDatabase(
+    ctx.opts.stack.databaseUrl,
+    keep ? `tracker_bench_stats_${rows}` : `${ctx.tag}_stats`,
+  );
+  try {
+    await prepareData(db, rows, keep);
+    const query = ctx.track(
+      await startService(
+        'query',
+        { ...stackEnv(ctx.opts, db.url), QUERY_RATE_LIMIT_MAX: '0' },
+        ctx.opts,
+        `${ctx.tag}-stats`,
+      ),
+    );
+    const now = Date.now();
+    const variants = statsVariants(now);
+    try {
+      for (const v of variants) {
+        const path = `/api/stats${v.filter === 'none' ? '' : `?${new URLSearchParams(v.query)}`}`;
+        await runLoad({ url: query.url, connections: 1, amount: 2, requests: [{ method: 'GET', path }] });
+        const ours = await runLoad({
+          url: query.url,
+          connections: 1,
+          amount: sizes.statsRequests,
+          requests: [{ method: 'GET', path }],
+          timeoutS: 60,
+        });
+        const lat = summarize(ours.latencies);
+        const answer = (await (await fetch(`${query.url}${path}`)).json()) as {
+          totalActions: number;
+          totalUsers: number;
+        };
+
+        const naive: number[] = [];
+        let reference: { totalActions: number; totalUsers: number } | undefined;
+        for (let i = 0; i < sizes.statsBaselineReps; i++) {
+          const t0 = performance.now();
+          reference = await computeStatsFromRaw(db.pool, v.filters);
+          naive.push(performance.now() - t0);
+        }
+        const base = summarize(naive);
+        const consistent =
+          reference !== undefined &&
+          reference.totalActions === answer.totalActions &&
+          reference.totalUsers === answer.totalUsers;
+        if (!consistent)
+          log(`warning: stats_query ${v.filter}: /api/stats and the naive computation disagree`);
+        log(
+          `stats_query ${v.filter}: p50 ${lat.p50.toFixed(1)} ms, p95 ${lat.p95.toFixed(1)} ms; naive ${base.p50.toFixed(0)} ms`,
+        );
+        ctx.emit(
+          makeRow({
+            name: 'stats_query',
+            value: lat.p95,
+            unit: 'ms',
+            better: 'lower',
+            baseline: base.p95,
+            latency: lat,
+            goal: { field: 'p95', op: '<=', target: 50 },
+            parameters: {
+              filter: v.filter,
+              query: v.query,
+              rows,
+              requests: ours.ok,
+              connections: 1,
+              baselineP50: base.p50,
+              baselineReps: naive.length,
+              totalActions: answer.totalActions,
+              matchesBaseline: consistent,
+              baselineWhat:
+                'computeStatsFromRaw (naive GROUP BY over raw rows), same data, called in-process',
+            },
+            loadavg: currentLoad(),
+          }),
+        );
+      }
+    } finally {
+      await ctx.stopService(query, ['stats_query']);
+    }
+  } finally {
+    if (keep) await db.close();
+    else await db.drop();
+  }
+}
+
+/** Loads `rows` interactions (or reuses a kept database that has them), builds aggregates, analyzes. */
+async function prepareData(db: ScratchDatabase, rows: number, keep: boolean): Promise<void> {
+  if (keep && (await db.exists())) {
+    // Reused for a day at most: the data covers the 90 days before it was loaded, the filters are
+    // relative to now.
+    const ok = await db.pool
+      .query<{ version: number; rows: number; fresh: boolean }>(
+        "SELECT version, rows, loaded_at > now() - interval '1 day' AS fresh FROM bench_stats_marker",
+      )
+      .then(
+        (r) => r.rows[0]?.version === DATA_VERSION && r.rows[0]?.rows === rows && r.rows[0]?.fresh === true,
+      )
+      .catch(() => false);
+    if (ok) {
+      log(`stats_query: reusing ${db.name} (${rows} interactions)`);
+      return;
+    }
+    await db.drop();
+  }
+  await db.create();
+  const pool = db.pool;
+  const t0 = performance.now();
+  const secs = () => ((performance.now() - t0) / 1000).toFixed(0);
+  log(`stats_query: loading ${rows} interactions into ${db.name}`);
+  const client = await pool.connect();
+  try {
+    await client.query("SET maintenance_work_mem = '512MB'");
+    await client.query('SET synchronous_commit = off');
+    const { rows: indexes } = await client.query<{ indexname: string; indexdef: string }>(
+      `SELECT indexname, indexdef FROM pg_indexes
+        WHERE schemaname = 'public' AND tablename = 'interactions' AND indexname <> 'interactions_pkey'`,
+    );
+    for (const i of indexes) await client.query(`DROP INDEX "${i.indexname}"`);
+    await client.query('ALTER TABLE interactions DROP CONSTRAINT interactions_pkey');
+    await insertRows(client, rows);
+    log(`stats_query: rows inserted (${secs()} s); building indexes`);
+    await client.query('ALTER TABLE interactions ADD CONSTRAINT interactions_pkey PRIMARY KEY (event_id)');
+    for (const i of indexes) await client.query(i.indexdef);
+    log(`stats_query: indexes built (${secs()} s); rebuilding aggregates`);
+  } finally {
+    client.release();
+  }
+  const counts = await rebuildAggregates(pool);
+  log(`stats_query: aggregates rebuilt (${secs()} s): ${JSON.stringify(counts)}; analyzing`);
+  await pool.query('VACUUM ANALYZE');
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS bench_stats_marker (version int NOT NULL, rows bigint NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())',
+  );
+  await pool.query('INSERT INTO bench_stats_marker VALUES ($1, $2)', [DATA_VERSION, rows]);
+  log(`stats_query: data ready in ${secs()} s`);
+}
+
+/**
+ * Synthetic raw rows generated by PostgreSQL itself: rows/100 users with skewed activity (2% ADMIN,
+ * ~55% USER, the rest GUEST), the seed's ~90 pages and 14 actions with power-law popularity, times
+ * spread over the last 90 days; one identify call for a third of the USERs.
+ */
+async function insertRows(client: pg.PoolClient, rows: number): Promise<void> {
+  const users = Math.max(10, Math.round(rows / 100));
+  const pages = sitePages().map((p) => p.path);
+  const userSql = (u: string) =>
+    `CASE WHEN ${u} % 50 = 0 THEN 'admin-' || ${u} WHEN ${u} % 100 < 56 THEN 'user-' || ${u} ELSE 'anon-' || ${u} END`;
+  const roleSql = (u: string) =>
+    `(CASE WHEN ${u} % 50 = 0 THEN 'ADMIN' WHEN ${u} % 100 < 56 THEN 'USER' ELSE 'GUEST' END)::"Role"`;
+  await client.query(
+    `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, session_id,
+                               properties, user_agent, is_bot, kafka_partition, kafka_offset)
+     SELECT gen_random_uuid(), ${userSql('u')}, ${roleSql('u')},
+            ($3::text[])[1 + floor(cardinality($3::text[]) * power(ra, 3))::int],
+            ($2::text[])[1 + floor(cardinality($2::text[]) * power(rp, 2))::int],
+            t, t + interval '50 milliseconds', 's-' || (i / 8), '{"title": "bench"}'::jsonb,
+            'Mozilla/5.0 (X11; Linux x86_64) bench', false, i % 12, i / 12
+       FROM (SELECT i, floor($4::int * power(random(), 2.5))::int AS u, random() AS ra, random() AS rp,
+                    date_trunc('milliseconds', now() - random() * make_interval(days => $5::int)) AS t
+               FROM generate_series(1, $1::int) AS i) s`,
+    [rows, pages, ACTIONS, users, DAYS],
+  );
+  await client.query(
+    `INSERT INTO identifies (event_id, user_id, role, traits, occurred_at, received_at, kafka_partition, kafka_offset)
+     SELECT gen_random_uuid(), ${userSql('u')}, ${roleSql('u')}, jsonb_build_object('plan', 'pro'),
+            now() - make_interval(days => $2::int), now() - make_interval(days => $2::int), 0, u
+       FROM generate_series(0, $1::int - 1) AS u
+      WHERE u % 50 <> 0 AND u % 100 < 56 AND u % 3 = 0`,
+    [users, DAYS + 1],
+  );
+}
