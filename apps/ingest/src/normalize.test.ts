@@ -2,6 +2,8 @@ import { LIMITS } from '@tracker/schemas';
 import { describe, expect, it } from 'vitest';
 import {
   agentOf,
+  BOT_MEMO_SIZE,
+  isBotAgent,
   normalizeAction,
   normalizePage,
   normalizeRole,
@@ -207,6 +209,20 @@ describe('user agent and bot flag', () => {
     'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
   ])('flags %s as a bot', (ua) => {
     expect(agentOf(ua, ctx).isBot).toBe(true);
+  });
+
+  it('gives the same verdict from the memo, also after it filled up and started over', () => {
+    const bot = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+    const human =
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    expect([isBotAgent(bot), isBotAgent(human)]).toEqual([true, false]);
+    for (let i = 0; i <= BOT_MEMO_SIZE; i++) isBotAgent(`agent-${i}/1.0 (x)`);
+    expect([isBotAgent(bot), isBotAgent(human), isBotAgent(bot), isBotAgent(human)]).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 
   it('has no user agent and no bot flag when nothing tells', () => {
