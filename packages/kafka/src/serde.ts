@@ -8,6 +8,15 @@ export class NotAvroError extends Error {
   override name = 'NotAvroError';
 }
 
+/** The part of an avsc Type the serde uses (what the registry client caches per schema id). */
+interface AvroType {
+  encode(value: unknown, buffer: Buffer, position?: number): number;
+  toBuffer(value: unknown): Buffer;
+}
+
+/** Where encodeSync writes before copying out; an event is at most 32 KB as JSON. */
+const scratch = Buffer.allocUnsafe(256 * 1024);
+
 /**
  * Avro encoding of interactions through the registry. `register()` once at start-up registers the
  * schema under `interactions-value` with BACKWARD compatibility and caches its id; encode and decode
@@ -15,6 +24,7 @@ export class NotAvroError extends Error {
  */
 export class InteractionSerde {
   #schemaId: number | undefined;
+  #type: AvroType | undefined;
 
   constructor(
     readonly registry: SchemaRegistry,
@@ -47,12 +57,39 @@ export class InteractionSerde {
       const { id } = await this.registry.register(payload, opts);
       this.#schemaId = id;
     }
+    // The avsc type the registry client built for this id (it caches one per id): encodeSync uses it
+    // directly, without a promise and a cache lookup per message.
+    this.#type = (await this.registry.getSchema(this.#schemaId)) as unknown as AvroType;
     return this.#schemaId;
   }
 
+  /** Confluent wire format (magic byte, schema id, Avro) of a record; the same bytes as encodeSync. */
   async encode(record: InteractionRecord): Promise<Buffer> {
-    if (this.#schemaId === undefined) throw new Error('InteractionSerde.register() must run before encode()');
-    return this.registry.encode(this.#schemaId, record);
+    return this.encodeSync(record);
+  }
+
+  /**
+   * Encodes with the schema cached by register(): one allocation per message and no promise, which
+   * matters at tens of thousands of events per second (bench: ingest_batch). Throws like avsc does
+   * for a record that does not fit the schema.
+   */
+  encodeSync(record: InteractionRecord): Buffer {
+    const id = this.#schemaId;
+    const type = this.#type;
+    if (id === undefined || type === undefined) {
+      throw new Error('InteractionSerde.register() must run before encode()');
+    }
+    scratch[0] = MAGIC_BYTE;
+    scratch.writeInt32BE(id, 1);
+    const end = type.encode(record, scratch, 5);
+    if (end < 0) {
+      // Larger than the scratch buffer (not for a valid event): let avsc size it.
+      const body = type.toBuffer(record);
+      return Buffer.concat([scratch.subarray(0, 5), body]);
+    }
+    const out = Buffer.allocUnsafe(end);
+    scratch.copy(out, 0, 0, end);
+    return out;
   }
 
   /** Decodes a message value; throws NotAvroError for bytes that are not in the wire format. */

@@ -1,0 +1,69 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { type InteractionRecord, interactionAvroSchema } from '@tracker/schemas';
+import { describe, expect, it } from 'vitest';
+import { InteractionSerde } from './serde.js';
+
+// avsc as the registry client uses it (a dependency of @kafkajs/confluent-schema-registry).
+const require = createRequire(import.meta.url);
+const avsc = require(
+  require.resolve('avsc', { paths: [dirname(require.resolve('@kafkajs/confluent-schema-registry'))] }),
+) as {
+  Type: { forSchema(schema: unknown): { toBuffer(v: unknown): Buffer; fromBuffer(b: Buffer): unknown } };
+};
+
+const type = avsc.Type.forSchema(interactionAvroSchema);
+/** A registry that knows one schema, id 7, and encodes the way the real client does. */
+const registry = {
+  register: async () => ({ id: 7 }),
+  getSchema: async () => type,
+  decode: async (b: Buffer) => type.fromBuffer(b.subarray(5)),
+} as unknown as SchemaRegistry;
+
+const record: InteractionRecord = {
+  eventId: '0b6c2a8e-9c1f-4c3e-8a51-2f0e5e7d1a11',
+  type: 'TRACK',
+  userId: 'user-00042',
+  role: 'USER',
+  action: 'click',
+  page: '/pricing',
+  occurredAt: Date.UTC(2026, 10, 26, 10),
+  receivedAt: Date.UTC(2026, 10, 26, 10, 0, 1),
+  sessionId: 's-1',
+  properties: { plan: 'pro', amount: 29, trial: false },
+  userAgent: 'Mozilla/5.0',
+  isBot: false,
+};
+
+describe('InteractionSerde.encodeSync', () => {
+  it('writes the Confluent wire format: magic byte, schema id, then the Avro body', async () => {
+    const serde = new InteractionSerde(registry, 'test-value');
+    expect(() => serde.encodeSync(record)).toThrow(/register/);
+    await serde.register();
+    const bytes = serde.encodeSync(record);
+    expect(bytes).toEqual(Buffer.concat([Buffer.from([0, 0, 0, 0, 7]), type.toBuffer(record)]));
+    expect(await serde.encode(record)).toEqual(bytes);
+    expect(InteractionSerde.schemaIdOf(bytes)).toBe(7);
+    expect(await serde.decode(bytes)).toMatchObject({ ...record, properties: record.properties });
+  });
+
+  it('returns independent buffers (the scratch space is reused) and handles records larger than it', async () => {
+    const serde = new InteractionSerde(registry, 'test-value');
+    await serde.register();
+    const a = serde.encodeSync(record);
+    const b = serde.encodeSync({ ...record, userId: 'someone-else' });
+    expect(type.fromBuffer(a.subarray(5))).toMatchObject({ userId: 'user-00042' });
+    expect(type.fromBuffer(b.subarray(5))).toMatchObject({ userId: 'someone-else' });
+    const huge = { ...record, properties: { blob: 'x'.repeat(300 * 1024) } };
+    const big = serde.encodeSync(huge);
+    expect(InteractionSerde.schemaIdOf(big)).toBe(7);
+    expect(type.fromBuffer(big.subarray(5))).toMatchObject({ properties: { blob: huge.properties.blob } });
+  });
+
+  it('throws for a record the schema does not accept', async () => {
+    const serde = new InteractionSerde(registry, 'test-value');
+    await serde.register();
+    expect(() => serde.encodeSync({ ...record, role: 'OWNER' as never })).toThrow();
+  });
+});
