@@ -1,4 +1,5 @@
 export * from './client.js';
+export * from './partitioner.js';
 export * from './producer.js';
 export * from './serde.js';
 export * from './topics.js';

@@ -1,5 +1,6 @@
 import type { Logger } from '@tracker/logger';
 import type { IHeaders, Kafka, Producer } from 'kafkajs';
+import { JavaCompatiblePartitioner } from './partitioner.js';
 
 /** The broker did not acknowledge in time or is known to be down: answer 503, never 202. */
 export class BrokerUnavailableError extends Error {
@@ -72,6 +73,8 @@ export class BatchingProducer {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // kafkajs' default choices, computed without its emulated 64-bit arithmetic (partitioner.ts).
+      createPartitioner: JavaCompatiblePartitioner,
       // NOTE: kafkajs retries an idempotent producer forever by default; we bound it so an outage
       // surfaces as 503 within timeoutMs instead of a request that never ends.
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
