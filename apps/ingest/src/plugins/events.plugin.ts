@@ -45,9 +45,10 @@ export class EventSink {
   async publish(records: InteractionRecord[], route: string): Promise<void> {
     if (records.length === 0) return;
     if (!this.producer.healthy) throw this.unavailable(records.length, route);
-    const messages: OutgoingMessage[] = await Promise.all(
-      records.map(async (r) => ({ key: r.userId, value: await this.serde.encode(r) })),
-    );
+    const messages: OutgoingMessage[] = records.map((r) => ({
+      key: r.userId,
+      value: this.serde.encodeSync(r),
+    }));
     try {
       await this.producer.send(messages);
     } catch (error) {
