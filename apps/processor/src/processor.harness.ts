@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { AGGREGATES } from '@tracker/db';
 import { createKafka, createRegistry, InteractionSerde } from '@tracker/kafka';
 import type { InteractionRecord } from '@tracker/schemas';
 import {
@@ -133,18 +134,9 @@ export async function countRows(h: Harness, table: 'interactions' | 'identifies'
 
 /** Every aggregate table and the users table, in key order, as one string (equality checks). */
 export async function aggregateSnapshot(h: Harness): Promise<string> {
-  const tables: Record<string, string> = {
-    agg_time_action: 'grain, bucket, role, action',
-    agg_time_page: 'grain, bucket, page',
-    agg_page_action: 'page, role, action',
-    agg_user_action: 'user_id, role, action',
-    agg_user_page: 'user_id, page',
-    agg_user_time: 'grain, bucket, user_id',
-    users: 'user_id',
-  };
   const out: Record<string, unknown[]> = {};
-  for (const [table, order] of Object.entries(tables)) {
-    const { rows } = await h.db.pool.query(`SELECT * FROM ${table} ORDER BY ${order}`);
+  for (const { table, keys } of [...AGGREGATES, { table: 'users', keys: ['user_id'] }]) {
+    const { rows } = await h.db.pool.query(`SELECT * FROM ${table} ORDER BY ${keys.join(', ')}`);
     out[table] = rows;
   }
   return JSON.stringify(out);

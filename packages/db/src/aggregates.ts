@@ -6,70 +6,75 @@ type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 /** Bucket widths in minutes. Buckets start at UTC-aligned multiples of their width. */
 export const GRAIN = { quarter: 15, hour: 60, day: 1440 } as const;
 
-/** Time grains kept per time-bucketed aggregate, largest first (each divides the previous one). */
-export const AGGREGATE_GRAINS = {
-  agg_time_action: [GRAIN.day, GRAIN.hour, GRAIN.quarter],
-  agg_time_page: [GRAIN.day, GRAIN.hour],
-  agg_user_time: [GRAIN.day, GRAIN.hour],
-} as const;
+/**
+ * The time-bucketed rollups: one table per grain (minutes), so that a query over day buckets reads
+ * densely packed day rows. Each grain divides the next larger one.
+ */
+export const TIME_TABLES = {
+  agg_time_total: {
+    [GRAIN.day]: 'agg_time_total_1d',
+    [GRAIN.hour]: 'agg_time_total_1h',
+    [GRAIN.quarter]: 'agg_time_total_15m',
+  },
+  agg_time_action: {
+    [GRAIN.day]: 'agg_time_action_1d',
+    [GRAIN.hour]: 'agg_time_action_1h',
+    [GRAIN.quarter]: 'agg_time_action_15m',
+  },
+  agg_time_page: { [GRAIN.day]: 'agg_time_page_1d', [GRAIN.hour]: 'agg_time_page_1h' },
+  // NOTE: no hourly per-user table: users are sparse within an hour, so it would hold about one row
+  // per event; the partial days at the edges of a range are read from raw rows instead.
+  agg_user_time: { [GRAIN.day]: 'agg_user_time_1d' },
+} as const satisfies Record<string, Record<number, string>>;
 
 // date_bin with a fixed UTC origin does not depend on the session's TimeZone (date_trunc would).
 const ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'";
-const bucketOf = (col: string) => `date_bin(make_interval(mins => g.grain), ${col}, ${ORIGIN})`;
-const grainsOf = (grains: readonly number[]) =>
-  `(VALUES ${grains.map((g) => `(${g})`).join(', ')}) AS g(grain)`;
+const bucketOf = (grain: number, col: string) => `date_bin(interval '${grain} minutes', ${col}, ${ORIGIN})`;
 
 /**
- * One aggregate table: its key columns and how its rows are computed from interaction rows `s`
- * (columns user_id, role, action, page, occurred_at). The same SELECT serves the incremental update
- * (over the rows just inserted), the rebuild and the reconcile (over all raw rows), so the three
- * cannot drift apart.
+ * One aggregate table: its key columns, its counted column and how it is computed from all raw rows
+ * (rebuild, reconcile). Aggregates over interaction rows also say how to compute them from any
+ * relation `src` with columns user_id, role, action, page, occurred_at: the incremental update uses
+ * that over the rows a batch inserted, so incremental, rebuild and reconcile cannot drift apart.
  */
 export interface AggregateDef {
   table: string;
   keys: string[];
-  select(source: string): string;
+  value: string;
+  recompute: string;
+  fromRows?: (src: string) => string;
 }
 
-export const AGGREGATES: AggregateDef[] = [
-  {
-    table: 'agg_time_action',
-    keys: ['grain', 'bucket', 'role', 'action'],
-    select: (src) =>
-      `SELECT g.grain, ${bucketOf('s.occurred_at')} AS bucket, s.role, s.action, count(*)::bigint AS n
-         FROM ${src} s CROSS JOIN ${grainsOf(AGGREGATE_GRAINS.agg_time_action)} GROUP BY 1, 2, 3, 4`,
-  },
-  {
-    table: 'agg_time_page',
-    keys: ['grain', 'bucket', 'page'],
-    select: (src) =>
-      `SELECT g.grain, ${bucketOf('s.occurred_at')} AS bucket, s.page, count(*)::bigint AS n
-         FROM ${src} s CROSS JOIN ${grainsOf(AGGREGATE_GRAINS.agg_time_page)} GROUP BY 1, 2, 3`,
-  },
-  {
-    table: 'agg_page_action',
-    keys: ['page', 'role', 'action'],
-    select: (src) => `SELECT s.page, s.role, s.action, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2, 3`,
-  },
-  {
-    table: 'agg_user_action',
-    keys: ['user_id', 'role', 'action'],
-    select: (src) =>
-      `SELECT s.user_id, s.role, s.action, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2, 3`,
-  },
-  {
-    table: 'agg_user_page',
-    keys: ['user_id', 'page'],
-    select: (src) => `SELECT s.user_id, s.page, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2`,
-  },
-  {
-    table: 'agg_user_time',
-    keys: ['grain', 'bucket', 'user_id'],
-    select: (src) =>
-      `SELECT g.grain, ${bucketOf('s.occurred_at')} AS bucket, s.user_id, count(*)::bigint AS n
-         FROM ${src} s CROSS JOIN ${grainsOf(AGGREGATE_GRAINS.agg_user_time)} GROUP BY 1, 2, 3`,
-  },
-];
+function rowAggregate(table: string, keys: string[], fromRows: (src: string) => string): AggregateDef {
+  return { table, keys, value: 'n', recompute: fromRows('interactions'), fromRows };
+}
+
+const timeAggregates = (family: keyof typeof TIME_TABLES, cols: string[]) =>
+  Object.entries(TIME_TABLES[family])
+    .map(([grain, table]) => [Number(grain), table] as const)
+    .sort((a, b) => b[0] - a[0])
+    .map(([grain, table]) =>
+      rowAggregate(
+        table,
+        ['bucket', ...cols],
+        (src) =>
+          `SELECT ${[`${bucketOf(grain, 's.occurred_at')} AS bucket`, ...cols.map((c) => `s.${c}`)].join(', ')},
+                count(*)::bigint AS n
+           FROM ${src} s GROUP BY ${cols.map((_, i) => `${i + 2}, `).join('')}1`,
+      ),
+    );
+
+/** Deepest page prefix (number of '/' in it) with its own per-user histogram. */
+export const MAX_PREFIX_DEPTH = 9;
+
+/**
+ * The directory prefixes of each row's page, up to 9 levels: '/', '/docs/', '/docs/a/' for
+ * '/docs/a/b' (every prefix ending in '/'), so that a `/docs/*` filter has its own per-user counts.
+ */
+const withPrefixes = (src: string) => `
+  SELECT s.user_id, p.prefix FROM ${src} s CROSS JOIN LATERAL (
+    SELECT array_to_string((string_to_array(s.page, '/'))[1:k], '/') || '/' AS prefix
+      FROM generate_series(1, least(cardinality(string_to_array(s.page, '/')) - 1, ${MAX_PREFIX_DEPTH})) AS k) p`;
 
 /**
  * The users table recomputed from raw rows (interactions and identifies). A user's role is the role
@@ -104,6 +109,57 @@ export const USER_COLUMNS = [
   'identified_at',
   'role_at',
 ] as const;
+
+/** Per-user counts for each histogram dimension, from raw rows: (dim, key, user_id, n). */
+const PER_USER_COUNTS = `
+  SELECT 'all' AS dim, '' AS key, user_id, count(*) AS n FROM interactions GROUP BY user_id
+  UNION ALL SELECT 'role', role::text, user_id, count(*) FROM interactions GROUP BY role, user_id
+  UNION ALL SELECT 'action', action, user_id, count(*) FROM interactions GROUP BY action, user_id
+  UNION ALL SELECT 'page', page, user_id, count(*) FROM interactions GROUP BY page, user_id
+  UNION ALL SELECT 'prefix', prefix, user_id, count(*) FROM (${withPrefixes('interactions')}) p GROUP BY prefix, user_id`;
+
+export const AGGREGATES: AggregateDef[] = [
+  ...timeAggregates('agg_time_total', []),
+  ...timeAggregates('agg_time_action', ['role', 'action']),
+  ...timeAggregates('agg_time_page', ['page']),
+  rowAggregate(
+    'agg_page_action',
+    ['page', 'role', 'action'],
+    (src) => `SELECT s.page, s.role, s.action, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2, 3`,
+  ),
+  rowAggregate(
+    'agg_user_action',
+    ['user_id', 'role', 'action'],
+    (src) => `SELECT s.user_id, s.role, s.action, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2, 3`,
+  ),
+  rowAggregate(
+    'agg_user_page',
+    ['user_id', 'page'],
+    (src) => `SELECT s.user_id, s.page, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2`,
+  ),
+  rowAggregate(
+    'agg_user_prefix',
+    ['user_id', 'prefix'],
+    (src) => `SELECT p.user_id, p.prefix, count(*)::bigint AS n FROM (${withPrefixes(src)}) p GROUP BY 1, 2`,
+  ),
+  ...timeAggregates('agg_user_time', ['user_id']),
+  {
+    table: 'agg_user_hist',
+    keys: ['dim', 'key', 'n'],
+    value: 'users',
+    recompute: `SELECT dim, key, n, count(*)::bigint AS users FROM (${PER_USER_COUNTS}) c GROUP BY dim, key, n`,
+  },
+  {
+    table: 'agg_population',
+    keys: ['event_role', 'user_role'],
+    value: 'users',
+    recompute: `WITH cur AS (SELECT user_id, role FROM (${USERS_FROM_RAW}) u)
+      SELECT ''::text AS event_role, role AS user_role, count(*)::bigint AS users FROM cur GROUP BY role
+      UNION ALL
+      SELECT e.role::text, c.role, count(*)::bigint
+        FROM (SELECT DISTINCT user_id, role FROM interactions) e JOIN cur c USING (user_id) GROUP BY 1, 2`,
+  },
+];
 
 /** A TRACK record ready to store (times in epoch ms, Kafka coordinates for traceability). */
 export interface InteractionRow {
@@ -144,9 +200,9 @@ export interface StoreResult {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 const upsertAggregate = (def: AggregateDef) =>
-  `INSERT INTO ${def.table} (${def.keys.join(', ')}, n)
-   ${def.select('fresh')} ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}
-   ON CONFLICT (${def.keys.join(', ')}) DO UPDATE SET n = ${def.table}.n + EXCLUDED.n`;
+  `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
+   ${def.fromRows!('fresh')} ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}
+   ON CONFLICT (${def.keys.join(', ')}) DO UPDATE SET ${def.value} = ${def.table}.${def.value} + EXCLUDED.${def.value}`;
 
 // How an existing user absorbs newer facts: seen range widened, role from the latest event (ties:
 // the later role in enum order), so the result does not depend on the order batches arrive in.
@@ -157,9 +213,26 @@ const MERGE_USER_SEEN = `
                   THEN EXCLUDED.role ELSE users.role END,
       role_at = GREATEST(users.role_at, EXCLUDED.role_at)`;
 
+// Population deltas: a user counts once under ('', current role) and once under (R, current role)
+// for every role R they have interactions with. `before` and `after` are (user_id, event_role,
+// user_role) contributions; the difference is applied.
+const upsertPopulation = (before: string, after: string) => `
+  INSERT INTO agg_population (event_role, user_role, users)
+  SELECT er, cr, sum(c)::bigint FROM (
+    SELECT er, cr, -1 AS c FROM (${before}) b
+    UNION ALL SELECT er, cr, 1 FROM (${after}) a
+  ) x GROUP BY 1, 2 HAVING sum(c) <> 0 ORDER BY 1, 2
+  ON CONFLICT (event_role, user_role) DO UPDATE SET users = agg_population.users + EXCLUDED.users`;
+
+const contributions = (users: string, roles: string) => `
+  SELECT ''::text AS er, u.role AS cr FROM ${users} u
+  UNION ALL SELECT r.role::text, u.role FROM ${roles} r JOIN ${users} u USING (user_id)`;
+
 // NOTE: every aggregate is fed from `fresh`, the rows this statement actually inserted, so a
 // redelivered event (ON CONFLICT DO NOTHING) changes nothing. Rows are upserted in key order so that
-// concurrent batches (other partitions, other instances) lock shared rows in the same order.
+// concurrent batches (other partitions, other instances) lock shared rows in the same order. The
+// histogram and population deltas compare the affected users' rows before this statement (its
+// snapshot: old_*) with after; lockUsers() keeps other transactions off those users meanwhile.
 const STORE_INTERACTIONS = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
@@ -175,7 +248,17 @@ const STORE_INTERACTIONS = `
       FROM input ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, user_id, role, action, page, occurred_at
-  ), ${AGGREGATES.map((def, i) => `a${i} AS (${upsertAggregate(def)})`).join(',\n  ')},
+  ), ${AGGREGATES.filter((d) => d.fromRows)
+    .map((def, i) => `a${i} AS (${upsertAggregate(def)})`)
+    .join(',\n  ')},
+  old_u AS (SELECT user_id, role, action_count FROM users WHERE user_id IN (SELECT user_id FROM fresh)),
+  old_ua AS (SELECT user_id, role, action, n FROM agg_user_action WHERE user_id IN (SELECT user_id FROM fresh)),
+  old_up AS (SELECT user_id, page, n FROM agg_user_page WHERE (user_id, page) IN (SELECT user_id, page FROM fresh)),
+  fresh_prefixes AS (${withPrefixes('fresh')}),
+  old_upx AS (
+    SELECT user_id, prefix, n FROM agg_user_prefix
+     WHERE (user_id, prefix) IN (SELECT user_id, prefix FROM fresh_prefixes)
+  ),
   u AS (
     INSERT INTO users (user_id, role, action_count, first_seen, last_seen, role_at)
     SELECT user_id, (array_agg(role ORDER BY occurred_at DESC, role DESC))[1], count(*), min(occurred_at),
@@ -183,15 +266,66 @@ const STORE_INTERACTIONS = `
       FROM fresh GROUP BY user_id ORDER BY user_id
     ON CONFLICT (user_id) DO UPDATE SET
       action_count = users.action_count + EXCLUDED.action_count, ${MERGE_USER_SEEN}
-  )
+    RETURNING user_id, role, action_count
+  ), counts AS (
+    SELECT 'all' AS dim, '' AS key, coalesce(o.action_count, 0) AS old_n, u.action_count AS new_n
+      FROM u LEFT JOIN old_u o USING (user_id)
+    UNION ALL
+    SELECT 'role', d.role::text, coalesce(o.n, 0), coalesce(o.n, 0) + d.n
+      FROM (SELECT user_id, role, count(*) AS n FROM fresh GROUP BY 1, 2) d
+      LEFT JOIN (SELECT user_id, role, sum(n) AS n FROM old_ua GROUP BY 1, 2) o USING (user_id, role)
+    UNION ALL
+    SELECT 'action', d.action, coalesce(o.n, 0), coalesce(o.n, 0) + d.n
+      FROM (SELECT user_id, action, count(*) AS n FROM fresh GROUP BY 1, 2) d
+      LEFT JOIN (SELECT user_id, action, sum(n) AS n FROM old_ua GROUP BY 1, 2) o USING (user_id, action)
+    UNION ALL
+    SELECT 'page', d.page, coalesce(o.n, 0), coalesce(o.n, 0) + d.n
+      FROM (SELECT user_id, page, count(*) AS n FROM fresh GROUP BY 1, 2) d
+      LEFT JOIN old_up o USING (user_id, page)
+    UNION ALL
+    SELECT 'prefix', d.prefix, coalesce(o.n, 0), coalesce(o.n, 0) + d.n
+      FROM (SELECT user_id, prefix, count(*) AS n FROM fresh_prefixes GROUP BY 1, 2) d
+      LEFT JOIN old_upx o USING (user_id, prefix)
+  ), hist AS (
+    INSERT INTO agg_user_hist (dim, key, n, users)
+    SELECT dim, key, n, sum(c)::bigint FROM (
+      SELECT dim, key, old_n AS n, -1 AS c FROM counts WHERE old_n > 0
+      UNION ALL SELECT dim, key, new_n, 1 FROM counts
+    ) x GROUP BY 1, 2, 3 HAVING sum(c) <> 0 ORDER BY 1, 2, 3
+    ON CONFLICT (dim, key, n) DO UPDATE SET users = agg_user_hist.users + EXCLUDED.users
+  ), pop AS (${upsertPopulation(
+    contributions('old_u', '(SELECT DISTINCT user_id, role FROM old_ua)'),
+    contributions('u', '(SELECT user_id, role FROM old_ua UNION SELECT user_id, role FROM fresh)'),
+  )})
   SELECT count(*)::int AS inserted, max(occurred_at) AS newest FROM fresh`;
+
+const LOCK_CLASS = 7411; // advisory lock namespace of the processor's per-user locks
+
+/**
+ * Takes a transaction-scoped advisory lock per user (in a fixed order, so concurrent batches cannot
+ * deadlock on them). The histogram and population updates read a user's rows before changing them;
+ * the lock keeps a second transaction on the same user (e.g. a consumer that lost its partition but
+ * is still finishing a batch) from interleaving. Call inside the transaction, before storing.
+ */
+export async function lockUsers(db: Queryable, userIds: string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  await db.query(
+    `SELECT count(pg_advisory_xact_lock(${LOCK_CLASS}, k)) FROM (
+       SELECT DISTINCT hashtext(u) AS k FROM unnest($1::text[]) AS u ORDER BY 1) x`,
+    [userIds],
+  );
+}
 
 /**
  * Stores interactions exactly once and updates every aggregate and the users table for the rows
- * actually inserted, in one set-based statement. Call inside the batch's transaction.
+ * actually inserted, in one set-based statement (after lockUsers). Call inside the batch's transaction.
  */
 export async function storeInteractions(db: Queryable, rows: InteractionRow[]): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
+  await lockUsers(
+    db,
+    rows.map((r) => r.userId),
+  );
   const { rows: out } = await db.query<{ inserted: number; newest: Date | null }>(STORE_INTERACTIONS, [
     rows.map((r) => r.eventId),
     rows.map((r) => r.userId),
@@ -235,22 +369,30 @@ const STORE_IDENTIFIES = `
   ), merged AS (
     SELECT a.user_id, jsonb_object_agg(t.key, t.value ORDER BY a.occurred_at, a.event_id) AS traits
       FROM all_identifies a CROSS JOIN LATERAL jsonb_each(a.traits) t GROUP BY a.user_id
-  ), u AS (
+  ),
+  old_u AS (SELECT user_id, role FROM users WHERE user_id IN (SELECT user_id FROM per_user)),
+  old_roles AS (SELECT DISTINCT user_id, role FROM agg_user_action WHERE user_id IN (SELECT user_id FROM per_user)),
+  u AS (
     INSERT INTO users (user_id, role, traits, action_count, first_seen, last_seen, identified_at, role_at)
     SELECT p.user_id, p.role, coalesce(m.traits, '{}'::jsonb), 0, p.first_seen, p.last_seen, p.last_seen, p.last_seen
       FROM per_user p LEFT JOIN merged m USING (user_id) ORDER BY p.user_id
     ON CONFLICT (user_id) DO UPDATE SET
       traits = EXCLUDED.traits,
       identified_at = GREATEST(users.identified_at, EXCLUDED.identified_at), ${MERGE_USER_SEEN}
-  )
+    RETURNING user_id, role
+  ), pop AS (${upsertPopulation(contributions('old_u', 'old_roles'), contributions('u', 'old_roles'))})
   SELECT count(*)::int AS inserted, max(occurred_at) AS newest FROM fresh`;
 
 /**
  * Stores identify calls exactly once and upserts their users (role, traits, identified_at, first and
- * last seen), in one set-based statement. Call inside the batch's transaction.
+ * last seen), in one set-based statement (after lockUsers). Call inside the batch's transaction.
  */
 export async function storeIdentifies(db: Queryable, rows: IdentifyRow[]): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
+  await lockUsers(
+    db,
+    rows.map((r) => r.userId),
+  );
   const { rows: out } = await db.query<{ inserted: number; newest: Date | null }>(STORE_IDENTIFIES, [
     rows.map((r) => r.eventId),
     rows.map((r) => r.userId),
@@ -321,7 +463,9 @@ export async function rebuildAggregates(pool: pg.Pool): Promise<Record<string, n
     }
     for (const def of AGGREGATES) {
       const res = await client.query(
-        `INSERT INTO ${def.table} (${def.keys.join(', ')}, n) ${def.select('interactions')}`,
+        // In key order: rows read together (a day's buckets) end up in the same pages.
+        `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
+         SELECT * FROM (${def.recompute}) r ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}`,
       );
       counts[def.table] = res.rowCount ?? 0;
     }

@@ -45,10 +45,13 @@ export async function reconcile(pool: pg.Pool, opts: { limit?: number } = {}): P
       const { rows } = await client.query<
         Record<string, unknown> & { stored: number | null; expected: number | null; total: number }
       >(
-        `WITH e AS (${def.select('interactions')})
-         SELECT ${def.keys.join(', ')}, a.n AS stored, e.n AS expected, count(*) OVER ()::bigint AS total
-           FROM ${def.table} a FULL JOIN e USING (${def.keys.join(', ')})
-          WHERE a.n IS DISTINCT FROM e.n
+        // A stored row counting 0 is the same as no row (histogram rows may drop to 0 and stay).
+        `WITH e AS (${def.recompute}),
+              a AS (SELECT * FROM ${def.table} WHERE ${def.value} <> 0)
+         SELECT ${def.keys.join(', ')}, a.${def.value} AS stored, e.${def.value} AS expected,
+                count(*) OVER ()::bigint AS total
+           FROM a FULL JOIN e USING (${def.keys.join(', ')})
+          WHERE a.${def.value} IS DISTINCT FROM e.${def.value}
           ORDER BY ${def.keys.join(', ')}
           ${left === null ? '' : `LIMIT ${left + 1}`}`,
       );
@@ -60,7 +63,7 @@ export async function reconcile(pool: pg.Pool, opts: { limit?: number } = {}): P
         result.differences.push({
           table: def.table,
           key: Object.fromEntries(def.keys.map((k) => [k, normalize(row[k])])),
-          column: 'n',
+          column: def.value,
           stored: row.stored,
           expected: row.expected,
         });

@@ -102,7 +102,8 @@ describe('chooseSource', () => {
     expect(chooseSource([], false, 'action').name).toBe('agg_time_action');
     expect(chooseSource([], false, 'page').name).toBe('agg_page_action');
     expect(chooseSource([], false, 'user').name).toBe('users');
-    expect(chooseSource([], false, 'time').name).toBe('agg_time_action');
+    expect(chooseSource([], false, 'time').name).toBe('agg_time_total');
+    expect(chooseSource([], true, 'none').name).toBe('agg_time_total');
   });
 
   it('picks a per-user rollup for each single filter', () => {

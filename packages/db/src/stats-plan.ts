@@ -1,4 +1,4 @@
-import { AGGREGATE_GRAINS } from './aggregates.js';
+import { TIME_TABLES } from './aggregates.js';
 
 /** A filter dimension other than time. */
 export type Dim = 'user' | 'role' | 'action' | 'page';
@@ -15,8 +15,17 @@ export interface Source {
   groups: readonly GroupBy[];
   /** Time grains in minutes, largest first; empty when the table has no time dimension. */
   grains: readonly number[];
+  /** For time-bucketed sources: the table of each grain. */
+  tables?: Readonly<Record<number, string>>;
   raw?: boolean;
 }
+
+const byGrain = (tables: Readonly<Record<number, string>>) => ({
+  tables,
+  grains: Object.keys(tables)
+    .map(Number)
+    .sort((a, b) => b - a),
+});
 
 const ALL_DIMS: Dim[] = ['user', 'role', 'action', 'page'];
 
@@ -26,12 +35,20 @@ const ALL_DIMS: Dim[] = ['user', 'role', 'action', 'page'];
  */
 export const SOURCES: readonly Source[] = [
   {
+    name: 'agg_time_total',
+    table: 'agg_time_total',
+    count: 'n',
+    dims: [],
+    groups: ['none', 'time'],
+    ...byGrain(TIME_TABLES.agg_time_total),
+  },
+  {
     name: 'agg_time_action',
     table: 'agg_time_action',
     count: 'n',
     dims: ['role', 'action'],
     groups: ['none', 'action', 'time'],
-    grains: AGGREGATE_GRAINS.agg_time_action,
+    ...byGrain(TIME_TABLES.agg_time_action),
   },
   {
     name: 'agg_page_action',
@@ -63,7 +80,7 @@ export const SOURCES: readonly Source[] = [
     count: 'n',
     dims: ['page'],
     groups: ['none', 'page', 'time'],
-    grains: AGGREGATE_GRAINS.agg_time_page,
+    ...byGrain(TIME_TABLES.agg_time_page),
   },
   {
     name: 'agg_user_page',
@@ -79,7 +96,7 @@ export const SOURCES: readonly Source[] = [
     count: 'n',
     dims: ['user'],
     groups: ['none', 'user', 'time'],
-    grains: AGGREGATE_GRAINS.agg_user_time,
+    ...byGrain(TIME_TABLES.agg_user_time),
   },
   {
     name: 'raw',

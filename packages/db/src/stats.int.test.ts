@@ -99,6 +99,9 @@ const FILTERS: [string, InteractionFilters][] = [
   ['page exact', { page: '/docs/a' }],
   ['page prefix', { page: '/docs/*' }],
   ['page prefix without match', { page: '/nothing/*' }],
+  ['prefix not ending at a directory', { page: '/doc*' }],
+  ['prefix of every page', { page: '*' }],
+  ['root prefix', { page: '/*' }],
   ['from/to on UTC days', { from: day(3), to: day(17) }],
   ['from/to off bucket edges', { from: day(2, 7, 23, 456), to: day(20, 13, 1, 7) }],
   ['from only', { from: day(10, 5, 30) }],
@@ -187,13 +190,22 @@ describe('reconcile', () => {
     const result = await reconcile(db.pool);
     expect(result.totalDifferences).toBe(0);
     expect(result.differences).toEqual([]);
-    expect(result.tables.find((t) => t.table === 'agg_time_action')!.rows).toBeGreaterThan(1000);
+    expect(result.tables.find((t) => t.table === 'agg_time_action_15m')!.rows).toBeGreaterThan(1000);
+    expect(result.tables.find((t) => t.table === 'agg_user_hist')!.rows).toBeGreaterThan(50);
   });
 
   it('reports each kind of corruption, and a rebuild repairs it', async () => {
     await db.pool.query(
-      `UPDATE agg_time_action SET n = n + 1 WHERE (grain, bucket, role, action) =
-         (SELECT grain, bucket, role, action FROM agg_time_action ORDER BY grain, bucket, role, action LIMIT 1)`,
+      `UPDATE agg_time_action_15m SET n = n + 1 WHERE (bucket, role, action) =
+         (SELECT bucket, role, action FROM agg_time_action_15m ORDER BY bucket, role, action LIMIT 1)`,
+    );
+    await db.pool.query(
+      `UPDATE agg_user_hist SET users = users + 1 WHERE (dim, key, n) =
+         (SELECT dim, key, n FROM agg_user_hist WHERE dim = 'action' AND users > 0 ORDER BY key, n LIMIT 1)`,
+    );
+    await db.pool.query(
+      `UPDATE agg_population SET users = users - 1 WHERE (event_role, user_role) =
+         (SELECT event_role, user_role FROM agg_population WHERE users > 1 ORDER BY 1, 2 LIMIT 1)`,
     );
     await db.pool.query(`DELETE FROM agg_user_page WHERE user_id = 'user-3' AND page = '/pricing'`);
     await db.pool.query(
@@ -207,12 +219,14 @@ describe('reconcile', () => {
     const tables = result.differences.map((d) => `${d.table}.${d.column}`).sort();
     expect(tables).toEqual([
       'agg_page_action.n',
-      'agg_time_action.n',
+      'agg_population.users',
+      'agg_time_action_15m.n',
+      'agg_user_hist.users',
       'agg_user_page.n',
       'users.action_count',
       'users.role',
     ]);
-    expect(result.totalDifferences).toBe(4);
+    expect(result.totalDifferences).toBe(6);
     expect(result.differences.find((d) => d.table === 'agg_page_action')).toMatchObject({
       key: { page: '/ghost', role: 'USER', action: 'click' },
       stored: 1,
@@ -221,7 +235,7 @@ describe('reconcile', () => {
     expect(result.differences.find((d) => d.table === 'agg_user_page')).toMatchObject({ stored: null });
     const limited = await reconcile(db.pool, { limit: 2 });
     expect(limited.differences).toHaveLength(2);
-    expect(limited.totalDifferences).toBe(4);
+    expect(limited.totalDifferences).toBe(6);
 
     await rebuildAggregates(db.pool);
     expect((await reconcile(db.pool)).totalDifferences).toBe(0);

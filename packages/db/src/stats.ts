@@ -1,5 +1,6 @@
 import { ROLES, type Role } from '@tracker/schemas';
 import type pg from 'pg';
+import { MAX_PREFIX_DEPTH } from './aggregates.js';
 import { totalApiHits } from './api-hits.js';
 import {
   chooseSource,
@@ -37,7 +38,8 @@ interface Normalized {
   userId: string | undefined;
   role: Role | undefined;
   action: string | undefined;
-  page: { value: string; prefix: boolean } | undefined;
+  /** `pages`: for a prefix, the stored pages it matches (resolved once from agg_page_action). */
+  page: { value: string; prefix: boolean; pages?: string[] } | undefined;
   from: number | null;
   to: number | null;
   tz: string;
@@ -91,6 +93,13 @@ async function normalize(
       : filters.page.endsWith('*')
         ? { value: filters.page.slice(0, -1), prefix: true }
         : { value: filters.page, prefix: false };
+  if (page?.prefix) {
+    const { rows } = await pool.query<{ page: string }>(
+      'SELECT DISTINCT page FROM agg_page_action WHERE starts_with(page, $1)',
+      [page.value],
+    );
+    (page as { pages?: string[] }).pages = rows.map((r) => r.page);
+  }
   return {
     userId: filters.userId,
     role: filters.role,
@@ -133,14 +142,10 @@ function conditions(p: Params, alias: string, f: Normalized, sourceName: string)
   if (f.action !== undefined) out.push(`${alias}.action = ${p.add(f.action)}`);
   if (f.page !== undefined) {
     if (!f.page.prefix) out.push(`${alias}.page = ${p.add(f.page.value)}`);
-    else if (sourceName === 'agg_page_action' || sourceName === 'reference') {
+    else if (sourceName === 'reference' || !f.page.pages)
       out.push(`starts_with(${alias}.page, ${p.add(f.page.value)})`);
-    } else {
-      // The matching pages come from the small page table, then each is an index lookup.
-      out.push(
-        `${alias}.page IN (SELECT pa.page FROM agg_page_action pa WHERE starts_with(pa.page, ${p.add(f.page.value)}))`,
-      );
-    }
+    // The matching pages were resolved once from the small page table; then each is an index lookup.
+    else out.push(`${alias}.page = ANY(${p.add(f.page.pages)}::text[])`);
   }
   return out;
 }
@@ -162,9 +167,9 @@ function keyExpr(group: GroupBy, alias: string): string {
 }
 
 function rangesRelation(p: Params, ranges: TimeRange[]): string {
-  return `unnest(${p.add(ranges.map((r) => r.grain))}::int[], ${p.add(ranges.map((r) => ts(r.start, '-infinity')))}::timestamptz[],
+  return `unnest(${p.add(ranges.map((r) => ts(r.start, '-infinity')))}::timestamptz[],
                  ${p.add(ranges.map((r) => ts(r.end, 'infinity')))}::timestamptz[], ${p.add(ranges.map((r) => r.label))}::int[])
-           AS r(grain, s, e, label)`;
+           AS r(s, e, label)`;
 }
 
 /** The time ranges a source must read for [from, to), or null when it has no time dimension. */
@@ -175,7 +180,8 @@ function rangesFor(src: Source, f: Normalized): TimeRange[] | null {
 
 /**
  * `SELECT key, label, n`: interaction counts from `src` under the filters, per group key and range
- * label. Aggregate buckets for the aligned parts of the ranges, raw rows for the rest.
+ * label. Aggregate buckets for the aligned parts of the ranges (the table of each grain), raw rows
+ * for the rest.
  */
 function countSql(p: Params, src: Source, f: Normalized, group: GroupBy, ranges: TimeRange[] | null): string {
   const parts: string[] = [];
@@ -184,21 +190,29 @@ function countSql(p: Params, src: Source, f: Normalized, group: GroupBy, ranges:
       `SELECT ${keyExpr(group, 't')} AS key, 0 AS label, t.${src.count} AS n FROM ${src.table} t${whereClause(conditions(p, 't', f, src.name))}`,
     );
   } else {
-    const bucketed = src.raw ? [] : ranges.filter((r) => r.grain > 0);
-    const raw = src.raw ? ranges : ranges.filter((r) => r.grain === 0);
-    if (bucketed.length > 0) {
+    // NOTE: LATERAL makes every range its own index range scan; as a join the planner tends to hash
+    // the whole table against the list of ranges.
+    const grains = src.raw ? [] : [...new Set(ranges.filter((r) => r.grain > 0).map((r) => r.grain))];
+    for (const grain of grains) {
+      const table = src.tables![grain]!;
       parts.push(
-        `SELECT ${keyExpr(group, 't')} AS key, r.label, t.${src.count} AS n
-           FROM ${rangesRelation(p, bucketed)}
-           JOIN ${src.table} t ON t.grain = r.grain AND t.bucket >= r.s AND t.bucket < r.e${andClause(conditions(p, 't', f, src.name))}`,
+        `SELECT x.key, r.label, x.n FROM ${rangesRelation(
+          p,
+          ranges.filter((r) => r.grain === grain),
+        )}
+           CROSS JOIN LATERAL (
+             SELECT ${keyExpr(group, 't')} AS key, t.${src.count} AS n FROM ${table} t
+              WHERE t.bucket >= r.s AND t.bucket < r.e${andClause(conditions(p, 't', f, src.name))}) x`,
       );
     }
+    const raw = src.raw ? ranges : ranges.filter((r) => r.grain === 0);
     if (raw.length > 0) {
       parts.push(
-        `SELECT ${keyExpr(group, 'i')} AS key, r.label, count(*)::bigint AS n
-           FROM ${rangesRelation(p, raw)}
-           JOIN interactions i ON i.occurred_at >= r.s AND i.occurred_at < r.e${andClause(conditions(p, 'i', f, 'raw'))}
-          GROUP BY 1, 2`,
+        `SELECT x.key, r.label, x.n FROM ${rangesRelation(p, raw)}
+           CROSS JOIN LATERAL (
+             SELECT ${keyExpr(group, 'i')} AS key, count(*)::bigint AS n FROM interactions i
+              WHERE i.occurred_at >= r.s AND i.occurred_at < r.e${andClause(conditions(p, 'i', f, 'raw'))}
+              GROUP BY 1) x`,
       );
     }
   }
@@ -236,13 +250,71 @@ function populationConditions(p: Params, alias: string, f: Normalized): string[]
   return out;
 }
 
+/** A page filter's histogram: the page's own, a directory prefix's ('/docs/'), or none ('none'). */
+function pageHistogram(page: NonNullable<Normalized['page']>): { dim: string; key: string } | 'none' {
+  if (!page.prefix) return { dim: 'page', key: page.value };
+  if (page.value === '') return { dim: 'all', key: '' }; // `*` matches every page
+  const depth = page.value.split('/').length - 1;
+  return page.value.endsWith('/') && depth <= MAX_PREFIX_DEPTH ? { dim: 'prefix', key: page.value } : 'none';
+}
+
+/** The dimension whose per-user count histogram answers these filters alone, if any. */
+function histogramFor(f: Normalized): { dim: string; key: string } | null {
+  if (f.userId !== undefined || timeFiltered(f)) return null;
+  const dims = [
+    f.role !== undefined ? { dim: 'role', key: f.role as string } : null,
+    f.action !== undefined ? { dim: 'action', key: f.action } : null,
+    f.page !== undefined ? pageHistogram(f.page) : null,
+  ].filter((d) => d !== null);
+  if (dims.length === 0) return { dim: 'all', key: '' };
+  return dims.length === 1 && dims[0] !== 'none' ? (dims[0] as { dim: string; key: string }) : null;
+}
+
+function tally(rows: { kind: string; role: string | null; v: number | null; c: number }[]): UserStats {
+  const histogram: [number, number][] = [];
+  const byRole = new Map<string, number>();
+  let usersWithActions = 0;
+  let population = 0;
+  for (const row of rows) {
+    if (row.kind === 'h') {
+      histogram.push([Number(row.v), Number(row.c)]);
+      usersWithActions += Number(row.c);
+    } else {
+      byRole.set(row.role!, (byRole.get(row.role!) ?? 0) + Number(row.c));
+      population += Number(row.c);
+    }
+  }
+  return { usersWithActions, population, byRole, gini: giniFromHistogram(histogram, population) };
+}
+
 async function userStats(pool: pg.Pool, f: Normalized): Promise<UserStats> {
+  const hist = histogramFor(f);
+  if (hist) {
+    // Maintained histograms and population counts: a few hundred rows whatever the number of users.
+    // Population: every user; with a role filter, the users whose current role is that role plus,
+    // per other current role, those with an interaction recorded with that role.
+    const p = new Params();
+    const population =
+      f.role === undefined
+        ? `SELECT 'k', user_role::text, NULL::bigint, users FROM agg_population WHERE event_role = ''`
+        : `SELECT 'k', user_role::text, NULL::bigint, users FROM agg_population
+            WHERE (event_role = '' AND user_role = ${p.add(f.role, '"Role"')})
+               OR (event_role = ${p.add(f.role)} AND user_role <> ${p.add(f.role, '"Role"')})`;
+    const { rows } = await pool.query<{ kind: string; role: string | null; v: number | null; c: number }>(
+      `SELECT 'h' AS kind, NULL::text AS role, n AS v, users AS c FROM agg_user_hist
+        WHERE dim = ${p.add(hist.dim)} AND key = ${p.add(hist.key)} AND users > 0
+       UNION ALL ${population}`,
+      p.values,
+    );
+    return tally(rows);
+  }
   const src = chooseSource(dimsOf(f), timeFiltered(f), 'user');
   const p = new Params();
   const perUser =
     src.name === 'users'
       ? `SELECT t.user_id, t.action_count AS n FROM users t WHERE t.action_count > 0${andClause(conditions(p, 't', f, src.name))}`
-      : `SELECT key AS user_id, sum(n)::bigint AS n FROM (${countSql(p, src, f, 'user', rangesFor(src, f))}) c GROUP BY key`;
+      : // every range has label 0 here, so countSql's groups are already one per user
+        `SELECT key AS user_id, n FROM (${countSql(p, src, f, 'user', rangesFor(src, f))}) c`;
   const known = populationConditions(p, 'u', f);
   // NOTE: users with a matching interaction are in the population even when they fail the user-level
   // filters; that can only happen through the role filter (the event's role is not the current one).
@@ -261,20 +333,7 @@ async function userStats(pool: pg.Pool, f: Normalized): Promise<UserStats> {
     sql,
     p.values,
   );
-  const histogram: [number, number][] = [];
-  const byRole = new Map<string, number>();
-  let usersWithActions = 0;
-  let population = 0;
-  for (const row of rows) {
-    if (row.kind === 'h') {
-      histogram.push([Number(row.v), Number(row.c)]);
-      usersWithActions += Number(row.c);
-    } else {
-      byRole.set(row.role!, (byRole.get(row.role!) ?? 0) + Number(row.c));
-      population += Number(row.c);
-    }
-  }
-  return { usersWithActions, population, byRole, gini: giniFromHistogram(histogram, population) };
+  return tally(rows);
 }
 
 /** First and last matching interaction (exact instants), for a daily series without from or to. */
@@ -310,8 +369,7 @@ async function bounds(
     ...(f.to !== null ? [`t.bucket < ${q.add(ts(f.to, 'infinity'), 'timestamptz')}`] : []),
   ];
   const { rows } = await pool.query<{ lo: Date | null; hi: Date | null }>(
-    `SELECT min(t.bucket) AS lo, max(t.bucket) AS hi FROM ${src.table} t
-      WHERE t.grain = ${q.add(grain)}${andClause([...conditions(q, 't', f, src.name), ...time])}`,
+    `SELECT min(t.bucket) AS lo, max(t.bucket) AS hi FROM ${src.tables![grain]} t${whereClause([...conditions(q, 't', f, src.name), ...time])}`,
     q.values,
   );
   const lo = rows[0]?.lo ?? null;
