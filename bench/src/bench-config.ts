@@ -22,6 +22,8 @@ export const BenchEnvSchema = Type.Object({
   DATABASE_URL: CommonEnv.DATABASE_URL,
   KAFKA_BROKERS: CommonEnv.KAFKA_BROKERS,
   SCHEMA_REGISTRY_URL: CommonEnv.SCHEMA_REGISTRY_URL,
+  /** Passed on to the service processes (their environment is otherwise built from scratch). */
+  PATH: Type.String({ default: '/usr/local/bin:/usr/bin:/bin' }),
   BENCH_QUICK: Type.Boolean({ default: false }),
   BENCH_SOAK: Type.Boolean({ default: false }),
   BENCH_ONLY: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
@@ -30,6 +32,8 @@ export const BenchEnvSchema = Type.Object({
     default: fileURLToPath(new URL('../results', import.meta.url)),
   }),
   BENCH_LOG_DIR: Type.String({ default: fileURLToPath(new URL('../../.local/logs/bench', import.meta.url)) }),
+  /** Extra node flags for every service process (tuning experiments, e.g. --max-semi-space-size=32). */
+  BENCH_SERVICE_NODE_OPTIONS: Type.Optional(Type.String({ minLength: 1 })),
   /** When set, every service runs with `node --cpu-prof` and writes its profile here. */
   BENCH_CPU_PROF_DIR: Type.Optional(Type.String({ minLength: 1 })),
   BENCH_WARMUP_S: Opt('seconds of load before each measured HTTP run', 0),
@@ -43,7 +47,10 @@ export const BenchEnvSchema = Type.Object({
   BENCH_E2E_DURATION_S: Opt('e2e_latency: seconds of steady load'),
   BENCH_E2E_PROBE_RATE: Opt('e2e_latency: probe events/s (their visibility is timed)'),
   BENCH_STATS_ROWS: Opt('stats_query: stored interactions'),
-  BENCH_STATS_REQUESTS: Opt('stats_query: /api/stats requests per filter'),
+  BENCH_STATS_REQUESTS: Opt('stats_query: most /api/stats requests per filter'),
+  BENCH_STATS_BUDGET_S: Opt(
+    'stats_query: seconds of requests per filter (fewer requests when slow, at least 5)',
+  ),
   BENCH_STATS_BASELINE_REPS: Opt('stats_query: naive computations per filter'),
   /** Keep the stats database (named after its size) and reuse it next time instead of loading it again. */
   BENCH_KEEP_STATS_DB: Type.Boolean({ default: false }),
@@ -64,8 +71,9 @@ export const SIZES = {
     e2eDurationS: 60,
     e2eProbeRate: 20,
     statsRows: 5_000_000,
-    statsRequests: 60,
-    statsBaselineReps: 3,
+    statsRequests: 100,
+    statsBudgetS: 15,
+    statsBaselineReps: 1,
   },
   quick: {
     warmupS: 1,
@@ -80,6 +88,7 @@ export const SIZES = {
     e2eProbeRate: 10,
     statsRows: 50_000,
     statsRequests: 5,
+    statsBudgetS: 3,
     statsBaselineReps: 1,
   },
 } as const;
@@ -95,6 +104,9 @@ export interface BenchOptions {
   resultsDir: string;
   logDir: string;
   cpuProfDir: string | undefined;
+  serviceNodeOptions: string | undefined;
+  /** PATH for the service processes. */
+  path: string;
   keepStatsDb: boolean;
   sizes: Sizes;
 }
@@ -160,6 +172,7 @@ export function loadBenchOptions(
     e2eProbeRate: e.BENCH_E2E_PROBE_RATE ?? base.e2eProbeRate,
     statsRows: e.BENCH_STATS_ROWS ?? base.statsRows,
     statsRequests: e.BENCH_STATS_REQUESTS ?? base.statsRequests,
+    statsBudgetS: e.BENCH_STATS_BUDGET_S ?? base.statsBudgetS,
     statsBaselineReps: e.BENCH_STATS_BASELINE_REPS ?? base.statsBaselineReps,
   };
   const complete = only.length === 0;
@@ -176,6 +189,8 @@ export function loadBenchOptions(
     resultsDir: e.BENCH_RESULTS_DIR,
     logDir: e.BENCH_LOG_DIR,
     cpuProfDir: e.BENCH_CPU_PROF_DIR,
+    serviceNodeOptions: e.BENCH_SERVICE_NODE_OPTIONS,
+    path: e.PATH,
     keepStatsDb: e.BENCH_KEEP_STATS_DB,
     sizes,
   };

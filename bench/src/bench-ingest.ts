@@ -14,6 +14,7 @@ import {
   currentLoad,
   histogramMean,
   log,
+  type ServiceProcess,
   scrapeMetrics,
   stackEnv,
   startService,
@@ -55,11 +56,11 @@ export async function runIngestBenchmarks(
   try {
     if (which.single) {
       during.push('ingest_single');
-      await ingestSingle(ctx, env, ingest.url);
+      await ingestSingle(ctx, env, ingest);
     }
     if (which.batch) {
       during.push('ingest_batch');
-      await ingestBatch(ctx, ingest.url, topic);
+      await ingestBatch(ctx, ingest, topic);
     }
   } finally {
     await ctx.stopService(ingest, during);
@@ -69,8 +70,9 @@ export async function runIngestBenchmarks(
 async function ingestSingle(
   ctx: BenchContext,
   env: Record<string, string>,
-  ingestUrl: string,
+  ingest: ServiceProcess,
 ): Promise<void> {
+  const ingestUrl = ingest.url;
   const { sizes } = ctx.opts;
   const requests: LoadRequest[] = sampleEvents(256).map((e) => ({
     method: 'POST',
@@ -82,12 +84,15 @@ async function ingestSingle(
 
   const baselineServer = ctx.track(await startService('ingest-baseline', env, ctx.opts, ctx.tag));
   let base: LoadResult;
+  let baseCpu = Number.NaN;
   try {
     log(
       `ingest_single baseline (no Kafka): ${sizes.singleConnections} connections, ${sizes.singleDurationS} s`,
     );
     if (sizes.warmupS > 0) await load(baselineServer.url, sizes.warmupS);
+    const cpu0 = await baselineServer.cpuSeconds();
     base = await load(baselineServer.url, sizes.singleDurationS);
+    baseCpu = cpuShare(cpu0, await baselineServer.cpuSeconds(), base.ms);
     warnProblems('ingest_single baseline', base);
   } finally {
     await ctx.stopService(baselineServer, ['ingest_single']);
@@ -96,7 +101,9 @@ async function ingestSingle(
   log(`ingest_single: ${sizes.singleConnections} connections, ${sizes.singleDurationS} s`);
   if (sizes.warmupS > 0) await load(ingestUrl, sizes.warmupS);
   const before = await scrapeMetrics(ingestUrl);
+  const cpu0 = await ingest.cpuSeconds();
   const ours = await load(ingestUrl, sizes.singleDurationS);
+  const cpu = cpuShare(cpu0, await ingest.cpuSeconds(), ours.ms);
   const producer = producerStats(before, await scrapeMetrics(ingestUrl));
   const problems = warnProblems('ingest_single', ours);
   const lat = summarize(ours.latencies);
@@ -117,6 +124,8 @@ async function ingestSingle(
         baselineP99: baseLat.p99,
         baselineWhat:
           'same Fastify app, routes, validation and normalisation; answers 202 without Avro/Kafka',
+        ingestCpuShare: cpu,
+        baselineCpuShare: baseCpu,
         ...producer,
         ...(problems ? { problems } : {}),
       },
@@ -125,7 +134,8 @@ async function ingestSingle(
   );
 }
 
-async function ingestBatch(ctx: BenchContext, ingestUrl: string, topic: string): Promise<void> {
+async function ingestBatch(ctx: BenchContext, ingest: ServiceProcess, topic: string): Promise<void> {
+  const ingestUrl = ingest.url;
   const { sizes } = ctx.opts;
   const size = sizes.batchSize;
   const eventBatches = batches(sampleEvents(size * 16, 11), size).filter((b) => b.length === size);
@@ -142,14 +152,16 @@ async function ingestBatch(ctx: BenchContext, ingestUrl: string, topic: string):
   );
   if (sizes.warmupS > 0) await load(sizes.warmupS);
   const before = await scrapeMetrics(ingestUrl);
+  const cpu0 = await ingest.cpuSeconds();
   const ours = await load(sizes.batchDurationS);
+  const cpu = cpuShare(cpu0, await ingest.cpuSeconds(), ours.ms);
   const producer = producerStats(before, await scrapeMetrics(ingestUrl));
   const problems = warnProblems('ingest_batch', ours);
   const lat = summarize(ours.latencies);
 
   log(`ingest_batch baseline (plain kafkajs producer, same Avro payloads): ${sizes.batchDurationS} s`);
   await ctx.serde.register();
-  const payloads = await Promise.all(eventBatches.map((b) => toMessages(ctx.serde, toRecords(b))));
+  const payloads = eventBatches.map((b) => toMessages(ctx.serde, toRecords(b)));
   const base = await produceRaw(
     ctx,
     topic,
@@ -177,12 +189,19 @@ async function ingestBatch(ctx: BenchContext, ingestUrl: string, topic: string):
         baselineP99: base.latency.p99,
         baselineWhat:
           'kafkajs producer (defaults, acks=all) sending the same Avro-encoded batches, same concurrency',
+        ingestCpuShare: cpu,
+        baselineCpuShare: base.cpu,
         ...producer,
         ...(problems ? { problems } : {}),
       },
       loadavg: currentLoad(),
     }),
   );
+}
+
+/** Share of one core a process used over a run (1 = a full core). */
+function cpuShare(before: number, after: number, ms: number): number {
+  return ms > 0 ? (after - before) / (ms / 1000) : Number.NaN;
 }
 
 /** What ingest's producer did during a run: mean messages per Kafka request and time to acknowledgement. */
@@ -204,7 +223,7 @@ async function produceRaw(
   concurrency: number,
   durationS: number,
   warmupS: number,
-): Promise<{ eventsPerSecond: number; sends: number; latency: ReturnType<typeof summarize> }> {
+): Promise<{ eventsPerSecond: number; sends: number; latency: ReturnType<typeof summarize>; cpu: number }> {
   const producer = ctx.topics.kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -212,6 +231,7 @@ async function produceRaw(
       const latencies: number[] = [];
       let events = 0;
       const started = performance.now();
+      const cpu0 = process.cpuUsage();
       const deadline = started + seconds * 1000;
       await Promise.all(
         Array.from({ length: concurrency }, async (_, worker) => {
@@ -224,7 +244,9 @@ async function produceRaw(
           }
         }),
       );
-      return { events, ms: performance.now() - started, latencies };
+      const ms = performance.now() - started;
+      const used = process.cpuUsage(cpu0);
+      return { events, ms, latencies, cpu: (used.user + used.system) / 1000 / ms };
     };
     if (warmupS > 0) await run(warmupS);
     const r = await run(durationS);
@@ -232,6 +254,7 @@ async function produceRaw(
       eventsPerSecond: perSecond(r.events, r.ms),
       sends: r.latencies.length,
       latency: summarize(r.latencies),
+      cpu: r.cpu,
     };
   } finally {
     await producer.disconnect();

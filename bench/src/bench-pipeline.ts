@@ -45,7 +45,7 @@ export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
   const producer = ctx.topics.kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   for (const chunk of batches(records, 5000)) {
-    await producer.send({ topic, acks: -1, messages: await toMessages(ctx.serde, chunk) });
+    await producer.send({ topic, acks: -1, messages: toMessages(ctx.serde, chunk) });
   }
   await producer.disconnect();
 

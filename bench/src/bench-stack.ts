@@ -159,6 +159,18 @@ export async function readMemory(pid: number): Promise<{ rssMb: number; hwmMb: n
   }
 }
 
+/** CPU time (user + system) a process has used so far, in seconds (/proc/<pid>/stat, 100 ticks/s). */
+export async function readCpuSeconds(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export type ServiceName = 'ingest' | 'processor' | 'query' | 'ingest-baseline';
 
 const ENTRY: Record<ServiceName, string> = {
@@ -186,7 +198,7 @@ export class ServiceProcess {
     readonly name: ServiceName,
     readonly port: number,
     env: Record<string, string>,
-    opts: Pick<BenchOptions, 'logDir' | 'cpuProfDir'>,
+    opts: Pick<BenchOptions, 'logDir' | 'cpuProfDir' | 'serviceNodeOptions' | 'path'>,
     readonly tag: string,
   ) {
     mkdirSync(opts.logDir, { recursive: true });
@@ -205,7 +217,13 @@ export class ServiceProcess {
     }
     this.child = spawn(process.execPath, [...args, ENTRY[name]], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', ...env, PORT: String(port) },
+      env: {
+        PATH: opts.path,
+        NODE_ENV: 'production',
+        ...(opts.serviceNodeOptions ? { NODE_OPTIONS: opts.serviceNodeOptions } : {}),
+        ...env,
+        PORT: String(port),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.pipe(out, { end: false });
@@ -242,6 +260,11 @@ export class ServiceProcess {
   async peakMemory(): Promise<{ hwmMb: number; sampledPeakMb: number }> {
     const m = await this.sample();
     return { hwmMb: m?.hwmMb ?? Number.NaN, sampledPeakMb: this.#peakRssMb };
+  }
+
+  /** CPU seconds used so far; diff two readings over a run for the share of a core it used. */
+  cpuSeconds(): Promise<number> {
+    return readCpuSeconds(this.pid);
   }
 
   /** Waits until GET /readyz answers 200 (the service reaches its dependencies). */

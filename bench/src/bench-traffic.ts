@@ -54,9 +54,9 @@ export function toRecords(events: InteractionInput[], receivedAt = Date.now()): 
 }
 
 /** Kafka messages as ingest produces them: key userId, value Confluent-framed Avro. */
-export async function toMessages(
+export function toMessages(
   serde: InteractionSerde,
   records: InteractionRecord[],
-): Promise<{ key: string; value: Buffer }[]> {
-  return Promise.all(records.map(async (r) => ({ key: r.userId, value: await serde.encode(r) })));
+): { key: string; value: Buffer }[] {
+  return records.map((r) => ({ key: r.userId, value: serde.encodeSync(r) }));
 }
