@@ -62,8 +62,8 @@ function draw(width: number, height: number, config: ChartConfiguration): Canvas
       plugins: [background, ...(config.plugins ?? [])],
     } as ChartConfiguration,
   );
+  // NOTE: no chart.destroy(): it clears the canvas we are about to copy.
   chart.draw();
-  chart.destroy();
   return canvas;
 }
 
@@ -91,6 +91,7 @@ function ratioChart(rows: BenchRow[]): Canvas {
         {
           type: 'line',
           label: 'goal (at least)',
+          order: -1,
           data: picked.map((r) => r.goal?.target ?? null),
           showLine: false,
           pointStyle: 'line',
@@ -154,6 +155,7 @@ function latencyChart(rows: BenchRow[]): Canvas {
         {
           type: 'line',
           label: 'goal (at most)',
+          order: -1,
           data: items.map((i) => i.goal),
           showLine: false,
           pointStyle: 'line',

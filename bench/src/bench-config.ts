@@ -123,6 +123,7 @@ services started from their built dist/server.js, prints one JSON object per res
   --only LIST    comma-separated subset of: ${BENCHMARKS.join(', ')}; env BENCH_ONLY
   --save         write results/latest.json and latest.png even for a quick or partial run
   --no-save      do not write them
+  --chart        only draw results/latest.png again from results/latest.json
   -h, --help     this text
 Sizes and durations: BENCH_* variables (bench/README.md, "Benchmarks").`;
 
@@ -134,7 +135,7 @@ export class UsageError extends Error {
 export function loadBenchOptions(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
-): BenchOptions | 'help' {
+): BenchOptions | 'help' | 'chart' {
   let flags: ReturnType<typeof parseFlags>;
   try {
     flags = parseFlags(argv);
@@ -142,6 +143,7 @@ export function loadBenchOptions(
     throw new UsageError((error as Error).message);
   }
   if (flags.help) return 'help';
+  if (flags.chart) return 'chart';
   const e = loadConfig(BenchEnvSchema, env);
   const quick = flags.quick || e.BENCH_QUICK;
   const names =
@@ -207,6 +209,7 @@ function parseFlags(argv: string[]) {
       soak: { type: 'boolean', default: false },
       only: { type: 'string' },
       save: { type: 'boolean' },
+      chart: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -215,6 +218,7 @@ function parseFlags(argv: string[]) {
     soak: values.soak ?? false,
     only: values.only,
     save: values.save,
+    chart: values.chart ?? false,
     help: values.help ?? false,
   };
 }

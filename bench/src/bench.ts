@@ -36,7 +36,7 @@ export interface ResultsFile {
   rows: BenchRow[];
 }
 
-let options: BenchOptions | 'help';
+let options: BenchOptions | 'help' | 'chart';
 try {
   options = loadBenchOptions(process.argv.slice(2));
 } catch (error) {
@@ -48,6 +48,14 @@ try {
 }
 if (options === 'help') {
   process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (options === 'chart') {
+  const dir = loadBenchOptions([]);
+  if (typeof dir === 'string') process.exit(2);
+  const file = JSON.parse(await readFile(join(dir.resultsDir, 'latest.json'), 'utf8')) as ResultsFile;
+  await writeFile(join(dir.resultsDir, 'latest.png'), await renderChart(file.rows, chartSubtitle(file)));
+  log(`drew ${join(dir.resultsDir, 'latest.png')} from latest.json`);
   process.exit(0);
 }
 const opts = options;
@@ -187,11 +195,16 @@ async function save(rows: BenchRow[]): Promise<void> {
     rows: all,
   };
   await writeFile(jsonPath, `${JSON.stringify(file, null, 2)}\n`);
-  const loads = all.map((r) => r.loadavg[0] ?? 0);
-  const subtitle =
+  await writeFile(join(opts.resultsDir, 'latest.png'), await renderChart(all, chartSubtitle(file)));
+  log(`results written to ${jsonPath} and latest.png`);
+}
+
+/** The chart's second line: when, and how loaded the shared machine was while measuring. */
+function chartSubtitle(file: ResultsFile): string {
+  const loads = file.rows.map((r) => r.loadavg[0] ?? 0);
+  return (
     `${file.generatedAt.slice(0, 16).replace('T', ' ')} UTC · ${file.cpus} CPUs shared with other work · ` +
     `1-min load average while measuring: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` +
-    (opts.quick ? ' · QUICK RUN (smoke sizes)' : '');
-  await writeFile(join(opts.resultsDir, 'latest.png'), await renderChart(all, subtitle));
-  log(`results written to ${jsonPath} and latest.png`);
+    (file.quick ? ' · QUICK RUN (smoke sizes)' : '')
+  );
 }
