@@ -56,6 +56,7 @@ const pct = (xs, p) =>
 console.log(JSON.stringify({ interactions: Number(d.total), users: undefined, runs }));
 for (const [name, filters, opts] of sets) {
   const times = [];
+  await computeStats(pool, filters, opts); // warm-up (zone list, plans, cache)
   for (let i = 0; i < runs; i += 1) {
     const t = performance.now();
     await computeStats(pool, filters, opts);
