@@ -1,5 +1,11 @@
 import type { pg } from '@tracker/db';
-import { recordApiHits, recordBatchProgress, storeIdentifies, storeInteractions } from '@tracker/db';
+import {
+  lockUsers,
+  recordApiHits,
+  recordBatchProgress,
+  storeIdentifies,
+  storeInteractions,
+} from '@tracker/db';
 import type { InteractionSerde, OutgoingMessage } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
 import type { EachBatchPayload } from 'kafkajs';
@@ -255,6 +261,12 @@ export class BatchHandler {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
+      // Every user of the batch at once, before any aggregate row is locked: the identify statement
+      // then finds its users' locks already held, so two batches cannot wait on each other.
+      await lockUsers(
+        client,
+        [...track, ...identify].map((r) => r.userId),
+      );
       const t = await storeInteractions(client, track);
       const i = await storeIdentifies(client, identify);
       await recordApiHits(client, apiHits);
