@@ -14,6 +14,8 @@ import {
   migrate,
   type pg,
   rebuildAggregates,
+  type Stats,
+  type StatsOptions,
 } from '@tracker/db';
 import type { BenchContext } from './bench-context.js';
 import { runLoad } from './bench-load.js';
@@ -22,7 +24,8 @@ import { currentLoad, log, ScratchDatabase, stackEnv, startService } from './ben
 import { sitePages } from './seed-model.js';
 
 /** Bump when the generated data changes, so a kept database is loaded again. */
-const DATA_VERSION = 1;
+// 2: rows stored in time order, as the processor stores live traffic (version 1 was in random order).
+const DATA_VERSION = 2;
 const DAYS = 90;
 const ACTIONS = [
   'page_view',
@@ -46,13 +49,61 @@ export interface StatsVariant {
   filter: string;
   query: Record<string, string>;
   filters: InteractionFilters;
+  /** Options for the baseline (the same as `query` carries, e.g. tz). */
+  opts?: StatsOptions;
 }
 
-/** Unfiltered, then each filter alone (page twice: exact and prefix; a from-to range too). */
+/** The instant of local midnight starting `date` (YYYY-MM-DD) in the IANA zone `tz`. */
+export function localMidnight(date: string, tz: string): Date {
+  const utc = Date.parse(`${date}T00:00:00Z`);
+  const offset = (t: number) => {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-US', {
+        timeZone: tz,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      })
+        .formatToParts(t)
+        .map((p) => [p.type, p.value]),
+    );
+    const local = Date.UTC(
+      +parts.year!,
+      +parts.month! - 1,
+      +parts.day!,
+      +parts.hour!,
+      +parts.minute!,
+      +parts.second!,
+    );
+    return local - Math.floor(t / 1000) * 1000;
+  };
+  // Twice: the offset at the guess may differ from the one at the answer across a DST change.
+  const first = utc - offset(utc);
+  return new Date(utc - offset(first));
+}
+
+/** The calendar day (YYYY-MM-DD) of instant `t` in zone `tz`, `back` days earlier. */
+function localDay(t: number, tz: string, back = 0): string {
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: tz }).format(t);
+  return new Date(Date.parse(`${day}T00:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Unfiltered, then each filter alone (page twice: exact and prefix; from, to and a from-to range,
+ * off every bucket edge), then the dashboard's "last 30 days" as a viewer in New York asks for it:
+ * local midnights (hour-aligned in UTC, not day-aligned) and the daily series in that zone.
+ */
 export function statsVariants(now: number): StatsVariant[] {
   // Not aligned to any bucket: the parts finer than an hour are counted from raw rows.
   const week = new Date(now - 7 * 86_400_000 - 123_457);
   const month = new Date(now - 30 * 86_400_000 + 654_321);
+  const tz = 'America/New_York';
+  const from30 = localMidnight(localDay(now, tz, 29), tz);
+  const to30 = localMidnight(localDay(now + 86_400_000, tz), tz);
   return [
     { filter: 'none', query: {}, filters: {} },
     { filter: 'userId', query: { userId: 'user-1' }, filters: { userId: 'user-1' } },
@@ -66,6 +117,12 @@ export function statsVariants(now: number): StatsVariant[] {
       filter: 'fromTo',
       query: { from: month.toISOString(), to: week.toISOString() },
       filters: { from: month, to: week },
+    },
+    {
+      filter: 'last30DaysNewYork',
+      query: { from: from30.toISOString(), to: to30.toISOString(), tz },
+      filters: { from: from30, to: to30 },
+      opts: { tz },
     },
   ];
 }
@@ -117,20 +174,26 @@ export async function runStatsBenchmark(ctx: BenchContext): Promise<void> {
         const answer = (await (await fetch(`${query.url}${path}`)).json()) as {
           totalActions: number;
           totalUsers: number;
+          usersWithActions: number;
+          gini: number;
+          daily: unknown[];
         };
 
         const naive: number[] = [];
-        let reference: { totalActions: number; totalUsers: number } | undefined;
+        let reference: Stats | undefined;
         for (let i = 0; i < sizes.statsBaselineReps; i++) {
           const t0 = performance.now();
-          reference = await computeStatsFromRaw(db.pool, v.filters);
+          reference = await computeStatsFromRaw(db.pool, v.filters, v.opts);
           naive.push(performance.now() - t0);
         }
         const base = summarize(naive);
         const consistent =
           reference !== undefined &&
           reference.totalActions === answer.totalActions &&
-          reference.totalUsers === answer.totalUsers;
+          reference.totalUsers === answer.totalUsers &&
+          reference.usersWithActions === answer.usersWithActions &&
+          reference.gini === answer.gini &&
+          JSON.stringify(reference.daily) === JSON.stringify(answer.daily);
         if (!consistent)
           log(`warning: stats_query ${v.filter}: /api/stats and the naive computation disagree`);
         log(
@@ -253,7 +316,8 @@ async function insertRows(client: pg.PoolClient, rows: number): Promise<void> {
             'Mozilla/5.0 (X11; Linux x86_64) bench', false, i % 12, i / 12
        FROM (SELECT i, floor($4::int * power(random(), 2.5))::int AS u, random() AS ra, random() AS rp,
                     date_trunc('milliseconds', now() - random() * make_interval(days => $5::int)) AS t
-               FROM generate_series(1, $1::int) AS i) s`,
+               FROM generate_series(1, $1::int) AS i) s
+      ORDER BY t`,
     [rows, pages, ACTIONS, users, DAYS],
   );
   await client.query(

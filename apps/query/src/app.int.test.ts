@@ -209,3 +209,19 @@ describe('the dashboard and demo pages', () => {
     }
   });
 });
+
+describe('database sessions', () => {
+  it('run with JIT off, the stats work_mem and the configured statement timeout', async () => {
+    const timed = await buildApp(testConfig(db.url, { QUERY_STATEMENT_TIMEOUT_MS: '4321' }));
+    try {
+      await timed.ready();
+      const show = async (name: string) =>
+        (await timed.db.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+      expect(await show('jit')).toBe('off');
+      expect(await show('work_mem')).toBe('32MB');
+      expect(await show('statement_timeout')).toBe('4321ms');
+    } finally {
+      await timed.close();
+    }
+  });
+});

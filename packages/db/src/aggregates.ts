@@ -43,6 +43,10 @@ export interface AggregateDef {
   value: string;
   recompute: string;
   fromRows?: (src: string) => string;
+  /** How a stored value absorbs EXCLUDED's (default: `value + EXCLUDED.value`). */
+  merge?: string;
+  /** Stored rows that count (reconcile; default: value <> 0, a zero row being the same as none). */
+  present?: string;
 }
 
 function rowAggregate(table: string, keys: string[], fromRows: (src: string) => string): AggregateDef {
@@ -110,6 +114,31 @@ export const USER_COLUMNS = [
   'role_at',
 ] as const;
 
+/** Days per period of agg_user_cum (UTC days counted from 2000-01-01; period p starts on day p·128). */
+export const CUM_PERIOD_DAYS = 128;
+/** 2000-01-01 UTC, where agg_user_cum's day numbers start. */
+export const CUM_ORIGIN_MS = Date.UTC(2000, 0, 1);
+
+/**
+ * agg_user_cum from any relation of interaction rows: per user and period, the cumulative daily
+ * counts from the period's first day to the user's last active day in it (zeros before the first).
+ */
+const userCumFromRows = (src: string) => `
+  WITH d AS (
+    SELECT s.user_id, (floor(extract(epoch FROM s.occurred_at - ${ORIGIN}) / 86400))::int AS day, count(*)::int AS n
+      FROM ${src} s GROUP BY 1, 2
+  ), p AS (
+    SELECT user_id, day / ${CUM_PERIOD_DAYS} AS period, day % ${CUM_PERIOD_DAYS} + 1 AS idx, n FROM d
+  ), m AS (
+    SELECT period, user_id, min(idx) AS mn, max(idx) AS mx FROM p GROUP BY 1, 2
+  )
+  SELECT period, user_id, array_fill(0, ARRAY[min(mn) - 1]) || array_agg(c ORDER BY i) AS cum FROM (
+    SELECT m.period, m.user_id, m.mn, g.i,
+           (sum(coalesce(p.n, 0)) OVER (PARTITION BY m.period, m.user_id ORDER BY g.i))::int AS c
+      FROM m CROSS JOIN LATERAL generate_series(m.mn, m.mx) AS g(i)
+      LEFT JOIN p ON p.user_id = m.user_id AND p.period = m.period AND p.idx = g.i) x
+   GROUP BY 1, 2`;
+
 /** Per-user counts for each histogram dimension, from raw rows: (dim, key, user_id, n). */
 const PER_USER_COUNTS = `
   SELECT 'all' AS dim, '' AS key, user_id, count(*) AS n FROM interactions GROUP BY user_id
@@ -143,6 +172,15 @@ export const AGGREGATES: AggregateDef[] = [
     (src) => `SELECT p.user_id, p.prefix, count(*)::bigint AS n FROM (${withPrefixes(src)}) p GROUP BY 1, 2`,
   ),
   ...timeAggregates('agg_user_time', ['user_id']),
+  {
+    table: 'agg_user_cum',
+    keys: ['period', 'user_id'],
+    value: 'cum',
+    recompute: userCumFromRows('interactions'),
+    fromRows: userCumFromRows,
+    merge: 'tracker_cum_merge(agg_user_cum.cum, EXCLUDED.cum)',
+    present: 'TRUE',
+  },
   {
     table: 'agg_user_hist',
     keys: ['dim', 'key', 'n'],
@@ -202,7 +240,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const upsertAggregate = (def: AggregateDef) =>
   `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
    ${def.fromRows!('fresh')} ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}
-   ON CONFLICT (${def.keys.join(', ')}) DO UPDATE SET ${def.value} = ${def.table}.${def.value} + EXCLUDED.${def.value}`;
+   ON CONFLICT (${def.keys.join(', ')}) DO UPDATE SET ${def.value} = ${
+     def.merge ?? `${def.table}.${def.value} + EXCLUDED.${def.value}`
+   }`;
 
 // How an existing user absorbs newer facts: seen range widened, role from the latest event (ties:
 // the later role in enum order), so the result does not depend on the order batches arrive in.

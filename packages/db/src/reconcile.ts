@@ -47,7 +47,7 @@ export async function reconcile(pool: pg.Pool, opts: { limit?: number } = {}): P
       >(
         // A stored row counting 0 is the same as no row (histogram rows may drop to 0 and stay).
         `WITH e AS (${def.recompute}),
-              a AS (SELECT * FROM ${def.table} WHERE ${def.value} <> 0)
+              a AS (SELECT * FROM ${def.table} WHERE ${def.present ?? `${def.value} <> 0`})
          SELECT ${def.keys.join(', ')}, a.${def.value} AS stored, e.${def.value} AS expected,
                 count(*) OVER ()::bigint AS total
            FROM a FULL JOIN e USING (${def.keys.join(', ')})

@@ -9,12 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const schema = getSchema(readFileSync(new URL('../prisma/schema.prisma', import.meta.url), 'utf8'));
 const models = schema.list.filter((b): b is Model => b.type === 'model');
-const enums = schema.list.filter((b) => b.type === 'enum') as Array<{ name: string; enumerators: Array<{ type: string; name: string }> }>;
+const enums = schema.list.filter((b) => b.type === 'enum') as Array<{
+  name: string;
+  enumerators: Array<{ type: string; name: string }>;
+}>;
 
 const attr = (f: Field, name: string): Attribute | undefined => f.attributes?.find((a) => a.name === name);
 const attrArg = (a: Attribute | undefined): unknown => a?.args?.[0]?.value;
 const blockAttrs = (m: Model, name: string) =>
-  m.properties.filter((p) => p.type === 'attribute' && (p as { name?: string }).name === name) as unknown as Attribute[];
+  m.properties.filter(
+    (p) => p.type === 'attribute' && (p as { name?: string }).name === name,
+  ) as unknown as Attribute[];
 const tableName = (m: Model) => String(attrArg(blockAttrs(m, 'map')[0]) ?? m.name).replaceAll('"', '');
 const fields = (m: Model) => m.properties.filter((p): p is Field => p.type === 'field');
 const columnName = (f: Field) => String(attrArg(attr(f, 'map')) ?? f.name).replaceAll('"', '');
@@ -23,8 +28,17 @@ function expectedType(f: Field): string {
   const db = f.attributes?.find((a) => a.group === 'db');
   if (db?.name === 'Uuid') return 'uuid';
   if (db?.name === 'Timestamptz') return `timestamptz(${(db.args?.[0]?.value as string) ?? '6'})`;
-  const base: Record<string, string> = { String: 'text', Int: 'int4', BigInt: 'int8', Boolean: 'bool', Json: 'jsonb', DateTime: 'timestamp(3)', Float: 'float8' };
-  return base[f.fieldType as string] ?? String(f.fieldType);
+  const base: Record<string, string> = {
+    String: 'text',
+    Int: 'int4',
+    BigInt: 'int8',
+    Boolean: 'bool',
+    Json: 'jsonb',
+    DateTime: 'timestamp(3)',
+    Float: 'float8',
+  };
+  const type = base[f.fieldType as string] ?? String(f.fieldType);
+  return f.array ? `_${type}` : type;
 }
 
 let db: TestDatabase;
@@ -48,14 +62,21 @@ describe('the migrated database matches schema.prisma', () => {
          FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname`,
     );
     const actual = Object.fromEntries(rows.map((r) => [r.typname, r.labels]));
-    const wanted = Object.fromEntries(enums.map((e) => [e.name, e.enumerators.filter((x) => x.type === 'enumerator').map((x) => x.name)]));
+    const wanted = Object.fromEntries(
+      enums.map((e) => [e.name, e.enumerators.filter((x) => x.type === 'enumerator').map((x) => x.name)]),
+    );
     expect(actual).toEqual(wanted);
   });
 
   for (const model of models) {
     it(`table ${tableName(model)}: columns, types, nullability, defaults, keys, indexes`, async () => {
       const table = tableName(model);
-      const { rows: cols } = await db.pool.query<{ column_name: string; type: string; not_null: boolean; has_default: boolean }>(
+      const { rows: cols } = await db.pool.query<{
+        column_name: string;
+        type: string;
+        not_null: boolean;
+        has_default: boolean;
+      }>(
         `SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type_full,
                 CASE WHEN t.typtype = 'e' THEN t.typname
                      WHEN t.typname = 'timestamptz' THEN 'timestamptz(' || a.atttypmod || ')'
@@ -66,7 +87,9 @@ describe('the migrated database matches schema.prisma', () => {
           WHERE c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped`,
         [table],
       );
-      const actual = Object.fromEntries(cols.map((c) => [c.column_name, { type: c.type, notNull: c.not_null, hasDefault: c.has_default }]));
+      const actual = Object.fromEntries(
+        cols.map((c) => [c.column_name, { type: c.type, notNull: c.not_null, hasDefault: c.has_default }]),
+      );
       const expected = Object.fromEntries(
         fields(model).map((f) => [
           columnName(f),
@@ -75,7 +98,12 @@ describe('the migrated database matches schema.prisma', () => {
       );
       expect(actual).toEqual(expected);
 
-      const { rows: idx } = await db.pool.query<{ name: string; def: string; is_primary: boolean; is_unique: boolean }>(
+      const { rows: idx } = await db.pool.query<{
+        name: string;
+        def: string;
+        is_primary: boolean;
+        is_unique: boolean;
+      }>(
         `SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS def, x.indisprimary AS is_primary, x.indisunique AS is_unique
            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
           WHERE t.relname = $1`,
@@ -93,7 +121,9 @@ describe('the migrated database matches schema.prisma', () => {
       expect(primary.map((p) => p.def.replace(/.*USING btree /, ''))).toEqual([expectedPrimary]);
       const declared = Object.fromEntries(
         blockAttrs(model, 'index').map((a) => {
-          const values = (a.args ?? []).map((x) => x.value as { type?: string; key?: string; value?: unknown; args?: unknown[] });
+          const values = (a.args ?? []).map(
+            (x) => x.value as { type?: string; key?: string; value?: unknown; args?: unknown[] },
+          );
           const map = values.find((v) => v.key === 'map');
           const cols = (values.find((v) => v.type === 'array')?.args ?? []).map((c) => {
             if (typeof c === 'string') return columnOf.get(c);

@@ -1,6 +1,6 @@
 import { ROLES, type Role } from '@tracker/schemas';
 import type pg from 'pg';
-import { MAX_PREFIX_DEPTH } from './aggregates.js';
+import { CUM_ORIGIN_MS, CUM_PERIOD_DAYS, MAX_PREFIX_DEPTH } from './aggregates.js';
 import { totalApiHits } from './api-hits.js';
 import {
   chooseSource,
@@ -241,6 +241,86 @@ interface UserStats {
   gini: number;
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * `SELECT user_id, n`: each user's interactions in [from, to) (n > 0 only; userId filter applied),
+ * from agg_user_cum: per period row, the cumulative count at the range's end minus at its start.
+ * A boundary inside a UTC day is moved to the nearer midnight and the hours in between are counted
+ * from raw rows (at most 12 hours' worth per boundary); a range shorter than a day is read raw.
+ */
+async function perUserInRange(pool: pg.Pool, p: Params, f: Normalized): Promise<string> {
+  const userCond = f.userId === undefined ? '' : ` AND user_id = ${p.add(f.userId)}`;
+  const raw = (start: number, end: number, sign: 1 | -1) =>
+    `SELECT i.user_id, ${sign} * count(*)::bigint AS n FROM interactions i
+      WHERE i.occurred_at >= ${p.add(new Date(start).toISOString(), 'timestamptz')}
+        AND i.occurred_at < ${p.add(new Date(end).toISOString(), 'timestamptz')}${andClause(conditions(p, 'i', f, 'raw'))}
+      GROUP BY i.user_id`;
+  if (f.from !== null && f.to !== null && f.to - f.from <= DAY_MS) {
+    return `SELECT user_id, n FROM (${raw(f.from, f.to, 1)}) r`;
+  }
+  const P = CUM_PERIOD_DAYS;
+  const edges: string[] = [];
+  const periods: number[] = [];
+  // The day number (days since CUM_ORIGIN) whose midnight stands for boundary t, plus the raw part
+  // between that midnight and t: counted with `sign` when t is later than the midnight.
+  const boundary = (t: number | null, sign: 1 | -1): number | null => {
+    if (t === null) return null;
+    const days = (t - CUM_ORIGIN_MS) / DAY_MS;
+    const floor = Math.floor(days);
+    periods.push(Math.floor(floor / P));
+    if (floor === days) return floor;
+    const midnight = CUM_ORIGIN_MS + floor * DAY_MS;
+    if (t - midnight <= DAY_MS / 2) {
+      edges.push(raw(midnight, t, sign));
+      return floor;
+    }
+    edges.push(raw(t, midnight + DAY_MS, sign === 1 ? -1 : 1));
+    return floor + 1;
+  };
+  const first = boundary(f.from, -1);
+  const end = boundary(f.to, 1);
+  // Periods wholly before `first` or from `end` on contribute 0 and need not be read; those of the
+  // raw edges' days are read too (contributing 0 when outside the range), so that every user with
+  // an edge row has a period row.
+  if (first !== null) periods.push(Math.floor(first / P));
+  if (end !== null) periods.push(Math.ceil(end / P) - 1);
+  // An open end reaches the first or last period stored (two probes of the primary key).
+  const stored =
+    first === null || end === null
+      ? (
+          await pool.query<{ lo: number | null; hi: number | null }>(
+            'SELECT min(period) AS lo, max(period) AS hi FROM agg_user_cum',
+          )
+        ).rows[0]!
+      : null;
+  if (stored && stored.lo === null) return 'SELECT NULL::text AS user_id, 0::bigint AS n WHERE FALSE';
+  const lo = first === null ? stored!.lo! : Math.min(...periods);
+  const hi = end === null ? stored!.hi! : Math.max(...periods);
+  const single = lo === hi;
+  // cum[k]: the count to the end of the period's k-th day (0 before it; the last element past the
+  // array's end). With one period, k is the same for every row: a constant.
+  const at = (day: number | null, empty: number): string => {
+    if (single) {
+      const k = day === null ? empty : Math.max(0, Math.min(P, day - lo * P));
+      return k === 0 ? '0' : `cum[least(${k}, cardinality(cum))]`;
+    }
+    const k = day === null ? `${empty}` : `greatest(0, least(${P}, ${p.add(day, 'int')} - period * ${P}))`;
+    return `CASE WHEN ${k} > 0 THEN cum[least(${k}, cardinality(cum))] ELSE 0 END`;
+  };
+  const cum = `SELECT user_id, (${at(end, P)} - ${at(first, 0)})::bigint AS n FROM agg_user_cum
+                WHERE period >= ${p.add(lo, 'int')} AND period <= ${p.add(hi, 'int')}${userCond}`;
+  if (single) {
+    // One row per user: the raw edges (a few thousand users) are joined on, nothing is regrouped.
+    // NOTE: OFFSET 0 keeps the planner from computing n twice (in the filter and in the output).
+    const joins = edges.map((e, i) => ` LEFT JOIN (${e}) e${i} USING (user_id)`).join('');
+    const total = ['c.n', ...edges.map((_, i) => `coalesce(e${i}.n, 0)`)].join(' + ');
+    return `SELECT user_id, n FROM (SELECT user_id, ${total} AS n FROM (${cum}) c${joins} OFFSET 0) x WHERE n > 0`;
+  }
+  return `SELECT user_id, sum(n)::bigint AS n FROM (${[cum, ...edges].join('\n UNION ALL \n')}) c
+           GROUP BY user_id HAVING sum(n) > 0`;
+}
+
 /** Conditions on a users row for "known users matching the user-level filters". */
 function populationConditions(p: Params, alias: string, f: Normalized): string[] {
   const out: string[] = [];
@@ -310,29 +390,42 @@ async function userStats(pool: pg.Pool, f: Normalized): Promise<UserStats> {
   }
   const src = chooseSource(dimsOf(f), timeFiltered(f), 'user');
   const p = new Params();
-  const perUser =
-    src.name === 'users'
+  const cumulative =
+    timeFiltered(f) && f.role === undefined && f.action === undefined && f.page === undefined;
+  const perUser = cumulative
+    ? await perUserInRange(pool, p, f)
+    : src.name === 'users'
       ? `SELECT t.user_id, t.action_count AS n FROM users t WHERE t.action_count > 0${andClause(conditions(p, 't', f, src.name))}`
       : // every range has label 0 here, so countSql's groups are already one per user
         `SELECT key AS user_id, n FROM (${countSql(p, src, f, 'user', rangesFor(src, f))}) c`;
+  type Row = { kind: string; role: string | null; v: number | null; c: number };
+  const histogram = (pu: string) =>
+    `WITH pu AS (${pu}) SELECT 'h' AS kind, NULL::text AS role, n AS v, count(*)::bigint AS c FROM pu GROUP BY n`;
+  if (f.role === undefined) {
+    // The population does not depend on the per-user counts: its own query, run alongside.
+    const q = new Params();
+    const known = populationConditions(q, 'u', f);
+    const population =
+      known.length === 0
+        ? `SELECT 'k' AS kind, user_role::text AS role, NULL::bigint AS v, users AS c FROM agg_population WHERE event_role = ''`
+        : `SELECT 'k' AS kind, u.role::text AS role, NULL::bigint AS v, count(*)::bigint AS c
+             FROM users u${whereClause(known)} GROUP BY u.role`;
+    const [h, k] = await Promise.all([
+      pool.query<Row>(histogram(perUser), p.values),
+      pool.query<Row>(population, q.values),
+    ]);
+    return tally([...h.rows, ...k.rows]);
+  }
   const known = populationConditions(p, 'u', f);
   // NOTE: users with a matching interaction are in the population even when they fail the user-level
   // filters; that can only happen through the role filter (the event's role is not the current one).
-  const extra =
-    f.role !== undefined
-      ? `UNION ALL
-         SELECT 'x', u.role::text, NULL, count(*)::bigint FROM pu JOIN users u USING (user_id)
-          WHERE NOT (${populationConditions(p, 'u', f).join(' AND ')}) GROUP BY u.role`
-      : '';
-  const sql = `WITH pu AS (${perUser})
-    SELECT 'h' AS kind, NULL::text AS role, n AS v, count(*)::bigint AS c FROM pu GROUP BY n
+  const sql = `${histogram(perUser)}
     UNION ALL
     SELECT 'k', u.role::text, NULL, count(*)::bigint FROM users u${whereClause(known)} GROUP BY u.role
-    ${extra}`;
-  const { rows } = await pool.query<{ kind: string; role: string | null; v: number | null; c: number }>(
-    sql,
-    p.values,
-  );
+    UNION ALL
+    SELECT 'x', u.role::text, NULL, count(*)::bigint FROM pu JOIN users u USING (user_id)
+     WHERE NOT (${populationConditions(p, 'u', f).join(' AND ')}) GROUP BY u.role`;
+  const { rows } = await pool.query<Row>(sql, p.values);
   return tally(rows);
 }
 

@@ -36,10 +36,15 @@ export const clientsPlugin = fp<ClientsOptions>(
     const log = app.log as unknown as Logger;
     let pool = deps.pool;
     if (!pool) {
-      const url = new URL(config.DATABASE_URL);
-      // Session default for every connection; exports lift it inside their own transaction.
-      url.searchParams.set('options', `-c statement_timeout=${config.QUERY_STATEMENT_TIMEOUT_MS}`);
-      pool = createPool(url.toString(), config.QUERY_DB_POOL_SIZE, 'tracker-query');
+      // Session defaults for every connection. statement_timeout: exports lift it inside their own
+      // transaction. work_mem: the per-user counts of a time-filtered /api/stats hash
+      // one row per active user (tens of thousands); with the 4 MB default they spilled to disk.
+      // NOTE: not as `?options=` in the URL: node-postgres lets the URL's options replace the pool's
+      // (which turn JIT off).
+      pool = createPool(config.DATABASE_URL, config.QUERY_DB_POOL_SIZE, 'tracker-query', {
+        statement_timeout: String(config.QUERY_STATEMENT_TIMEOUT_MS),
+        work_mem: '32MB',
+      });
       pool.on('error', (error) => log.warn({ msg: 'db_idle_client_error', err: error.message }));
     }
     const kafka = deps.kafka ?? createKafka(config, log.child({ component: 'kafka' }));

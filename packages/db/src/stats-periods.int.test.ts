@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { Role } from '@tracker/schemas';
+import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CUM_ORIGIN_MS, CUM_PERIOD_DAYS, type InteractionRow, storeInteractions } from './aggregates.js';
+import { reconcile } from './reconcile.js';
+import { computeStats, computeStatsFromRaw } from './stats.js';
+import type { InteractionFilters } from './stats-types.js';
+
+// Per-user counts over time ranges come from cumulative arrays per 128-day period (agg_user_cum).
+// Here: events 20 days either side of a period boundary, stored out of order (late events land in
+// the middle of existing arrays, others extend them, some users start a new period), then
+// ranges that straddle the boundary, end or start on it, and cut days at either side of noon.
+
+const DAY = 86_400_000;
+const BOUNDARY = CUM_ORIGIN_MS + 75 * CUM_PERIOD_DAYS * DAY; // 2026-04-14T00:00Z, period 75's first day
+const at = (days: number, hours = 0) => new Date(BOUNDARY + days * DAY + hours * 3_600_000);
+
+let seed = 11;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
+const ROLES: Role[] = ['ADMIN', 'USER', 'GUEST'];
+
+function generate(): InteractionRow[] {
+  const rows: InteractionRow[] = [];
+  for (let i = 0; i < 3000; i += 1) {
+    // user-0..3 heavy throughout; user-4..19 only before the boundary; user-20..39 both sides
+    const heavy = rand() < 0.3;
+    const user = heavy ? Math.floor(rand() * 4) : 4 + Math.floor(rand() * 36);
+    const oldOnly = user >= 4 && user < 20;
+    const span = oldOnly ? [-20, 0] : [-20, 20];
+    let occurredAt = BOUNDARY + Math.floor((span[0]! + rand() * (span[1]! - span[0]!)) * DAY);
+    if (i % 41 === 0) occurredAt = BOUNDARY - 1; // the last instant of the old period
+    if (i % 43 === 0 && !oldOnly) occurredAt = BOUNDARY; // the first of the new one
+    rows.push({
+      eventId: randomUUID(),
+      userId: `user-${user}`,
+      role: ROLES[user % 3]!,
+      action: rand() < 0.5 ? 'click' : 'page_view',
+      page: '/p',
+      occurredAt,
+      receivedAt: occurredAt,
+      sessionId: null,
+      properties: {},
+      userAgent: null,
+      isBot: false,
+      partition: 0,
+      offset: String(i),
+    });
+  }
+  return rows;
+}
+
+let db: TestDatabase;
+const rows = generate();
+
+beforeAll(async () => {
+  db = await createTestDatabase('stats_periods');
+  // Half newest first (merges into the middle of existing arrays), then the rest in random order
+  // (also extending arrays past their last day), in batches of 97.
+  const newestFirst = rows.slice(0, 1500).sort((a, b) => b.occurredAt - a.occurredAt);
+  const shuffled = rows.slice(1500).sort(() => rand() - 0.5);
+  const ordered = [...newestFirst, ...shuffled];
+  for (let i = 0; i < ordered.length; i += 97) {
+    await storeInteractions(db.pool, ordered.slice(i, i + 97));
+  }
+});
+
+afterAll(async () => db?.drop());
+
+const FILTERS: [string, InteractionFilters][] = [
+  ['straddling, day-aligned', { from: at(-9), to: at(7) }],
+  ['straddling, morning and evening cuts', { from: at(-9, 5.5), to: at(7, 19.25) }],
+  ['straddling, evening and morning cuts', { from: at(-9, 20), to: at(7, 3) }],
+  ['ending on the boundary', { from: at(-15, 13), to: at(0) }],
+  ['starting on the boundary', { from: at(0), to: at(12, 11) }],
+  ['only the old period', { from: at(-19, 2), to: at(-3, 23) }],
+  ['from only, before the boundary', { from: at(-2, 14) }],
+  ['to only, after the boundary', { to: at(3, 9) }],
+  ['shorter than a day across the boundary', { from: at(-1, 18), to: at(0, 6) }],
+  ['one user across the boundary', { userId: 'user-1', from: at(-4, 16), to: at(4, 1) }],
+  ['a user of the old period only, after it', { userId: 'user-5', from: at(1) }],
+];
+
+describe('per-user counts across agg_user_cum periods', () => {
+  it('stores users of both periods, and reconcile finds the merged arrays exact', async () => {
+    const { rows: periods } = await db.pool.query<{ period: number; users: number }>(
+      'SELECT period, count(*)::int AS users FROM agg_user_cum GROUP BY period ORDER BY period',
+    );
+    expect(periods.map((p) => p.period)).toEqual([74, 75]);
+    expect(periods[0]!.users).toBe(40);
+    expect(periods[1]!.users).toBe(24); // user-0..3 and user-20..39
+    expect((await reconcile(db.pool)).totalDifferences).toBe(0);
+  });
+
+  for (const [name, filters] of FILTERS) {
+    it(`${name}: same as the raw rows`, async () => {
+      const fast = await computeStats(db.pool, filters);
+      const reference = await computeStatsFromRaw(db.pool, filters);
+      expect(fast).toEqual(reference);
+      // user-5 has nothing after the boundary: still in the population, with no matching action
+      if (filters.userId === 'user-5') expect([fast.totalUsers, fast.usersWithActions]).toEqual([1, 0]);
+      else if (filters.userId) expect(fast.usersWithActions).toBe(1);
+      else expect(fast.usersWithActions).toBeGreaterThan(10);
+    });
+  }
+});
