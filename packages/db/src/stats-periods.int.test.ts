@@ -81,6 +81,7 @@ const FILTERS: [string, InteractionFilters][] = [
   ['to only, after the boundary', { to: at(3, 9) }],
   ['shorter than a day across the boundary', { from: at(-1, 18), to: at(0, 6) }],
   ['one user across the boundary', { userId: 'user-1', from: at(-4, 16), to: at(4, 1) }],
+  ['one user, shorter than a day', { userId: 'user-0', from: at(-1, 3), to: at(0, 2) }],
   ['a user of the old period only, after it', { userId: 'user-5', from: at(1) }],
 ];
 

@@ -250,17 +250,12 @@ const DAY_MS = 86_400_000;
  * from raw rows (at most 12 hours' worth per boundary); a range shorter than a day is read raw.
  */
 async function perUserInRange(pool: pg.Pool, p: Params, f: Normalized): Promise<string> {
-  const userCond = f.userId === undefined ? '' : ` AND user_id = ${p.add(f.userId)}`;
-  const raw = (start: number, end: number, sign: 1 | -1) =>
-    `SELECT i.user_id, ${sign} * count(*)::bigint AS n FROM interactions i
-      WHERE i.occurred_at >= ${p.add(new Date(start).toISOString(), 'timestamptz')}
-        AND i.occurred_at < ${p.add(new Date(end).toISOString(), 'timestamptz')}${andClause(conditions(p, 'i', f, 'raw'))}
-      GROUP BY i.user_id`;
+  const edges: { start: number; end: number; sign: 1 | -1 }[] = [];
   if (f.from !== null && f.to !== null && f.to - f.from <= DAY_MS) {
-    return `SELECT user_id, n FROM (${raw(f.from, f.to, 1)}) r`;
+    edges.push({ start: f.from, end: f.to, sign: 1 });
+    return `SELECT user_id, n FROM (${rawEdges()}) r`;
   }
   const P = CUM_PERIOD_DAYS;
-  const edges: string[] = [];
   const periods: number[] = [];
   // The day number (days since CUM_ORIGIN) whose midnight stands for boundary t, plus the raw part
   // between that midnight and t: counted with `sign` when t is later than the midnight.
@@ -272,10 +267,10 @@ async function perUserInRange(pool: pg.Pool, p: Params, f: Normalized): Promise<
     if (floor === days) return floor;
     const midnight = CUM_ORIGIN_MS + floor * DAY_MS;
     if (t - midnight <= DAY_MS / 2) {
-      edges.push(raw(midnight, t, sign));
+      edges.push({ start: midnight, end: t, sign });
       return floor;
     }
-    edges.push(raw(t, midnight + DAY_MS, sign === 1 ? -1 : 1));
+    edges.push({ start: t, end: midnight + DAY_MS, sign: sign === 1 ? -1 : 1 });
     return floor + 1;
   };
   const first = boundary(f.from, -1);
@@ -309,16 +304,35 @@ async function perUserInRange(pool: pg.Pool, p: Params, f: Normalized): Promise<
     return `CASE WHEN ${k} > 0 THEN cum[least(${k}, cardinality(cum))] ELSE 0 END`;
   };
   const cum = `SELECT user_id, (${at(end, P)} - ${at(first, 0)})::bigint AS n FROM agg_user_cum
-                WHERE period >= ${p.add(lo, 'int')} AND period <= ${p.add(hi, 'int')}${userCond}`;
+                WHERE period >= ${p.add(lo, 'int')} AND period <= ${p.add(hi, 'int')}${
+                  f.userId === undefined ? '' : ` AND user_id = ${p.add(f.userId)}`
+                }`;
   if (single) {
-    // One row per user: the raw edges (a few thousand users) are joined on, nothing is regrouped.
-    // NOTE: OFFSET 0 keeps the planner from computing n twice (in the filter and in the output).
-    const joins = edges.map((e, i) => ` LEFT JOIN (${e}) e${i} USING (user_id)`).join('');
-    const total = ['c.n', ...edges.map((_, i) => `coalesce(e${i}.n, 0)`)].join(' + ');
-    return `SELECT user_id, n FROM (SELECT user_id, ${total} AS n FROM (${cum}) c${joins} OFFSET 0) x WHERE n > 0`;
+    // One row per user: the raw edges (a few thousand users, one query for both) are joined on,
+    // nothing is regrouped. NOTE: OFFSET 0 makes each user's n computed before the join (else the
+    // arrays travel through it) and only once (not again in the filter).
+    const edgeJoin = edges.length > 0 ? ` LEFT JOIN (${rawEdges()}) e USING (user_id)` : '';
+    const total = edges.length > 0 ? 'c.n + coalesce(e.n, 0)' : 'c.n';
+    return `SELECT user_id, n FROM (SELECT user_id, ${total} AS n FROM (${cum} OFFSET 0) c${edgeJoin} OFFSET 0) x
+             WHERE n > 0`;
   }
-  return `SELECT user_id, sum(n)::bigint AS n FROM (${[cum, ...edges].join('\n UNION ALL \n')}) c
+  return `SELECT user_id, sum(n)::bigint AS n FROM (${[cum, ...(edges.length > 0 ? [rawEdges()] : [])].join('\n UNION ALL \n')}) c
            GROUP BY user_id HAVING sum(n) > 0`;
+
+  /** Per user, the raw rows of every edge, each counted with its sign. */
+  function rawEdges(): string {
+    const inEdge = (e: (typeof edges)[number]) =>
+      `(i.occurred_at >= ${p.add(new Date(e.start).toISOString(), 'timestamptz')}
+        AND i.occurred_at < ${p.add(new Date(e.end).toISOString(), 'timestamptz')})`;
+    const conds = edges.map(inEdge);
+    const signed =
+      edges.length === 1
+        ? `${edges[0]!.sign}`
+        : `CASE WHEN ${conds[0]} THEN ${edges[0]!.sign} ELSE ${edges[1]!.sign} END`;
+    return `SELECT i.user_id, sum(${signed})::bigint AS n FROM interactions i
+             WHERE (${conds.join(' OR ')})${andClause(conditions(p, 'i', f, 'raw'))}
+             GROUP BY i.user_id`;
+  }
 }
 
 /** Conditions on a users row for "known users matching the user-level filters". */
@@ -404,12 +418,18 @@ async function userStats(pool: pg.Pool, f: Normalized): Promise<UserStats> {
   if (f.role === undefined) {
     // The population does not depend on the per-user counts: its own query, run alongside.
     const q = new Params();
-    const known = populationConditions(q, 'u', f);
+    const everyone = `SELECT 'k' AS kind, user_role::text AS role, NULL::bigint AS v, users AS c
+                        FROM agg_population WHERE event_role = ''`;
     const population =
-      known.length === 0
-        ? `SELECT 'k' AS kind, user_role::text AS role, NULL::bigint AS v, users AS c FROM agg_population WHERE event_role = ''`
-        : `SELECT 'k' AS kind, u.role::text AS role, NULL::bigint AS v, count(*)::bigint AS c
-             FROM users u${whereClause(known)} GROUP BY u.role`;
+      f.userId === undefined && f.to === null
+        ? everyone
+        : f.userId === undefined
+          ? // Users first seen before `to`: everyone, minus those first seen since (index range).
+            `${everyone} UNION ALL
+             SELECT 'k', u.role::text, NULL, -count(*)::bigint FROM users u
+              WHERE u.first_seen >= ${q.add(new Date(f.to!).toISOString(), 'timestamptz')} GROUP BY u.role`
+          : `SELECT 'k' AS kind, u.role::text AS role, NULL::bigint AS v, count(*)::bigint AS c
+               FROM users u${whereClause(populationConditions(q, 'u', f))} GROUP BY u.role`;
     const [h, k] = await Promise.all([
       pool.query<Row>(histogram(perUser), p.values),
       pool.query<Row>(population, q.values),
