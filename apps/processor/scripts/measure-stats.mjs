@@ -7,7 +7,10 @@ import { computeStats, computeStatsFromRaw, createPool } from '@tracker/db';
 
 const runs = Number(process.argv[2] ?? 20);
 const skipRaw = process.argv[3] === 'skipRaw';
-const pool = createPool(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tracker', 5);
+// Session settings as the query service's (apps/query clients.plugin.ts).
+const pool = createPool(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tracker', 5, 'measure-stats', {
+  work_mem: '32MB',
+});
 const { rows } = await pool.query(
   `SELECT (SELECT user_id FROM users ORDER BY action_count DESC LIMIT 1) AS heavy,
           (SELECT user_id FROM users ORDER BY action_count LIMIT 1 OFFSET (SELECT count(*) / 2 FROM users)) AS median,
