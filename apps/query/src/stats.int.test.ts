@@ -2,18 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { computeStatsFromRaw, type IdentifyRow, storeIdentifies, totalApiHits } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
 import type { InteractionRecord, Role } from '@tracker/schemas';
-import { buildInteraction, createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
+import {
+  buildInteraction,
+  createTestDatabase,
+  seededRandom,
+  type TestDatabase,
+  waitFor,
+} from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { storeRecords, testConfig } from './test-support.js';
 
 // Generated data: three weeks, 40 users (two heavy, some changing role, some only identified),
 // pages sharing prefixes, events near day edges in UTC and in +05:30.
-let seed = 11;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
+const rand = seededRandom(11);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const START = Date.UTC(2026, 2, 1);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@tracker/schemas';
-import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
+import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CUM_ORIGIN_MS, CUM_PERIOD_DAYS, type InteractionRow, storeInteractions } from './aggregates.js';
 import { reconcile } from './reconcile.js';
@@ -16,11 +16,7 @@ const DAY = 86_400_000;
 const BOUNDARY = CUM_ORIGIN_MS + 75 * CUM_PERIOD_DAYS * DAY; // 2026-04-14T00:00Z, period 75's first day
 const at = (days: number, hours = 0) => new Date(BOUNDARY + days * DAY + hours * 3_600_000);
 
-let seed = 11;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
+const rand = seededRandom(11);
 const ROLES: Role[] = ['ADMIN', 'USER', 'GUEST'];
 
 function generate(): InteractionRow[] {

@@ -1,3 +1,4 @@
+import { seededRandom } from '@tracker/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   chooseSource,
@@ -83,11 +84,7 @@ describe('decomposeRange', () => {
   });
 
   it('covers many random ranges exactly', () => {
-    let seed = 42;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
+    const rand = seededRandom(42);
     for (let i = 0; i < 500; i += 1) {
       const a = T0 + Math.floor(rand() * 5 * 1440 * M);
       const b = a + Math.floor(rand() * 3 * 1440 * M) + 1;

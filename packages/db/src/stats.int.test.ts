@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@tracker/schemas';
-import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
+import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type IdentifyRow,
@@ -16,11 +16,7 @@ import type { InteractionFilters } from './stats-types.js';
 
 // Generated data: 5 weeks around the US DST change (2026-03-08), 60 users (a few heavy ones, some
 // changing role, some only identified), pages with a shared prefix, events on bucket edges.
-let seed = 7;
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) % 2 ** 31;
-  return seed / 2 ** 31;
-};
+const rand = seededRandom(7);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const START = Date.UTC(2026, 1, 20);

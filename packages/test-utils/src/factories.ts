@@ -23,3 +23,15 @@ export function buildInteraction(overrides: Partial<InteractionRecord> = {}): In
     ...overrides,
   };
 }
+
+/**
+ * A deterministic source of numbers in [0, 1) (a linear congruential generator) for generated test
+ * data that is the same on every run.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
