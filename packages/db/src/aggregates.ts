@@ -28,7 +28,9 @@ export const TIME_TABLES = {
 } as const satisfies Record<string, Record<number, string>>;
 
 // date_bin with a fixed UTC origin does not depend on the session's TimeZone (date_trunc would).
-const ORIGIN = "TIMESTAMPTZ '2000-01-01 00:00:00+00'";
+/** 2000-01-01 UTC: where time buckets are aligned from and agg_user_cum's day numbers start. */
+export const BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 1);
+const ORIGIN = `TIMESTAMPTZ '${new Date(BUCKET_ORIGIN_MS).toISOString()}'`;
 const bucketOf = (grain: number, col: string) => `date_bin(interval '${grain} minutes', ${col}, ${ORIGIN})`;
 
 /**
@@ -116,8 +118,6 @@ export const USER_COLUMNS = [
 
 /** Days per period of agg_user_cum (UTC days counted from 2000-01-01; period p starts on day p·128). */
 export const CUM_PERIOD_DAYS = 128;
-/** 2000-01-01 UTC, where agg_user_cum's day numbers start. */
-export const CUM_ORIGIN_MS = Date.UTC(2000, 0, 1);
 
 /**
  * agg_user_cum from any relation of interaction rows: per user and period, the cumulative daily

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Role } from '@tracker/schemas';
 import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CUM_ORIGIN_MS, CUM_PERIOD_DAYS, type InteractionRow, storeInteractions } from './aggregates.js';
+import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS, type InteractionRow, storeInteractions } from './aggregates.js';
 import { reconcile } from './reconcile.js';
 import { computeStats, computeStatsFromRaw } from './stats.js';
 import type { InteractionFilters } from './stats-types.js';
@@ -13,7 +13,7 @@ import type { InteractionFilters } from './stats-types.js';
 // ranges that straddle the boundary, end or start on it, and cut days at either side of noon.
 
 const DAY = 86_400_000;
-const BOUNDARY = CUM_ORIGIN_MS + 75 * CUM_PERIOD_DAYS * DAY; // 2026-04-14T00:00Z, period 75's first day
+const BOUNDARY = BUCKET_ORIGIN_MS + 75 * CUM_PERIOD_DAYS * DAY; // 2026-04-14T00:00Z, period 75's first day
 const at = (days: number, hours = 0) => new Date(BOUNDARY + days * DAY + hours * 3_600_000);
 
 const rand = seededRandom(11);

@@ -1,6 +1,6 @@
 import { ROLES, type Role } from '@tracker/schemas';
 import type pg from 'pg';
-import { CUM_ORIGIN_MS, CUM_PERIOD_DAYS, MAX_PREFIX_DEPTH } from './aggregates.js';
+import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS, MAX_PREFIX_DEPTH } from './aggregates.js';
 import { totalApiHits } from './api-hits.js';
 import {
   chooseSource,
@@ -257,15 +257,15 @@ async function perUserInRange(pool: pg.Pool, p: Params, f: Normalized): Promise<
   }
   const P = CUM_PERIOD_DAYS;
   const periods: number[] = [];
-  // The day number (days since CUM_ORIGIN) whose midnight stands for boundary t, plus the raw part
+  // The day number (days since BUCKET_ORIGIN_MS) whose midnight stands for boundary t, plus the raw part
   // between that midnight and t: counted with `sign` when t is later than the midnight.
   const boundary = (t: number | null, sign: 1 | -1): number | null => {
     if (t === null) return null;
-    const days = (t - CUM_ORIGIN_MS) / DAY_MS;
+    const days = (t - BUCKET_ORIGIN_MS) / DAY_MS;
     const floor = Math.floor(days);
     periods.push(Math.floor(floor / P));
     if (floor === days) return floor;
-    const midnight = CUM_ORIGIN_MS + floor * DAY_MS;
+    const midnight = BUCKET_ORIGIN_MS + floor * DAY_MS;
     if (t - midnight <= DAY_MS / 2) {
       edges.push({ start: midnight, end: t, sign });
       return floor;
