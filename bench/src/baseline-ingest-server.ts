@@ -5,7 +5,7 @@
  * and waiting for the broker's acknowledgement. Run as a child process by the bench (PORT from env).
  */
 import { createBaseApp, healthPlugin } from '@tracker/http';
-import { SERVICE } from '@tracker/ingest/dist/app.js';
+import { baseAppOptions } from '@tracker/ingest/dist/app.js';
 import { loadIngestConfig } from '@tracker/ingest/dist/config.js';
 import { createIngestMetrics } from '@tracker/ingest/dist/metrics.js';
 import type { EventSink } from '@tracker/ingest/dist/plugins/events.plugin.js';
@@ -15,14 +15,7 @@ import fp from 'fastify-plugin';
 
 const config = loadIngestConfig();
 const app = await createBaseApp({
-  service: SERVICE,
-  logLevel: config.LOG_LEVEL,
-  bodyLimit: config.INGEST_BATCH_MAX_BYTES,
-  corsOrigins: config.INGEST_CORS_ORIGINS,
-  corsHeaders: ['x-write-key'],
-  rateLimitMax: config.INGEST_RATE_LIMIT_MAX,
-  rateLimitWindowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
-  trustProxy: config.TRUST_PROXY,
+  ...baseAppOptions(config),
   docs: { title: 'ingest baseline (no Kafka)', description: 'benchmark baseline' },
 });
 

@@ -1,4 +1,10 @@
-import { apiHitsPlugin, createBaseApp, healthPlugin, type TrackerApp } from '@tracker/http';
+import {
+  apiHitsPlugin,
+  type BaseAppOptions,
+  createBaseApp,
+  healthPlugin,
+  type TrackerApp,
+} from '@tracker/http';
 import type { KafkaConfig } from 'kafkajs';
 import type { IngestConfig } from './config.js';
 import { eventsPlugin } from './plugins/events.plugin.js';
@@ -15,11 +21,11 @@ export interface AppDeps {
 }
 
 /**
- * The ingest service: validated interactions to Kafka as Avro. Builds and returns the app (never
- * listens); connects to the registry and Kafka while registering, closes them on app.close().
+ * The base app options ingest runs with (limits, CORS, rate limit, proxy trust), without the API
+ * docs: shared with the benchmark's no-Kafka baseline server so the two cannot drift apart.
  */
-export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promise<TrackerApp> {
-  const app = await createBaseApp({
+export function baseAppOptions(config: IngestConfig): Omit<BaseAppOptions, 'docs'> {
+  return {
     service: SERVICE,
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.INGEST_BATCH_MAX_BYTES,
@@ -28,6 +34,16 @@ export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promis
     rateLimitMax: config.INGEST_RATE_LIMIT_MAX,
     rateLimitWindowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
     trustProxy: config.TRUST_PROXY,
+  };
+}
+
+/**
+ * The ingest service: validated interactions to Kafka as Avro. Builds and returns the app (never
+ * listens); connects to the registry and Kafka while registering, closes them on app.close().
+ */
+export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promise<TrackerApp> {
+  const app = await createBaseApp({
+    ...baseAppOptions(config),
     docs: {
       title: 'Interaction tracker: ingest API',
       description:
