@@ -421,6 +421,15 @@ function queryCorpus(): BadRequest[] {
       path: `${path}?${query}`,
     });
   };
+  const wrongMethod = (route: string, method: string) =>
+    out.push({
+      service: 'query',
+      label: `${method} ${route}`,
+      method,
+      path: route,
+      headers: JSON_TYPE,
+      body: '{}',
+    });
   for (const route of FILTER_ROUTES) {
     for (const injection of INJECTIONS) {
       for (const filter of ['role', 'action', 'from', 'to']) get(route, { [filter]: injection });
@@ -442,15 +451,7 @@ function queryCorpus(): BadRequest[] {
     get(route, 'userId=%ff%fe', `${route}: userId not UTF-8`);
     get(route, 'page=%c0%af', `${route}: page overlong UTF-8`);
     get(route, 'userId=a&userId=b', `${route}: userId twice`);
-    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH'])
-      out.push({
-        service: 'query',
-        label: `${method} ${route}`,
-        method,
-        path: route,
-        headers: JSON_TYPE,
-        body: '{}',
-      });
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) wrongMethod(route, method);
   }
   // (`1e3` and `0x10` are numbers to the validator's coercion, so they are not in this list.)
   const LIMITS_BAD = ['0', '-1', '1.5', 'abc', '', 'NaN', 'Infinity', '99999999999999999999', '1000000000'];
@@ -468,15 +469,7 @@ function queryCorpus(): BadRequest[] {
   get('/api/interactions', { key: 'not-here' }, '/api/interactions?key= (only stream/export take it)');
   for (const stats of ['maybe', '2']) get('/api/stream', { stats });
   for (const route of ['/api/facets', '/api/dlq'])
-    for (const method of ['POST', 'PUT', 'DELETE'])
-      out.push({
-        service: 'query',
-        label: `${method} ${route}`,
-        method,
-        path: route,
-        headers: JSON_TYPE,
-        body: '{}',
-      });
+    for (const method of ['POST', 'PUT', 'DELETE']) wrongMethod(route, method);
   for (const route of QUERY_ROUTES) get(route, 'limit=%zz', `${route}: broken percent escape`);
   out.push({ service: 'query', label: 'URL that is not UTF-8', method: 'GET', path: '/api/%ff' });
   out.push({ service: 'query', label: 'unknown API route', method: 'GET', path: '/api/users' });
