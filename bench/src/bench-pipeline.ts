@@ -6,6 +6,7 @@
  *    processor actually got, with the processor's concurrency (2 partitions at a time): what storing
  *    the raw rows costs without Kafka, Avro decoding, validation and the aggregates.
  */
+import { interactionColumns } from '@tracker/db';
 import type { InteractionRecord } from '@tracker/schemas';
 import type { BenchContext } from './bench-context.js';
 import { makeRow, perSecond } from './bench-report.js';
@@ -148,22 +149,15 @@ async function insertBaseline(
   await pool.query('DROP TABLE IF EXISTS bench_raw');
   await pool.query('CREATE TABLE bench_raw (LIKE interactions INCLUDING ALL)');
   const chunks = batches(records, batchSize);
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const params = (rs: InteractionRecord[], offset: number) => [
-    rs.map((r) => r.eventId),
-    rs.map((r) => r.userId),
-    rs.map((r) => r.role),
-    rs.map((r) => r.action),
-    rs.map((r) => r.page),
-    rs.map((r) => iso(r.occurredAt)),
-    rs.map((r) => iso(r.receivedAt)),
-    rs.map((r) => r.sessionId),
-    rs.map((r) => JSON.stringify(r.properties)),
-    rs.map((r) => r.userAgent),
-    rs.map((r) => r.isBot),
-    rs.map((_, i) => (offset + i) % PARTITIONS),
-    rs.map((_, i) => offset + i),
-  ];
+  // The processor's own column arrays (interactionColumns), from rows as the processor makes them.
+  const params = (rs: InteractionRecord[], offset: number) =>
+    interactionColumns(
+      rs.map((r, i) => ({
+        ...r,
+        partition: (offset + i) % PARTITIONS,
+        offset: String(offset + i),
+      })),
+    );
   let next = 0;
   const started = performance.now();
   await Promise.all(

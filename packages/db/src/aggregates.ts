@@ -366,7 +366,20 @@ export async function storeInteractions(db: Queryable, rows: InteractionRow[]): 
     db,
     rows.map((r) => r.userId),
   );
-  const { rows: out } = await db.query<{ inserted: number; newest: Date | null }>(STORE_INTERACTIONS, [
+  const { rows: out } = await db.query<{ inserted: number; newest: Date | null }>(
+    STORE_INTERACTIONS,
+    interactionColumns(rows),
+  );
+  return { inserted: out[0]?.inserted ?? 0, newest: out[0]?.newest ?? null };
+}
+
+/**
+ * The rows as 13 column arrays, in the order of interactions' columns event_id, user_id, role,
+ * action, page, occurred_at, received_at, session_id, properties, user_agent, is_bot,
+ * kafka_partition, kafka_offset: the parameters of a set-based insert `FROM unnest($1, ..., $13)`.
+ */
+export function interactionColumns(rows: InteractionRow[]): unknown[][] {
+  return [
     rows.map((r) => r.eventId),
     rows.map((r) => r.userId),
     rows.map((r) => r.role),
@@ -380,8 +393,7 @@ export async function storeInteractions(db: Queryable, rows: InteractionRow[]): 
     rows.map((r) => r.isBot),
     rows.map((r) => r.partition),
     rows.map((r) => r.offset),
-  ]);
-  return { inserted: out[0]?.inserted ?? 0, newest: out[0]?.newest ?? null };
+  ];
 }
 
 // NOTE: the traits of every user touched are recomputed from all their identify rows (the stored
