@@ -237,12 +237,16 @@ export interface StoreResult {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+// Tables whose upsert returns the stored rows (keys and new value): the histogram deltas read a
+// user's count before and after this statement from them instead of looking the rows up again.
+const RETURNS_NEW_COUNTS = new Set(['agg_user_page', 'agg_user_prefix']);
+
 const upsertAggregate = (def: AggregateDef) =>
   `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
    ${def.fromRows!('fresh')} ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}
    ON CONFLICT (${def.keys.join(', ')}) DO UPDATE SET ${def.value} = ${
      def.merge ?? `${def.table}.${def.value} + EXCLUDED.${def.value}`
-   }`;
+   }${RETURNS_NEW_COUNTS.has(def.table) ? ` RETURNING ${def.keys.join(', ')}, ${def.value}` : ''}`;
 
 // How an existing user absorbs newer facts: seen range widened, role from the latest event (ties:
 // the later role in enum order), so the result does not depend on the order batches arrive in.
@@ -271,8 +275,11 @@ const contributions = (users: string, roles: string) => `
 // NOTE: every aggregate is fed from `fresh`, the rows this statement actually inserted, so a
 // redelivered event (ON CONFLICT DO NOTHING) changes nothing. Rows are upserted in key order so that
 // concurrent batches (other partitions, other instances) lock shared rows in the same order. The
-// histogram and population deltas compare the affected users' rows before this statement (its
-// snapshot: old_*) with after; lockUsers() keeps other transactions off those users meanwhile.
+// histogram and population deltas compare the affected users' counts before this statement with
+// after: per page and prefix, the upsert returns the new count and the batch's own count is the
+// difference; per role and action, the users' agg_user_action rows as this statement's snapshot
+// shows them (old_ua, read through the primary key: `= ANY(ids)` rather than a join that may scan the
+// whole table). lockUsers() keeps other transactions off those users meanwhile.
 const STORE_INTERACTIONS = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
@@ -289,16 +296,14 @@ const STORE_INTERACTIONS = `
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, user_id, role, action, page, occurred_at
   ), ${AGGREGATES.filter((d) => d.fromRows)
-    .map((def, i) => `a${i} AS (${upsertAggregate(def)})`)
+    .map((def) => `up_${def.table} AS (${upsertAggregate(def)})`)
     .join(',\n  ')},
-  old_u AS (SELECT user_id, role, action_count FROM users WHERE user_id IN (SELECT user_id FROM fresh)),
-  old_ua AS (SELECT user_id, role, action, n FROM agg_user_action WHERE user_id IN (SELECT user_id FROM fresh)),
-  old_up AS (SELECT user_id, page, n FROM agg_user_page WHERE (user_id, page) IN (SELECT user_id, page FROM fresh)),
-  fresh_prefixes AS (${withPrefixes('fresh')}),
-  old_upx AS (
-    SELECT user_id, prefix, n FROM agg_user_prefix
-     WHERE (user_id, prefix) IN (SELECT user_id, prefix FROM fresh_prefixes)
+  ids AS (SELECT array_agg(DISTINCT user_id) AS ids FROM fresh),
+  old_u AS (SELECT user_id, role, action_count FROM users WHERE user_id = ANY ((SELECT ids FROM ids)::text[])),
+  old_ua AS (
+    SELECT user_id, role, action, n FROM agg_user_action WHERE user_id = ANY ((SELECT ids FROM ids)::text[])
   ),
+  fresh_prefixes AS (${withPrefixes('fresh')}),
   u AS (
     INSERT INTO users (user_id, role, action_count, first_seen, last_seen, role_at)
     SELECT user_id, (array_agg(role ORDER BY occurred_at DESC, role DESC))[1], count(*), min(occurred_at),
@@ -319,13 +324,13 @@ const STORE_INTERACTIONS = `
       FROM (SELECT user_id, action, count(*) AS n FROM fresh GROUP BY 1, 2) d
       LEFT JOIN (SELECT user_id, action, sum(n) AS n FROM old_ua GROUP BY 1, 2) o USING (user_id, action)
     UNION ALL
-    SELECT 'page', d.page, coalesce(o.n, 0), coalesce(o.n, 0) + d.n
+    SELECT 'page', r.page, r.n - d.n, r.n
       FROM (SELECT user_id, page, count(*) AS n FROM fresh GROUP BY 1, 2) d
-      LEFT JOIN old_up o USING (user_id, page)
+      JOIN up_agg_user_page r USING (user_id, page)
     UNION ALL
-    SELECT 'prefix', d.prefix, coalesce(o.n, 0), coalesce(o.n, 0) + d.n
+    SELECT 'prefix', r.prefix, r.n - d.n, r.n
       FROM (SELECT user_id, prefix, count(*) AS n FROM fresh_prefixes GROUP BY 1, 2) d
-      LEFT JOIN old_upx o USING (user_id, prefix)
+      JOIN up_agg_user_prefix r USING (user_id, prefix)
   ), hist AS (
     INSERT INTO agg_user_hist (dim, key, n, users)
     SELECT dim, key, n, sum(c)::bigint FROM (
