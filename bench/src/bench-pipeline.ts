@@ -6,7 +6,7 @@
  *    processor actually got, with the processor's concurrency (2 partitions at a time): what storing
  *    the raw rows costs without Kafka, Avro decoding, validation and the aggregates.
  */
-import { interactionColumns } from '@tracker/db';
+import { INTERACTION_INPUT, interactionColumns } from '@tracker/db';
 import type { InteractionRecord } from '@tracker/schemas';
 import type { BenchContext } from './bench-context.js';
 import { makeRow, perSecond } from './bench-report.js';
@@ -135,8 +135,7 @@ export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
 const INSERT_RAW = `
   INSERT INTO bench_raw (event_id, user_id, role, action, page, occurred_at, received_at, session_id, properties,
                          user_agent, is_bot, kafka_partition, kafka_offset)
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::"Role"[], $4::text[], $5::text[], $6::timestamptz[],
-                       $7::timestamptz[], $8::text[], $9::jsonb[], $10::text[], $11::boolean[], $12::int[], $13::bigint[])
+  ${INTERACTION_INPUT}
   ON CONFLICT (event_id) DO NOTHING`;
 
 /** Events/s of inserting `records` into a scratch copy of `interactions`. */
@@ -149,7 +148,8 @@ async function insertBaseline(
   await pool.query('DROP TABLE IF EXISTS bench_raw');
   await pool.query('CREATE TABLE bench_raw (LIKE interactions INCLUDING ALL)');
   const chunks = batches(records, batchSize);
-  // The processor's own column arrays (interactionColumns), from rows as the processor makes them.
+  // The processor's own parameters and input relation (interactionColumns, INTERACTION_INPUT), from
+  // rows as the processor makes them.
   const params = (rs: InteractionRecord[], offset: number) =>
     interactionColumns(
       rs.map((r, i) => ({

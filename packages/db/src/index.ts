@@ -7,3 +7,4 @@ export * from './stats.js';
 export * from './stats-pipeline.js';
 export * from './stats-plan.js';
 export type * from './stats-types.js';
+export * from './pg-array.js';
