@@ -46,6 +46,11 @@ export interface AggregateDef {
   value: string;
   recompute: string;
   fromRows?: (src: string) => string;
+  /**
+   * For aggregates over page prefixes: the same as fromRows, from a relation of (user_id, prefix)
+   * rows (withPrefixes), so that a statement that has them already does not compute them again.
+   */
+  fromPrefixes?: (prefixes: string) => string;
   /** How a stored value absorbs EXCLUDED's (default: `value + EXCLUDED.value`). */
   merge?: string;
   /** Stored rows that count (reconcile; default: value <> 0, a zero row being the same as none). */
@@ -54,6 +59,14 @@ export interface AggregateDef {
 
 function rowAggregate(table: string, keys: string[], fromRows: (src: string) => string): AggregateDef {
   return { table, keys, value: 'n', recompute: fromRows('interactions'), fromRows };
+}
+
+function prefixAggregate(
+  table: string,
+  keys: string[],
+  fromPrefixes: (prefixes: string) => string,
+): AggregateDef {
+  return { ...rowAggregate(table, keys, (src) => fromPrefixes(`(${withPrefixes(src)})`)), fromPrefixes };
 }
 
 const timeAggregates = (family: keyof typeof TIME_TABLES, cols: string[]) =>
@@ -79,9 +92,10 @@ export const MAX_PREFIX_DEPTH = 9;
  * '/docs/a/b' (every prefix ending in '/'), so that a `/docs/*` filter has its own per-user counts.
  */
 const withPrefixes = (src: string) => `
-  SELECT s.user_id, p.prefix FROM ${src} s CROSS JOIN LATERAL (
-    SELECT array_to_string((string_to_array(s.page, '/'))[1:k], '/') || '/' AS prefix
-      FROM generate_series(1, least(cardinality(string_to_array(s.page, '/')) - 1, ${MAX_PREFIX_DEPTH})) AS k) p`;
+  SELECT s.user_id, array_to_string(a.parts[1:k], '/') || '/' AS prefix
+    FROM ${src} s
+   CROSS JOIN LATERAL (SELECT string_to_array(s.page, '/') AS parts) a
+   CROSS JOIN LATERAL generate_series(1, least(cardinality(a.parts) - 1, ${MAX_PREFIX_DEPTH})) AS k`;
 
 /**
  * The users table recomputed from raw rows (interactions and identifies). A user's role is the role
@@ -167,10 +181,10 @@ export const AGGREGATES: AggregateDef[] = [
     ['user_id', 'page'],
     (src) => `SELECT s.user_id, s.page, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2`,
   ),
-  rowAggregate(
+  prefixAggregate(
     'agg_user_prefix',
     ['user_id', 'prefix'],
-    (src) => `SELECT p.user_id, p.prefix, count(*)::bigint AS n FROM (${withPrefixes(src)}) p GROUP BY 1, 2`,
+    (prefixes) => `SELECT p.user_id, p.prefix, count(*)::bigint AS n FROM ${prefixes} p GROUP BY 1, 2`,
   ),
   ...timeAggregates('agg_user_time', ['user_id']),
   {
@@ -244,7 +258,7 @@ const RETURNS_NEW_COUNTS = new Set(['agg_user_page', 'agg_user_prefix']);
 
 const upsertAggregate = (def: AggregateDef) =>
   `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
-   ${def.fromRows!('fresh')} ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}
+   ${def.fromPrefixes ? def.fromPrefixes('fresh_prefixes') : def.fromRows!('fresh')} ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}
    ON CONFLICT (${def.keys.join(', ')}) DO UPDATE SET ${def.value} = ${
      def.merge ?? `${def.table}.${def.value} + EXCLUDED.${def.value}`
    }${RETURNS_NEW_COUNTS.has(def.table) ? ` RETURNING ${def.keys.join(', ')}, ${def.value}` : ''}`;
@@ -306,7 +320,8 @@ const STORE_INTERACTIONS = `
       FROM input ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, user_id, role, action, page, occurred_at
-  ), ${AGGREGATES.filter((d) => d.fromRows)
+  ), fresh_prefixes AS (${withPrefixes('fresh')}),
+  ${AGGREGATES.filter((d) => d.fromRows)
     .map((def) => `up_${def.table} AS (${upsertAggregate(def)})`)
     .join(',\n  ')},
   ids AS (SELECT array_agg(DISTINCT user_id) AS ids FROM fresh),
@@ -314,7 +329,6 @@ const STORE_INTERACTIONS = `
   old_ua AS (
     SELECT user_id, role, action, n FROM agg_user_action WHERE user_id = ANY ((SELECT ids FROM ids)::text[])
   ),
-  fresh_prefixes AS (${withPrefixes('fresh')}),
   u AS (
     INSERT INTO users (user_id, role, action_count, first_seen, last_seen, role_at)
     SELECT user_id, (array_agg(role ORDER BY occurred_at DESC, role DESC))[1], count(*), min(occurred_at),

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// The SQL side of the pipeline alone: the benchmark's traffic stored through storeInteractions (every
+// aggregate, as the processor does) in batches, N connections at a time, into a scratch database.
+// No Kafka, no Avro, no processor: what the database work costs, to compare changes to the statement.
+//   node bench/scripts/measure-store.mjs [events=200000] [batch=2360] [connections=2]
+// Env: STORE_MODE=raw     the raw INSERT only (the pipeline benchmark's baseline statement)
+//      STORE_SPAN_S=n     occurred_at squeezed into the last n seconds (default: 28 days, as the bench)
+//      STORE_EXPLAIN=1    afterwards, EXPLAIN ANALYZE of one more batch: time per CTE (aggregate)
+//      DATABASE_URL       server to use (default postgresql://postgres@127.0.0.1:5432/postgres); the
+//                         scratch database tracker_measure_store is dropped and created on it
+// Prints one JSON line: events/s. Needs `pnpm build` (reads bench/dist and packages/db/dist).
+import {
+  createPool,
+  ensureDatabase,
+  INTERACTION_INPUT,
+  interactionColumns,
+  migrate,
+  pg,
+  storeInteractions,
+} from '@tracker/db';
+import { batches, sampleEvents, toRecords } from '../dist/bench-traffic.js';
+
+const [events, size, connections] = [200_000, 2360, 2].map((d, i) => Number(process.argv[2 + i] ?? d));
+const PARTITIONS = 12;
+const server = new URL(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres');
+const url = new URL(server);
+url.pathname = '/tracker_measure_store';
+const admin = new pg.Client({ connectionString: server.toString() });
+await admin.connect();
+await admin.query('DROP DATABASE IF EXISTS tracker_measure_store WITH (FORCE)');
+await admin.end();
+await ensureDatabase(url.toString());
+await migrate(url.toString());
+const pool = createPool(url.toString(), connections + 1);
+
+let records = toRecords(sampleEvents(events, 21));
+if (process.env.STORE_SPAN_S) {
+  const end = records.reduce((m, r) => Math.max(m, r.occurredAt), 0);
+  const k = (Number(process.env.STORE_SPAN_S) * 1000) / (28 * 86_400_000);
+  records = records.map((r) => ({ ...r, occurredAt: Math.round(end - (end - r.occurredAt) * k) }));
+}
+// Split by user like the topic's partitions, so concurrent batches hold different users (as the
+// processor's do); batches taken round-robin over the partitions.
+const partitionOf = (userId) => {
+  let h = 0;
+  for (const ch of userId) h = (h * 31 + ch.charCodeAt(0)) | 0;
+  return Math.abs(h) % PARTITIONS;
+};
+const parts = Array.from({ length: PARTITIONS }, () => []);
+records.forEach((r, i) => {
+  const p = partitionOf(r.userId);
+  parts[p].push({ ...r, partition: p, offset: String(i) });
+});
+const perPartition = parts.map((p) => batches(p, size));
+const chunks = [];
+for (let k = 0; perPartition.some((b) => k < b.length); k += 1) {
+  for (const b of perPartition) if (b[k]) chunks.push(b[k]);
+}
+
+const RAW = `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, session_id,
+               properties, user_agent, is_bot, kafka_partition, kafka_offset)
+             ${INTERACTION_INPUT} ON CONFLICT (event_id) DO NOTHING`;
+const raw = process.env.STORE_MODE === 'raw';
+let next = 0;
+const started = performance.now();
+await Promise.all(
+  Array.from({ length: connections }, async () => {
+    const client = await pool.connect();
+    try {
+      for (let i = next++; i < chunks.length; i = next++) {
+        await client.query('BEGIN');
+        if (raw) await client.query(RAW, interactionColumns(chunks[i]));
+        else await storeInteractions(client, chunks[i]);
+        await client.query('COMMIT');
+      }
+    } finally {
+      client.release();
+    }
+  }),
+);
+const ms = performance.now() - started;
+console.log(
+  JSON.stringify({
+    name: raw ? 'store_raw' : 'store',
+    value: Math.round((events / ms) * 1000),
+    unit: 'events/s',
+    events,
+    batch: size,
+    connections,
+    spanSeconds: Number(process.env.STORE_SPAN_S ?? 28 * 86_400),
+  }),
+);
+
+if (process.env.STORE_EXPLAIN && !raw) {
+  // One more batch of one partition's users, EXPLAIN ANALYZEd and rolled back.
+  const extra = toRecords(sampleEvents(events / 10, 77))
+    .filter((r) => partitionOf(r.userId) === 0)
+    .slice(0, size)
+    .map((r, i) => ({ ...r, partition: 0, offset: String(events + i) }));
+  const client = await pool.connect();
+  const query = client.query.bind(client);
+  client.query = (text, params) =>
+    typeof text === 'string' && text.includes('fresh AS (')
+      ? query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params).then((r) => {
+          const plan = r.rows[0]['QUERY PLAN'][0];
+          for (const node of plan.Plan.Plans ?? []) {
+            const input = node.Plans?.[0]?.['Actual Rows'];
+            console.log(
+              `${(node['Subplan Name'] ?? node['Node Type']).padEnd(34)} ${String(node['Actual Total Time'].toFixed(1)).padStart(7)} ms  rows in ${input ?? '-'}`,
+            );
+          }
+          console.log(
+            `rows ${extra.length}: execution ${plan['Execution Time'].toFixed(1)} ms, planning ${plan['Planning Time'].toFixed(1)} ms`,
+          );
+          return { rows: [{ inserted: 0, newest: null }] };
+        })
+      : query(text, params);
+  await client.query('BEGIN');
+  await storeInteractions(client, extra);
+  await client.query('ROLLBACK');
+  client.release();
+}
+await pool.end();
