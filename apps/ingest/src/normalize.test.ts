@@ -4,6 +4,8 @@ import {
   agentOf,
   BOT_MEMO_SIZE,
   isBotAgent,
+  jsonBytes,
+  jsonBytesBound,
   normalizeAction,
   normalizePage,
   normalizeRole,
@@ -182,6 +184,43 @@ describe('prepareInteraction', () => {
       reason: 'too_large',
     });
     expect(prepareInteraction(base, ctx, LIMITS.eventBytes).ok).toBe(true);
+  });
+
+  it('counts the exact size when the cheap bound is over the limit: 31 KB of ASCII passes, 33 KB does not', () => {
+    const props = (n: number) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'x'.repeat(1000)]),
+      );
+    const under = { ...base, properties: props(31) };
+    expect(jsonBytesBound(under)).toBeGreaterThan(LIMITS.eventBytes);
+    expect(jsonBytes(under)).toBeLessThanOrEqual(LIMITS.eventBytes);
+    expect(prepareInteraction(under, ctx).ok).toBe(true);
+    const over = { ...base, properties: props(33) };
+    expect(prepareInteraction(over, ctx)).toMatchObject({
+      ok: false,
+      reason: 'too_large',
+      errors: [
+        { path: '', message: `is ${jsonBytes(over)} bytes; one event may have at most ${LIMITS.eventBytes}` },
+      ],
+    });
+  });
+
+  it('bounds the JSON size from above for every kind of value events are made of', () => {
+    const values: unknown[] = [
+      base,
+      { ...base, properties: { a: 'é', b: '🙂', c: '"\\', d: '\u0001\n\t', e: '\ud800' } },
+      { n: [0, -0, 1e21, -1.7976931348623157e308, 5e-324, 0.1 + 0.2, Number.NaN, Number.POSITIVE_INFINITY] },
+      { t: true, f: false, z: null, empty: '', arr: [], obj: {} },
+      { 'key "quoted" é': { nested: ['x', 1, null] } },
+      '',
+      'x'.repeat(5000),
+    ];
+    for (const v of values) {
+      expect(jsonBytesBound(v), JSON.stringify(v)).toBeGreaterThanOrEqual(jsonBytes(v));
+    }
+    // Deeper than events nest: no bound, the exact count is taken.
+    expect(jsonBytesBound({ a: { b: { c: { d: 1 } } } })).toBeUndefined();
+    expect(jsonBytesBound(undefined)).toBeUndefined();
   });
 
   it('refuses a timestamp without a time zone', () => {

@@ -111,14 +111,64 @@ export function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
 }
 
+/** Deepest nesting jsonBytesBound() walks: an event, its properties, a value (and one more). */
+const BOUND_DEPTH = 3;
+
+/**
+ * An upper bound of jsonBytes(value) without serialising it (~5× cheaper for a typical event, and
+ * this runs for every event received): in JSON a UTF-16 unit of a string takes at most 6 bytes
+ * (`\uXXXX`), a number at most 25 characters. Undefined for values nested deeper than events are.
+ */
+export function jsonBytesBound(value: unknown, depth = 0): number | undefined {
+  switch (typeof value) {
+    case 'string':
+      return 2 + 6 * value.length;
+    case 'number':
+      return 25;
+    case 'boolean':
+      return 5;
+    case 'object': {
+      if (value === null) return 4;
+      if (depth >= BOUND_DEPTH) return undefined;
+      let n = 2;
+      if (Array.isArray(value)) {
+        for (const item of value) {
+          const b = jsonBytesBound(item, depth + 1);
+          if (b === undefined) return undefined;
+          n += b + 1;
+        }
+        return n;
+      }
+      for (const key of Object.keys(value)) {
+        const b = jsonBytesBound((value as Record<string, unknown>)[key], depth + 1);
+        if (b === undefined) return undefined;
+        n += 2 + 6 * key.length + 2 + b;
+      }
+      return n;
+    }
+    default:
+      return undefined; // bigint, function, symbol, undefined: not from JSON; count exactly
+  }
+}
+
+/** The item's size in bytes when it is over LIMITS.eventBytes, else undefined. */
+function oversize(raw: unknown, bytes: number | undefined): number | undefined {
+  if (bytes === undefined) {
+    const bound = jsonBytesBound(raw);
+    if (bound !== undefined && bound <= LIMITS.eventBytes) return undefined;
+  }
+  const size = bytes ?? jsonBytes(raw);
+  return size > LIMITS.eventBytes ? size : undefined;
+}
+
 /**
  * Validates and normalises one interaction as a client sent it. Error paths are relative to the
  * item (`userId`, `properties.plan`); callers prefix them (`body`, `body.events.3`).
  * `bytes` is the item's size when the caller already knows it (an import line).
  */
 export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: number): Prepared {
-  const size = bytes ?? jsonBytes(raw);
-  if (size > LIMITS.eventBytes) {
+  const size = oversize(raw, bytes);
+  if (size !== undefined) {
     return {
       ok: false,
       reason: 'too_large',
