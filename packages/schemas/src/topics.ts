@@ -1,3 +1,5 @@
+import { type Static, Type } from 'typebox';
+
 /** Kafka topic names: the one place they are spelled. */
 export const TOPICS = {
   /** Accepted interactions and identify calls, Avro through the schema registry, key = userId. */
@@ -21,11 +23,16 @@ export const DLQ_HEADERS = {
   time: 'dlq-time',
 } as const;
 
-/** JSON value of a message on TOPICS.apiHits: a delta of requests served by one service instance. */
-export interface ApiHitsMessage {
-  batchId: string;
-  service: string;
-  hits: number;
+/**
+ * JSON value of a message on TOPICS.apiHits: a delta of requests served by one service instance.
+ * Written by every service, read by the processor; fields beyond these are allowed (newer senders).
+ */
+export const ApiHitsMessageSchema = Type.Object({
+  /** Idempotency key: a delta is counted once however often it is delivered. */
+  batchId: Type.String({ format: 'uuid' }),
+  service: Type.String({ minLength: 1, maxLength: 64 }),
+  hits: Type.Integer({ minimum: 0, maximum: 1_000_000_000_000 }),
   /** Epoch ms when the delta was flushed. */
-  at: number;
-}
+  at: Type.Number(),
+});
+export type ApiHitsMessage = Static<typeof ApiHitsMessageSchema>;

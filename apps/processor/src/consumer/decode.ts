@@ -1,7 +1,12 @@
 import { InteractionSerde } from '@tracker/kafka';
-import { type ApiHitsMessage, type InteractionRecord, InteractionRecordSchema } from '@tracker/schemas';
+import {
+  type ApiHitsMessage,
+  ApiHitsMessageSchema,
+  type InteractionRecord,
+  InteractionRecordSchema,
+} from '@tracker/schemas';
 import type { KafkaMessage } from 'kafkajs';
-import { type TSchema, Type } from 'typebox';
+import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { type Poison, poison } from './poison.js';
 
@@ -91,13 +96,6 @@ export async function decodeInteraction(
   return { kind: 'record', record, message };
 }
 
-/** A JSON message of the api-hits topic (ApiHitsMessage); extra fields are allowed for newer senders. */
-export const ApiHitsMessageSchema = Type.Object({
-  batchId: Type.String({ format: 'uuid' }),
-  service: Type.String({ minLength: 1, maxLength: 64 }),
-  hits: Type.Integer({ minimum: 0, maximum: 1_000_000_000_000 }),
-  at: Type.Number(),
-});
 const apiHitsValidator: Validator = Compile(ApiHitsMessageSchema as TSchema);
 
 export function decodeApiHits(message: KafkaMessage): DecodedApiHits {
