@@ -2,7 +2,7 @@ import { clickProperties, formProperties } from './capture.js';
 import { createIdentity } from './identity.js';
 import { createTransport } from './transport.js';
 import type { Tracker, TrackerConfig } from './types.js';
-import { cleanAction, cleanProperties, uuid } from './util.js';
+import { cleanAction, cleanProperties, MAX_USER_ID, uuid } from './util.js';
 
 /** Defaults of every optional setting (README lists them). */
 export const DEFAULTS = {
@@ -61,7 +61,7 @@ export function createTracker(config: TrackerConfig): Tracker {
     if (role && !ROLE.test(role)) warn(`role "${role}" ignored: ADMIN, USER or GUEST`);
     return role && ROLE.test(role) ? role.toUpperCase() : undefined;
   };
-  const who = createIdentity(c.userId?.slice(0, 128), validRole(c.role), c.sessionTimeout);
+  const who = createIdentity(c.userId?.slice(0, MAX_USER_ID), validRole(c.role), c.sessionTimeout);
   const transport = createTransport(c);
   let lastUrl = '';
 
@@ -141,7 +141,7 @@ export function createTracker(config: TrackerConfig): Tracker {
     track,
     page,
     identify(userId, role, traits) {
-      const id = String(userId).slice(0, 128);
+      const id = String(userId).slice(0, MAX_USER_ID);
       if (!id) return;
       const r = validRole(role) || 'USER';
       const anonymousId = who.anonymousId();

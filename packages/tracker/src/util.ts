@@ -1,10 +1,14 @@
 import type { Properties } from './types.js';
 
-/** Ingest's limits (packages/schemas LIMITS), repeated here because the snippet has no dependencies. */
+/**
+ * Ingest's limits (packages/schemas LIMITS and ACTION_PATTERN), repeated here because the snippet has
+ * no dependencies; util.test.ts fails when they drift apart.
+ */
 export const MAX_PROPERTIES = 50;
 export const MAX_KEY = 128;
 export const MAX_VALUE = 1024;
-const ACTION = /^[a-z0-9_.:-]{1,64}$/;
+export const MAX_USER_ID = 128;
+export const ACTION = /^[a-z0-9_.:-]{1,64}$/;
 
 /**
  * A random v4 UUID: crypto.randomUUID where the page is a secure context, else getRandomValues
