@@ -18,7 +18,9 @@ export function uniqueName(prefix: string): string {
 /** A fresh, migrated database cloned from the template the global setup built. */
 export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase> {
   const config = stackConfig();
-  const name = uniqueName(`tracker_${prefix}`).toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const name = uniqueName(`tracker_${prefix}`)
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
   const admin = new pg.Client({ connectionString: databaseUrl(config.DATABASE_URL, 'postgres') });
   await admin.connect();
   const template = await templateDatabaseName();
@@ -38,6 +40,18 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
       const again = new pg.Client({ connectionString: databaseUrl(config.DATABASE_URL, 'postgres') });
       await again.connect();
       try {
+        // NOTE: pool.end() resolves once it has asked its connections to close, not once they have.
+        // FORCE would terminate a connection still closing, and its client, no longer the pool's,
+        // throws that (57P01) as an uncaught exception into whichever test file runs. So wait (up
+        // to 5 s) for the pool's own connections to be gone; FORCE is then only for strays.
+        for (let i = 0; i < 100; i += 1) {
+          const { rows } = await again.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if (rows[0]!.n === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
         await again.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await again.end();
