@@ -59,7 +59,10 @@ describe('kafkajs patch: groupMessagesPerPartition', () => {
     const partitioner = ({ message }: { message: { key: string } }) => Number(message.key.slice(1)) % 12;
     const out = group({ topic: 't', partitionMetadata: [{}], messages, partitioner });
     const expected: Record<number, { key: string }[]> = {};
-    for (const m of messages) (expected[partitioner({ message: m })] ??= []).push(m);
+    for (const m of messages) {
+      const p = partitioner({ message: m });
+      expected[p] = [...(expected[p] ?? []), m];
+    }
     expect(out).toEqual(expected);
     expect(Object.values(out).reduce((n, ms) => n + ms.length, 0)).toBe(messages.length);
     expect(group({ topic: 't', partitionMetadata: [], messages, partitioner })).toEqual({});
