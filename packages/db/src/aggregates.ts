@@ -55,6 +55,11 @@ export interface AggregateDef {
   merge?: string;
   /** Stored rows that count (reconcile; default: value <> 0, a zero row being the same as none). */
   present?: string;
+  /**
+   * The batch upsert returns the stored rows (keys and new value): the histogram deltas read a
+   * user's count before and after the batch from them instead of looking the rows up again.
+   */
+  returnsCounts?: boolean;
 }
 
 function rowAggregate(table: string, keys: string[], fromRows: (src: string) => string): AggregateDef {
@@ -176,16 +181,22 @@ export const AGGREGATES: AggregateDef[] = [
     ['user_id', 'role', 'action'],
     (src) => `SELECT s.user_id, s.role, s.action, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2, 3`,
   ),
-  rowAggregate(
-    'agg_user_page',
-    ['user_id', 'page'],
-    (src) => `SELECT s.user_id, s.page, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2`,
-  ),
-  prefixAggregate(
-    'agg_user_prefix',
-    ['user_id', 'prefix'],
-    (prefixes) => `SELECT p.user_id, p.prefix, count(*)::bigint AS n FROM ${prefixes} p GROUP BY 1, 2`,
-  ),
+  {
+    ...rowAggregate(
+      'agg_user_page',
+      ['user_id', 'page'],
+      (src) => `SELECT s.user_id, s.page, count(*)::bigint AS n FROM ${src} s GROUP BY 1, 2`,
+    ),
+    returnsCounts: true,
+  },
+  {
+    ...prefixAggregate(
+      'agg_user_prefix',
+      ['user_id', 'prefix'],
+      (prefixes) => `SELECT p.user_id, p.prefix, count(*)::bigint AS n FROM ${prefixes} p GROUP BY 1, 2`,
+    ),
+    returnsCounts: true,
+  },
   ...timeAggregates('agg_user_time', ['user_id']),
   {
     table: 'agg_user_cum',
@@ -252,16 +263,12 @@ export interface StoreResult {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-// Tables whose upsert returns the stored rows (keys and new value): the histogram deltas read a
-// user's count before and after this statement from them instead of looking the rows up again.
-const RETURNS_NEW_COUNTS = new Set(['agg_user_page', 'agg_user_prefix']);
-
 const upsertAggregate = (def: AggregateDef) =>
   `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
    ${def.fromPrefixes ? def.fromPrefixes('fresh_prefixes') : def.fromRows!('fresh')} ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}
    ON CONFLICT (${def.keys.join(', ')}) DO UPDATE SET ${def.value} = ${
      def.merge ?? `${def.table}.${def.value} + EXCLUDED.${def.value}`
-   }${RETURNS_NEW_COUNTS.has(def.table) ? ` RETURNING ${def.keys.join(', ')}, ${def.value}` : ''}`;
+   }${def.returnsCounts ? ` RETURNING ${def.keys.join(', ')}, ${def.value}` : ''}`;
 
 // How an existing user absorbs newer facts: seen range widened, role from the latest event (ties:
 // the later role in enum order), so the result does not depend on the order batches arrive in.
@@ -287,14 +294,18 @@ const contributions = (users: string, roles: string) => `
   SELECT ''::text AS er, u.role AS cr FROM ${users} u
   UNION ALL SELECT r.role::text, u.role FROM ${roles} r JOIN ${users} u USING (user_id)`;
 
+/** interactions' columns that a batch writes, in the order of INTERACTION_INPUT's. */
+const INTERACTION_COLUMNS =
+  'event_id, user_id, role, action, page, occurred_at, received_at, session_id, properties, user_agent, is_bot, kafka_partition, kafka_offset';
+
 const msToTimestamp = (col: string) => `TIMESTAMPTZ 'epoch' + ${col} * INTERVAL '1 millisecond'`;
 
 /**
  * The rows of interactionColumns(rows) ($1..$13) as a relation with interactions' column names and
- * types: the input of a set-based insert (storeInteractions, and the pipeline benchmark's baseline).
- * Times travel as epoch milliseconds, which costs less to write and to read than ISO strings.
+ * types: the input of a set-based insert (storeInteractions, rawInteractionsInsert). Times travel as
+ * epoch milliseconds, which costs less to write and to read than ISO strings.
  */
-export const INTERACTION_INPUT = `
+const INTERACTION_INPUT = `
   SELECT event_id, user_id, role::"Role" AS role, action, page, ${msToTimestamp('occurred_ms')} AS occurred_at,
          ${msToTimestamp('received_ms')} AS received_at, session_id, properties, user_agent, is_bot,
          kafka_partition, kafka_offset
@@ -302,6 +313,13 @@ export const INTERACTION_INPUT = `
                 $9::jsonb[], $10::text[], $11::boolean[], $12::int[], $13::bigint[])
       AS t(event_id, user_id, role, action, page, occurred_ms, received_ms, session_id, properties,
            user_agent, is_bot, kafka_partition, kafka_offset)`;
+
+/**
+ * The raw insert alone (no aggregates) of interactionColumns(rows) into `table`, shaped like
+ * `interactions`: the pipeline benchmark's baseline and bench/scripts/measure-store.mjs' raw mode.
+ */
+export const rawInteractionsInsert = (table: string) =>
+  `INSERT INTO ${table} (${INTERACTION_COLUMNS}) ${INTERACTION_INPUT} ON CONFLICT (event_id) DO NOTHING`;
 
 // NOTE: every aggregate is fed from `fresh`, the rows this statement actually inserted, so a
 // redelivered event (ON CONFLICT DO NOTHING) changes nothing. Rows are upserted in key order so that
@@ -313,11 +331,8 @@ export const INTERACTION_INPUT = `
 // whole table). lockUsers() keeps other transactions off those users meanwhile.
 const STORE_INTERACTIONS = `
   WITH input AS (${INTERACTION_INPUT}), fresh AS (
-    INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, session_id,
-                              properties, user_agent, is_bot, kafka_partition, kafka_offset)
-    SELECT event_id, user_id, role, action, page, occurred_at, received_at, session_id, properties,
-           user_agent, is_bot, kafka_partition, kafka_offset
-      FROM input ORDER BY event_id
+    INSERT INTO interactions (${INTERACTION_COLUMNS})
+    SELECT ${INTERACTION_COLUMNS} FROM input ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, user_id, role, action, page, occurred_at
   ), fresh_prefixes AS (${withPrefixes('fresh')}),
