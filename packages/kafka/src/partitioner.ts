@@ -41,6 +41,11 @@ export function murmur2(data: Uint8Array): number {
 
 const toPositive = (x: number) => x & 0x7fffffff;
 
+/** The partition Kafka's Java client (and kafkajs' default partitioner) gives a keyed message. */
+export function keyPartition(key: Buffer | string, partitions: number): number {
+  return toPositive(murmur2(Buffer.isBuffer(key) ? key : Buffer.from(key))) % partitions;
+}
+
 /**
  * The partitioner of Kafka's Java client and kafkajs' default (`Partitioners.DefaultPartitioner`):
  * an explicit partition wins, a key goes to murmur2(key) mod partitions (so a user's events stay in
@@ -52,8 +57,10 @@ export const JavaCompatiblePartitioner: ICustomPartitioner = () => {
   return ({ topic, partitionMetadata, message }) => {
     if (message.partition !== null && message.partition !== undefined) return message.partition;
     if (message.key !== null && message.key !== undefined) {
-      const key = Buffer.isBuffer(message.key) ? message.key : Buffer.from(String(message.key));
-      return toPositive(murmur2(key)) % partitionMetadata.length;
+      return keyPartition(
+        Buffer.isBuffer(message.key) ? message.key : String(message.key),
+        partitionMetadata.length,
+      );
     }
     const next = (counters.get(topic) ?? Math.floor(Math.random() * 0x7fffffff)) + 1;
     counters.set(topic, next);
