@@ -12,12 +12,14 @@
 import {
   createPool,
   ensureDatabase,
-  INTERACTION_INPUT,
   interactionColumns,
   migrate,
   pg,
+  rawInteractionsInsert,
   storeInteractions,
 } from '@tracker/db';
+import { keyPartition } from '@tracker/kafka';
+import { inTransactions } from '../dist/bench-pipeline.js';
 import { batches, sampleEvents, toRecords } from '../dist/bench-traffic.js';
 
 const [events, size, connections] = [200_000, 2360, 2].map((d, i) => Number(process.argv[2 + i] ?? d));
@@ -39,13 +41,9 @@ if (process.env.STORE_SPAN_S) {
   const k = (Number(process.env.STORE_SPAN_S) * 1000) / (28 * 86_400_000);
   records = records.map((r) => ({ ...r, occurredAt: Math.round(end - (end - r.occurredAt) * k) }));
 }
-// Split by user like the topic's partitions, so concurrent batches hold different users (as the
+// Split by user as ingest partitions the topic, so concurrent batches hold different users (as the
 // processor's do); batches taken round-robin over the partitions.
-const partitionOf = (userId) => {
-  let h = 0;
-  for (const ch of userId) h = (h * 31 + ch.charCodeAt(0)) | 0;
-  return Math.abs(h) % PARTITIONS;
-};
+const partitionOf = (userId) => keyPartition(userId, PARTITIONS);
 const parts = Array.from({ length: PARTITIONS }, () => []);
 records.forEach((r, i) => {
   const p = partitionOf(r.userId);
@@ -57,28 +55,11 @@ for (let k = 0; perPartition.some((b) => k < b.length); k += 1) {
   for (const b of perPartition) if (b[k]) chunks.push(b[k]);
 }
 
-const RAW = `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, session_id,
-               properties, user_agent, is_bot, kafka_partition, kafka_offset)
-             ${INTERACTION_INPUT} ON CONFLICT (event_id) DO NOTHING`;
 const raw = process.env.STORE_MODE === 'raw';
-let next = 0;
-const started = performance.now();
-await Promise.all(
-  Array.from({ length: connections }, async () => {
-    const client = await pool.connect();
-    try {
-      for (let i = next++; i < chunks.length; i = next++) {
-        await client.query('BEGIN');
-        if (raw) await client.query(RAW, interactionColumns(chunks[i]));
-        else await storeInteractions(client, chunks[i]);
-        await client.query('COMMIT');
-      }
-    } finally {
-      client.release();
-    }
-  }),
+const insert = rawInteractionsInsert('interactions');
+const ms = await inTransactions(pool, chunks, connections, (client, chunk) =>
+  raw ? client.query(insert, interactionColumns(chunk)) : storeInteractions(client, chunk),
 );
-const ms = performance.now() - started;
 console.log(
   JSON.stringify({
     name: raw ? 'store_raw' : 'store',

@@ -6,7 +6,7 @@
  *    processor actually got, with the processor's concurrency (2 partitions at a time): what storing
  *    the raw rows costs without Kafka, Avro decoding, validation and the aggregates.
  */
-import { INTERACTION_INPUT, interactionColumns } from '@tracker/db';
+import { interactionColumns, type pg, rawInteractionsInsert } from '@tracker/db';
 import type { InteractionRecord } from '@tracker/schemas';
 import type { BenchContext } from './bench-context.js';
 import { makeRow, perSecond } from './bench-report.js';
@@ -136,11 +136,34 @@ export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
   );
 }
 
-const INSERT_RAW = `
-  INSERT INTO bench_raw (event_id, user_id, role, action, page, occurred_at, received_at, session_id, properties,
-                         user_agent, is_bot, kafka_partition, kafka_offset)
-  ${INTERACTION_INPUT}
-  ON CONFLICT (event_id) DO NOTHING`;
+/**
+ * Runs `work` on every chunk, each in its own transaction, `connections` at a time, in order of
+ * the chunks (as the processor stores its batches). Returns the milliseconds it took.
+ */
+export async function inTransactions<T>(
+  pool: pg.Pool,
+  chunks: T[],
+  connections: number,
+  work: (client: pg.PoolClient, chunk: T, index: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const client = await pool.connect();
+      try {
+        for (let i = next++; i < chunks.length; i = next++) {
+          await client.query('BEGIN');
+          await work(client, chunks[i]!, i);
+          await client.query('COMMIT');
+        }
+      } finally {
+        client.release();
+      }
+    }),
+  );
+  return performance.now() - started;
+}
 
 /** Events/s of inserting `records` into a scratch copy of `interactions`. */
 async function insertBaseline(
@@ -152,8 +175,8 @@ async function insertBaseline(
   await pool.query('DROP TABLE IF EXISTS bench_raw');
   await pool.query('CREATE TABLE bench_raw (LIKE interactions INCLUDING ALL)');
   const chunks = batches(records, batchSize);
-  // The processor's own parameters and input relation (interactionColumns, INTERACTION_INPUT), from
-  // rows as the processor makes them.
+  // The processor's own parameters and input relation (interactionColumns, rawInteractionsInsert),
+  // from rows as the processor makes them.
   const params = (rs: InteractionRecord[], offset: number) =>
     interactionColumns(
       rs.map((r, i) => ({
@@ -162,23 +185,10 @@ async function insertBaseline(
         offset: String(offset + i),
       })),
     );
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: PROCESSOR_CONCURRENCY }, async () => {
-      const client = await pool.connect();
-      try {
-        for (let i = next++; i < chunks.length; i = next++) {
-          await client.query('BEGIN');
-          await client.query(INSERT_RAW, params(chunks[i]!, i * batchSize));
-          await client.query('COMMIT');
-        }
-      } finally {
-        client.release();
-      }
-    }),
+  const insert = rawInteractionsInsert('bench_raw');
+  const ms = await inTransactions(pool, chunks, PROCESSOR_CONCURRENCY, (client, chunk, i) =>
+    client.query(insert, params(chunk, i * batchSize)),
   );
-  const ms = performance.now() - started;
   await pool.query('DROP TABLE bench_raw');
   return perSecond(records.length, ms);
 }
