@@ -74,6 +74,45 @@ describe('occurredAt and clock skew', () => {
   it('keeps time zones', () => {
     expect(occurredAt('2026-06-01T14:00:00+02:00', undefined, NOW)).toBe(NOW);
   });
+
+  it('reads an RFC 9557 zone suffix by its offset, as the schema allows it', () => {
+    expect(occurredAt('2026-06-01T14:00:00+02:00[Europe/Paris]', undefined, NOW)).toBe(NOW);
+    expect(occurredAt('2026-06-01T12:00:00Z[UTC]', '2026-06-01T12:00:00Z[u-ca=iso8601]', NOW)).toBe(NOW);
+  });
+});
+
+describe('date-times the schema accepts but no instant fits', () => {
+  // Both are valid RFC 3339 (TypeBox's date-time); Date.parse gives NaN, which Avro cannot encode:
+  // before this check a batch holding one failed as a whole with a 500.
+  it('refuses a leap second in timestamp or sentAt with the field and the reason', () => {
+    const leap = '2026-12-31T23:59:60Z';
+    for (const [field, path] of [
+      ['timestamp', 'timestamp'],
+      ['sentAt', 'sentAt'],
+    ] as const) {
+      const prepared = prepareInteraction({ ...base, timestamp: '2026-06-01T11:00:00Z', [field]: leap }, ctx);
+      expect(prepared, field).toEqual({
+        ok: false,
+        reason: 'schema',
+        errors: [{ path, message: 'is not a representable instant (a leap second, :60, has none)' }],
+      });
+    }
+    expect(prepareIdentify({ userId: 'u', timestamp: leap }, ctx)).toMatchObject({
+      ok: false,
+      reason: 'schema',
+      errors: [{ path: 'timestamp' }],
+    });
+  });
+
+  it('accepts a zone suffix and stores the instant', () => {
+    const prepared = prepareInteraction(
+      { ...base, timestamp: '2026-06-01T13:00:00+01:00[Europe/London]' },
+      ctx,
+    );
+    expect(prepared.ok && prepared.record.occurredAt).toBe(NOW);
+    const identify = prepareIdentify({ userId: 'u', timestamp: '2026-06-01T12:00:00Z[UTC]' }, ctx);
+    expect(identify.ok && identify.record.occurredAt).toBe(NOW);
+  });
 });
 
 describe('prepareInteraction', () => {
@@ -261,6 +300,14 @@ describe('user agent and bot flag', () => {
       false,
       true,
       false,
+    ]);
+    // The same agent twice in a row (the one-entry cache before the memo), and the empty agent.
+    expect([isBotAgent(bot), isBotAgent(bot), isBotAgent(''), isBotAgent(''), isBotAgent(bot)]).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
     ]);
   });
 

@@ -72,28 +72,52 @@ export function occurredAt(
   sentAt: string | undefined,
   receivedAt: number,
 ): number {
-  const ts = timestamp === undefined ? undefined : Date.parse(timestamp);
-  const sent = sentAt === undefined ? undefined : Date.parse(sentAt);
+  return skewCorrected(
+    timestamp === undefined ? undefined : instantOf(timestamp),
+    sentAt === undefined ? undefined : instantOf(sentAt),
+    receivedAt,
+  );
+}
+
+function skewCorrected(ts: number | undefined, sent: number | undefined, receivedAt: number): number {
   if (ts === undefined) return receivedAt;
   if (sent === undefined) return ts;
   return receivedAt - (sent - ts);
 }
 
+/**
+ * Epoch ms of a date-time the schema accepted (RFC 3339, with an optional RFC 9557 `[zone]` suffix,
+ * which does not change the instant: the offset before it does). NaN for a leap second (`23:59:60Z`):
+ * valid RFC 3339, but no instant a Date (or the Avro long) can hold.
+ */
+export function instantOf(value: string): number {
+  const bracket = value.indexOf('[');
+  return Date.parse(bracket === -1 ? value : value.slice(0, bracket));
+}
+
+/** Why a date-time the schema accepted is refused. */
+export const UNREPRESENTABLE = 'is not a representable instant (a leap second, :60, has none)';
+
 /** Distinct user agents whose bot verdict is remembered (then the memo starts over). */
 export const BOT_MEMO_SIZE = 5000;
 const botMemo = new Map<string, boolean>();
+let lastAgent = { userAgent: '', verdict: false }; // isbot('') is false
 
 /**
  * isbot() with a memo: its one large regular expression was a third of the CPU time of validating an
  * event (bench: ingest_batch profile), and clients send the same few user agents over and over.
  */
 export function isBotAgent(userAgent: string): boolean {
+  // The previous agent first: a batch's events mostly come from one browser, and comparing two
+  // strings is cheaper than hashing a fresh 100-character one for the map.
+  if (userAgent === lastAgent.userAgent) return lastAgent.verdict;
   let verdict = botMemo.get(userAgent);
   if (verdict === undefined) {
     verdict = isbot(userAgent);
     if (botMemo.size >= BOT_MEMO_SIZE) botMemo.clear();
     botMemo.set(userAgent, verdict);
   }
+  lastAgent = { userAgent, verdict };
   return verdict;
 }
 
@@ -132,14 +156,16 @@ export function jsonBytesBound(value: unknown, depth = 0): number | undefined {
       if (depth >= BOUND_DEPTH) return undefined;
       let n = 2;
       if (Array.isArray(value)) {
-        for (const item of value) {
-          const b = jsonBytesBound(item, depth + 1);
+        for (let i = 0; i < value.length; i += 1) {
+          const b = jsonBytesBound(value[i], depth + 1);
           if (b === undefined) return undefined;
           n += b + 1;
         }
         return n;
       }
-      for (const key of Object.keys(value)) {
+      // NOTE: for-in rather than Object.keys (no array per object: 0.42 vs 0.68 µs per bench event).
+      // JSON.parse makes plain objects, whose prototype has no enumerable properties.
+      for (const key in value) {
         const b = jsonBytesBound((value as Record<string, unknown>)[key], depth + 1);
         if (b === undefined) return undefined;
         n += 2 + 6 * key.length + 2 + b;
@@ -192,7 +218,11 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
     errors.push({ path: 'page', message: 'must be a path starting with / or an absolute http(s) URL' });
     reason = 'page';
   }
-  const at = occurredAt(input.timestamp, input.sentAt, ctx.receivedAt);
+  const ts = input.timestamp === undefined ? undefined : instantOf(input.timestamp);
+  const sent = input.sentAt === undefined ? undefined : instantOf(input.sentAt);
+  if (Number.isNaN(ts)) errors.push({ path: 'timestamp', message: UNREPRESENTABLE });
+  if (Number.isNaN(sent)) errors.push({ path: 'sentAt', message: UNREPRESENTABLE });
+  const at = skewCorrected(ts, sent, ctx.receivedAt);
   if (at > ctx.receivedAt + MAX_FUTURE_MS) {
     errors.push({ path: 'timestamp', message: 'is more than 24 h in the future' });
     reason = 'future';
@@ -221,7 +251,10 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
  * in `properties`. The body was validated against IdentifyInputSchema by the route.
  */
 export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prepared {
-  const at = input.timestamp === undefined ? ctx.receivedAt : Date.parse(input.timestamp);
+  const at = input.timestamp === undefined ? ctx.receivedAt : instantOf(input.timestamp);
+  if (Number.isNaN(at)) {
+    return { ok: false, reason: 'schema', errors: [{ path: 'timestamp', message: UNREPRESENTABLE }] };
+  }
   if (at > ctx.receivedAt + MAX_FUTURE_MS) {
     return {
       ok: false,

@@ -142,6 +142,33 @@ describe('POST /v1/events', () => {
     ]);
   });
 
+  it('answers 400 for a leap second (valid RFC 3339, no instant), and 207 for one in a batch', async () => {
+    const leap = { userId: 'leap', action: 'click', page: '/', timestamp: '2026-12-31T23:59:60Z' };
+    const res = await post('/v1/events', leap);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().details).toEqual([
+      { path: 'body.timestamp', message: 'is not a representable instant (a leap second, :60, has none)' },
+    ]);
+    // The batch's other events are accepted (this was a 500 for the whole batch).
+    const zoned = { userId: 'zoned', action: 'click', page: '/', timestamp: '2026-06-01T12:00:00Z[UTC]' };
+    const batch = await post('/v1/batch', { events: [leap, zoned] });
+    expect(batch.statusCode).toBe(207);
+    expect(batch.json().rejected).toEqual([
+      {
+        index: 0,
+        errors: [
+          {
+            path: 'body.events.0.timestamp',
+            message: 'is not a representable instant (a leap second, :60, has none)',
+          },
+        ],
+      },
+    ]);
+    const id = batch.json().accepted[0].id;
+    const record = await reader.waitForRecord((r) => r.eventId === id, 'zoned event on the topic');
+    expect(record.occurredAt).toBe(Date.parse('2026-06-01T12:00:00Z'));
+  });
+
   it('answers 400 for bad JSON, 415 for another content type, 413 for an event over 32 KB', async () => {
     const bad = await app.inject({
       method: 'POST',

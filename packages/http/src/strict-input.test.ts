@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBaseApp, type TrackerApp } from './index.js';
+import { createBaseApp, plainJson, type TrackerApp } from './index.js';
 
 let app: TrackerApp;
 
@@ -79,6 +79,26 @@ describe('strict text input', () => {
     expect((await post('{"name":')).json()).toMatchObject({ status: 400, code: 'INVALID_JSON' });
   });
 
+  it('refuses __proto__ and constructor spelled with escapes, which the plain-text fast path cannot see', async () => {
+    for (const body of [
+      '{"name":"a","\\u005f_proto__":{"x":1}}',
+      '{"name":"a","\\u005f\\u005fproto\\u005f\\u005f":{"x":1}}',
+      '{"name":"a","\\u0063onstructor":{"prototype":{"x":1}}}',
+    ]) {
+      expect((await post(body)).json(), body).toMatchObject({ status: 400, code: 'INVALID_JSON' });
+    }
+    // The same text in a value is data, not a key: accepted, as the full parser accepts it.
+    const res = await post('{"name":"__proto__ and constructor"}');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ name: '__proto__ and constructor' });
+  });
+
+  it("accepts a body that starts with a byte order mark, as Fastify's parser does", async () => {
+    const res = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"bom"}')]));
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ name: 'bom' });
+  });
+
   it('refuses a query string whose escapes are not UTF-8, and decodes good ones', async () => {
     const bad = await app.inject({ method: 'GET', url: '/find?q=%ff%fe' });
     expect(bad.statusCode).toBe(400);
@@ -130,6 +150,26 @@ describe('numbers from the query string', () => {
       expect((await limited.inject({ method: 'GET', url: '/page?limit=20' })).json()).toEqual({ limit: 20 });
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe("plainJson (the strict parser's fast path)", () => {
+  it('parses text that holds no escape, __proto__ or constructor', () => {
+    expect(plainJson('{"events":[{"a":1,"b":"Zoë 😀"}]}')).toEqual({ events: [{ a: 1, b: 'Zoë 😀' }] });
+    expect(plainJson('null')).toBeNull();
+  });
+
+  it('leaves everything else to the full parser', () => {
+    for (const text of [
+      '{"__proto__":{}}',
+      '{"a":"constructor"}',
+      '{"a":"\\u0041"}',
+      '{"a":',
+      '',
+      '\ufeff{"a":1}',
+    ]) {
+      expect(plainJson(text), text).toBeUndefined();
     }
   });
 });
