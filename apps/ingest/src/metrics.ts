@@ -11,7 +11,7 @@ export function createIngestMetrics(registry: Registry, healthy: () => boolean) 
     }),
     rejected: new Counter({
       name: 'ingest_events_rejected_total',
-      help: 'Events refused, by route and reason (schema, too_large, action, page, future, unparseable)',
+      help: 'Events refused, by route and reason (schema, too_large, action, page, future, past, unparseable)',
       labelNames: ['route', 'reason'] as const,
       registers: [registry],
     }),

@@ -104,6 +104,34 @@ describe('date-times the schema accepts but no instant fits', () => {
     });
   });
 
+  it('refuses a date before 2000-01-01 (a reset clock) unless sentAt corrects it', () => {
+    const epoch = { ...base, timestamp: '1970-01-01T00:00:10Z' };
+    expect(prepareInteraction(epoch, ctx)).toEqual({
+      ok: false,
+      reason: 'past',
+      errors: [
+        {
+          path: 'timestamp',
+          message: 'is before 2000-01-01, the earliest date stored (a clock that was reset?)',
+        },
+      ],
+    });
+    // The same clock stamps sentAt 10 s later: the event happened 10 s before reception.
+    const corrected = prepareInteraction({ ...epoch, sentAt: '1970-01-01T00:00:20Z' }, ctx);
+    expect(corrected.ok && corrected.record.occurredAt).toBe(NOW - 10_000);
+    const first = prepareInteraction({ ...base, timestamp: '2000-01-01T00:00:00Z' }, ctx);
+    expect(first.ok && first.record.occurredAt).toBe(Date.UTC(2000, 0, 1));
+    expect(prepareInteraction({ ...base, timestamp: '1999-12-31T23:59:59.999Z' }, ctx)).toMatchObject({
+      ok: false,
+      reason: 'past',
+    });
+    expect(prepareIdentify({ userId: 'u', timestamp: '1970-01-01T00:00:00Z' }, ctx)).toMatchObject({
+      ok: false,
+      reason: 'past',
+      errors: [{ path: 'timestamp' }],
+    });
+  });
+
   it('accepts a zone suffix and stores the instant', () => {
     const prepared = prepareInteraction(
       { ...base, timestamp: '2026-06-01T13:00:00+01:00[Europe/London]' },

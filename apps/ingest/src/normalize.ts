@@ -15,8 +15,16 @@ import { compileValidator, toDetail } from './validation.js';
 /** Events dated further ahead than this (after skew correction) are refused. */
 export const MAX_FUTURE_MS = 24 * 3600 * 1000;
 
+/**
+ * Events dated before this (2000-01-01 UTC, after skew correction) are refused: the mark of a device
+ * clock that was reset (1970) rather than of an interaction, and they would stretch every all-time
+ * daily series over decades.
+ */
+export const EARLIEST_MS = Date.UTC(2000, 0, 1);
+const TOO_OLD = 'is before 2000-01-01, the earliest date stored (a clock that was reset?)';
+
 /** Why an item was refused: the `reason` label of the rejected-events counter. */
-export type RejectReason = 'schema' | 'too_large' | 'action' | 'page' | 'future' | 'unparseable';
+export type RejectReason = 'schema' | 'too_large' | 'action' | 'page' | 'future' | 'past' | 'unparseable';
 
 /** What the request itself tells about every event in it. */
 export interface RequestContext {
@@ -227,6 +235,10 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
     errors.push({ path: 'timestamp', message: 'is more than 24 h in the future' });
     reason = 'future';
   }
+  if (at < EARLIEST_MS) {
+    errors.push({ path: 'timestamp', message: TOO_OLD });
+    reason = 'past';
+  }
   if (errors.length > 0 || action === undefined || page === undefined) return { ok: false, reason, errors };
   return {
     ok: true,
@@ -262,6 +274,8 @@ export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prep
       errors: [{ path: 'timestamp', message: 'is more than 24 h in the future' }],
     };
   }
+  if (at < EARLIEST_MS)
+    return { ok: false, reason: 'past', errors: [{ path: 'timestamp', message: TOO_OLD }] };
   return {
     ok: true,
     record: {

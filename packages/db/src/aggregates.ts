@@ -142,13 +142,16 @@ export const CUM_PERIOD_DAYS = 128;
 /**
  * agg_user_cum from any relation of interaction rows: per user and period, the cumulative daily
  * counts from the period's first day to the user's last active day in it (zeros before the first).
+ * Days before the origin are negative, and so are their periods: floor division (integer `/` and
+ * `%` truncate towards zero, which gave index 0 and below, an error, for any event before 2000).
  */
 const userCumFromRows = (src: string) => `
   WITH d AS (
     SELECT s.user_id, (floor(extract(epoch FROM s.occurred_at - ${ORIGIN}) / 86400))::int AS day, count(*)::int AS n
       FROM ${src} s GROUP BY 1, 2
   ), p AS (
-    SELECT user_id, day / ${CUM_PERIOD_DAYS} AS period, day % ${CUM_PERIOD_DAYS} + 1 AS idx, n FROM d
+    SELECT user_id, period, day - period * ${CUM_PERIOD_DAYS} + 1 AS idx, n
+      FROM (SELECT user_id, floor(day / ${CUM_PERIOD_DAYS}.0)::int AS period, day, n FROM d) q
   ), m AS (
     SELECT period, user_id, min(idx) AS mn, max(idx) AS mx FROM p GROUP BY 1, 2
   )
