@@ -81,6 +81,59 @@ describe('occurredAt and clock skew', () => {
   });
 });
 
+describe('what the processor could not store, refused at the door', () => {
+  // Each of these was answered 202 and then dead-lettered by the processor (or was a 500).
+  it('refuses a NUL character in any stored text, naming the field', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ userId: 'a\u0000b' }, 'userId'],
+      [{ page: '/a\u0000' }, 'page'],
+      [{ sessionId: 's\u0000' }, 'sessionId'],
+      [{ userAgent: 'UA\u0000' }, 'userAgent'],
+      [{ properties: { plan: 'p\u0000' } }, 'properties.plan'],
+      [{ properties: { 'k\u0000': 'v' } }, 'properties.k\\0'],
+    ];
+    for (const [fields, path] of cases) {
+      expect(prepareInteraction({ ...base, ...fields }, ctx), path).toEqual({
+        ok: false,
+        reason: 'schema',
+        errors: [{ path, message: 'contains a NUL character (U+0000), which cannot be stored' }],
+      });
+    }
+    expect(prepareIdentify({ userId: 'u', traits: { t: '\u0000' } }, ctx)).toMatchObject({
+      ok: false,
+      errors: [{ path: 'properties.t' }],
+    });
+    // The URL form of a NUL (%00) is text like any other.
+    const encoded = prepareInteraction({ ...base, page: 'https://x.example/a%00b' }, ctx);
+    expect(encoded.ok && encoded.record.page).toBe('/a%00b');
+  });
+
+  it('refuses an absolute URL whose path outgrows the page limit once percent-encoded', () => {
+    const url = `https://x.example/${'é'.repeat(400)}`; // 418 characters sent, 2 401 stored
+    expect(url.length).toBeLessThanOrEqual(LIMITS.page);
+    expect(prepareInteraction({ ...base, page: url }, ctx)).toEqual({
+      ok: false,
+      reason: 'page',
+      errors: [{ path: 'page', message: `is 2401 characters once normalised; at most ${LIMITS.page}` }],
+    });
+    const fits = prepareInteraction({ ...base, page: `https://x.example/${'é'.repeat(340)}` }, ctx);
+    expect(fits.ok && fits.record.page.length).toBe(2041);
+  });
+
+  it('refuses an item nested thousands deep with a schema error instead of overflowing the stack', () => {
+    let deep: unknown = [];
+    for (let i = 0; i < 10_000; i += 1) deep = [deep];
+    expect(prepareInteraction(deep, ctx)).toMatchObject({ ok: false, reason: 'schema' });
+    let nested: unknown = 1;
+    for (let i = 0; i < 10_000; i += 1) nested = { x: nested };
+    expect(prepareInteraction({ ...base, properties: { a: nested } }, ctx)).toMatchObject({
+      ok: false,
+      reason: 'schema',
+      errors: [{ path: 'properties.a' }],
+    });
+  });
+});
+
 describe('date-times the schema accepts but no instant fits', () => {
   // Both are valid RFC 3339 (TypeBox's date-time); Date.parse gives NaN, which Avro cannot encode:
   // before this check a batch holding one failed as a whole with a 500.

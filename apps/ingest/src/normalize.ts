@@ -7,6 +7,7 @@ import {
   InteractionInputSchema,
   type InteractionRecord,
   LIMITS,
+  nulPath,
   type Role,
 } from '@tracker/schemas';
 import { isbot } from 'isbot';
@@ -185,11 +186,15 @@ export function jsonBytesBound(value: unknown, depth = 0): number | undefined {
   }
 }
 
-/** The item's size in bytes when it is over LIMITS.eventBytes, else undefined. */
+/**
+ * The item's size in bytes when it is over LIMITS.eventBytes, else undefined. An item nested deeper
+ * than any event (no bound) is left to the schema, which refuses it: serialising it to measure could
+ * overflow the stack (a batch item of 5 000 nested arrays was a 500).
+ */
 function oversize(raw: unknown, bytes: number | undefined): number | undefined {
   if (bytes === undefined) {
     const bound = jsonBytesBound(raw);
-    if (bound !== undefined && bound <= LIMITS.eventBytes) return undefined;
+    if (bound === undefined || bound <= LIMITS.eventBytes) return undefined;
   }
   const size = bytes ?? jsonBytes(raw);
   return size > LIMITS.eventBytes ? size : undefined;
@@ -240,22 +245,48 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
     reason = 'past';
   }
   if (errors.length > 0 || action === undefined || page === undefined) return { ok: false, reason, errors };
-  return {
-    ok: true,
-    record: {
-      eventId: input.eventId?.toLowerCase() ?? randomUUID(),
-      type: 'TRACK',
-      userId: input.userId,
-      role: normalizeRole(input.role),
-      action,
-      page,
-      occurredAt: at,
-      receivedAt: ctx.receivedAt,
-      sessionId: input.sessionId ?? null,
-      properties: input.properties ?? {},
-      ...agentOf(input.userAgent, ctx),
-    },
-  };
+  return stored({
+    eventId: input.eventId?.toLowerCase() ?? randomUUID(),
+    type: 'TRACK',
+    userId: input.userId,
+    role: normalizeRole(input.role),
+    action,
+    page,
+    occurredAt: at,
+    receivedAt: ctx.receivedAt,
+    sessionId: input.sessionId ?? null,
+    properties: input.properties ?? {},
+    ...agentOf(input.userAgent, ctx),
+  });
+}
+
+/**
+ * The record, or why the processor could not store it: a NUL character (PostgreSQL text cannot
+ * hold one; it would reach the dead-letter topic after a 202), a page over the limit once an
+ * absolute URL was percent-encoded (`é` is 6 characters in a path).
+ */
+function stored(record: InteractionRecord): Prepared {
+  const nul = nulPath(record);
+  if (nul !== null) {
+    return {
+      ok: false,
+      reason: 'schema',
+      errors: [{ path: nul, message: 'contains a NUL character (U+0000), which cannot be stored' }],
+    };
+  }
+  if (record.page.length > LIMITS.page) {
+    return {
+      ok: false,
+      reason: 'page',
+      errors: [
+        {
+          path: 'page',
+          message: `is ${record.page.length} characters once normalised; at most ${LIMITS.page}`,
+        },
+      ],
+    };
+  }
+  return { ok: true, record };
 }
 
 /**
@@ -276,20 +307,17 @@ export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prep
   }
   if (at < EARLIEST_MS)
     return { ok: false, reason: 'past', errors: [{ path: 'timestamp', message: TOO_OLD }] };
-  return {
-    ok: true,
-    record: {
-      eventId: randomUUID(),
-      type: 'IDENTIFY',
-      userId: input.userId,
-      role: normalizeRole(input.role),
-      action: 'identify',
-      page: '',
-      occurredAt: at,
-      receivedAt: ctx.receivedAt,
-      sessionId: null,
-      properties: input.traits ?? {},
-      ...agentOf(undefined, ctx),
-    },
-  };
+  return stored({
+    eventId: randomUUID(),
+    type: 'IDENTIFY',
+    userId: input.userId,
+    role: normalizeRole(input.role),
+    action: 'identify',
+    page: '',
+    occurredAt: at,
+    receivedAt: ctx.receivedAt,
+    sessionId: null,
+    properties: input.traits ?? {},
+    ...agentOf(undefined, ctx),
+  });
 }

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { BatchingProducer, BrokerUnavailableError } from './producer.js';
+import { BatchingProducer, BrokerUnavailableError, messageBytes, type OutgoingMessage } from './producer.js';
 
 /** A fake kafkajs client: records every send, fails while `down` is true. */
 function fakeKafka() {
@@ -63,6 +63,54 @@ describe('BatchingProducer', () => {
     await p.close();
   });
 
+  it('keeps every send under maxBatchBytes, splitting a caller whose messages do not fit in one', async () => {
+    const { kafka, state } = fakeKafka();
+    const bytes: number[] = [];
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 20, maxBatchBytes: 10_000 });
+    const sent = kafka.producer();
+    const send = sent.send.bind(sent);
+    sent.send = async (record) => {
+      bytes.push(record.messages.reduce((n, m) => n + messageBytes(m as OutgoingMessage), 0));
+      return send(record);
+    };
+    await p.connect();
+    const big = (i: number) => ({ key: `u${i}`, value: Buffer.alloc(3000) });
+    // 7 messages of ~3 KB in one call (an import chunk), then two small callers.
+    const order: string[] = [];
+    await Promise.all([
+      p.send([1, 2, 3, 4, 5, 6, 7].map(big)).then(() => order.push('big')),
+      p.send([msg(8)]).then(() => order.push('small')),
+      p.send([msg(9), big(10)]).then(() => order.push('mixed')),
+    ]);
+    expect(state.sends.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(Math.max(...bytes)).toBeLessThanOrEqual(10_000);
+    expect(state.sends.length).toBe(3); // 3 + 3 + (1 + 1 + 2) messages: ~9.1, ~9.1, ~6.2 KB
+    expect(order).toEqual(['big', 'small', 'mixed']);
+    // One message larger than the limit still goes (alone): the broker judges it.
+    await p.send([{ key: 'huge', value: Buffer.alloc(20_000) }]);
+    expect(state.sends.at(-1)).toBe(1);
+    await p.close();
+  });
+
+  it('rejects a split caller when a later part fails', async () => {
+    const { kafka, state } = fakeKafka();
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1, maxBatchBytes: 5_000 });
+    await p.connect();
+    const sent = kafka.producer();
+    const send = sent.send.bind(sent);
+    let calls = 0;
+    sent.send = async (record) => {
+      calls += 1;
+      if (calls === 2) state.down = true;
+      return send(record);
+    };
+    const big = (i: number) => ({ key: `u${i}`, value: Buffer.alloc(3000) });
+    await expect(p.send([1, 2, 3].map(big))).rejects.toBeInstanceOf(BrokerUnavailableError);
+    expect(state.sends).toEqual([1]);
+    state.down = false;
+    await p.close();
+  });
+
   it('rejects every caller of a failed batch, then fails fast until the broker is back', async () => {
     const { kafka, state } = fakeKafka();
     const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1, probeIntervalMs: 20 });
@@ -87,7 +135,12 @@ describe('BatchingProducer', () => {
 
   it('turns a missing acknowledgement into BrokerUnavailableError after timeoutMs', async () => {
     const { kafka, state } = fakeKafka();
-    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1, timeoutMs: 50, probeIntervalMs: 10_000 });
+    const p = new BatchingProducer(kafka, {
+      topic: 't',
+      lingerMs: 1,
+      timeoutMs: 50,
+      probeIntervalMs: 10_000,
+    });
     await p.connect();
     state.neverAck = true;
     await expect(p.send([msg(1)])).rejects.toThrow(/no acknowledgement within 50 ms/);

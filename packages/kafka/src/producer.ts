@@ -20,6 +20,12 @@ export interface BatchingProducerOptions {
   lingerMs?: number;
   /** Flush at once when this many messages wait. Default 2000. */
   maxBatchMessages?: number;
+  /**
+   * Most bytes (keys, values, headers) in one send. Default 900 000: under the broker's 1 MB per
+   * record batch (message.max.bytes), which a send to one partition must fit in. A caller's messages
+   * may be split across several sends; its promise settles with the last of them.
+   */
+  maxBatchBytes?: number;
   /** A send not acknowledged within this many ms fails with BrokerUnavailableError. Default 5000. */
   timeoutMs?: number;
   /** While unhealthy, how often to check whether the broker is back. Default 1000 ms. */
@@ -31,8 +37,27 @@ export interface BatchingProducerOptions {
 
 interface Pending {
   messages: OutgoingMessage[];
+  /** Index of the first message not yet taken into a send. */
+  next: number;
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+/** Bytes a message adds to a send: key, value and headers, plus the record's own framing. */
+export function messageBytes(m: OutgoingMessage): number {
+  let n =
+    32 +
+    (m.value?.length ?? 0) +
+    (m.key === null ? 0 : typeof m.key === 'string' ? Buffer.byteLength(m.key) : m.key.length);
+  if (m.headers) {
+    for (const [k, v] of Object.entries(m.headers)) {
+      n += Buffer.byteLength(k) + 8;
+      for (const part of Array.isArray(v) ? v : [v]) {
+        n += part === undefined ? 0 : typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+      }
+    }
+  }
+  return n;
 }
 
 /**
@@ -59,7 +84,14 @@ export class BatchingProducer {
     readonly kafka: Kafka,
     options: BatchingProducerOptions,
   ) {
-    this.#opts = { lingerMs: 5, maxBatchMessages: 2000, timeoutMs: 5000, probeIntervalMs: 1000, ...options };
+    this.#opts = {
+      lingerMs: 5,
+      maxBatchMessages: 2000,
+      maxBatchBytes: 900_000,
+      timeoutMs: 5000,
+      probeIntervalMs: 1000,
+      ...options,
+    };
     this.#producer = this.#createProducer();
   }
 
@@ -101,7 +133,7 @@ export class BatchingProducer {
     if (this.#closed) return Promise.reject(new BrokerUnavailableError('producer is shutting down'));
     if (!this.#healthy) return Promise.reject(new BrokerUnavailableError('Kafka broker is unavailable'));
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ messages, resolve, reject });
+      this.#queue.push({ messages, next: 0, resolve, reject });
       this.#queued += messages.length;
       if (this.#queued >= this.#opts.maxBatchMessages) this.#kick(0);
       else this.#kick(this.#opts.lingerMs);
@@ -122,21 +154,44 @@ export class BatchingProducer {
     }, delay);
   }
 
+  /**
+   * The next send: messages from the head of the queue up to maxBatchMessages and maxBatchBytes (at
+   * least one), taking callers whole where they fit and splitting one that does not. `done` are the
+   * callers whose last message is in it.
+   */
+  #take(): { messages: OutgoingMessage[]; batch: Pending[]; done: Pending[] } {
+    const messages: OutgoingMessage[] = [];
+    const batch: Pending[] = [];
+    const done: Pending[] = [];
+    let bytes = 0;
+    while (this.#queue.length > 0 && messages.length < this.#opts.maxBatchMessages) {
+      const p = this.#queue[0]!;
+      const from = p.next;
+      while (p.next < p.messages.length && messages.length < this.#opts.maxBatchMessages) {
+        const size = messageBytes(p.messages[p.next]!);
+        if (messages.length > 0 && bytes + size > this.#opts.maxBatchBytes) break;
+        bytes += size;
+        messages.push(p.messages[p.next]!);
+        p.next += 1;
+      }
+      if (p.next > from) batch.push(p);
+      if (p.next < p.messages.length) break; // the send is full
+      this.#queue.shift();
+      done.push(p);
+    }
+    return { messages, batch, done };
+  }
+
   async #flush(): Promise<void> {
     while (this.#queue.length > 0) {
-      const batch: Pending[] = [];
-      let count = 0;
-      while (this.#queue.length > 0 && count < this.#opts.maxBatchMessages) {
-        const next = this.#queue.shift()!;
-        batch.push(next);
-        count += next.messages.length;
-      }
+      const { messages, batch, done } = this.#take();
+      const count = messages.length;
       this.#queued -= count;
       const started = performance.now();
       try {
-        await this.#sendWithTimeout(batch.flatMap((p) => p.messages));
+        await this.#sendWithTimeout(messages);
         this.#opts.onBatch?.(count, performance.now() - started);
-        for (const p of batch) p.resolve();
+        for (const p of done) p.resolve();
       } catch (error) {
         this.#markUnhealthy(error as Error);
         const failure =

@@ -88,11 +88,24 @@ export const InteractionInputSchema = Type.Object(
     ),
     userId: Type.String({ minLength: 1, maxLength: LIMITS.userId }),
     role: Type.Optional(RoleInput),
-    action: Type.String({ minLength: 1, maxLength: LIMITS.action, description: 'Lower-cased, then [a-z0-9_.:-]' }),
-    page: Type.String({ minLength: 1, maxLength: LIMITS.page, description: 'Path or absolute URL; stored as the path' }),
-    timestamp: Type.Optional(Type.String({ format: 'date-time', description: 'When it happened (ISO-8601)' })),
+    action: Type.String({
+      minLength: 1,
+      maxLength: LIMITS.action,
+      description: 'Lower-cased, then [a-z0-9_.:-]',
+    }),
+    page: Type.String({
+      minLength: 1,
+      maxLength: LIMITS.page,
+      description: 'Path or absolute URL; stored as the path',
+    }),
+    timestamp: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When it happened (ISO-8601)' }),
+    ),
     sentAt: Type.Optional(
-      Type.String({ format: 'date-time', description: 'When the client sent it; used to correct clock skew' }),
+      Type.String({
+        format: 'date-time',
+        description: 'When the client sent it; used to correct clock skew',
+      }),
     ),
     sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.sessionId })),
     properties: Type.Optional(PropertiesSchema),
@@ -118,3 +131,22 @@ export type IdentifyInput = Static<typeof IdentifyInputSchema>;
 export const INPUT_ONLY_FIELDS = ['timestamp', 'sentAt'] as const;
 /** Record fields the server sets from the request, never the client. */
 export const SERVER_SET_FIELDS = ['type', 'occurredAt', 'receivedAt', 'isBot'] as const;
+
+const hasNul = (s: unknown) => typeof s === 'string' && s.includes('\u0000');
+
+/**
+ * The first field of a record holding a NUL character (U+0000), as a dotted path (`userId`,
+ * `properties.plan`), or null. PostgreSQL text cannot hold one: ingest refuses such an event,
+ * the processor dead-letters one that reached the topic another way.
+ */
+export function nulPath(
+  record: Pick<InteractionRecord, 'userId' | 'action' | 'page' | 'sessionId' | 'userAgent' | 'properties'>,
+): string | null {
+  for (const field of ['userId', 'action', 'page', 'sessionId', 'userAgent'] as const) {
+    if (hasNul(record[field])) return field;
+  }
+  for (const key in record.properties) {
+    if (hasNul(key) || hasNul(record.properties[key])) return `properties.${key.replaceAll('\u0000', '\\0')}`;
+  }
+  return null;
+}

@@ -4,6 +4,7 @@ import {
   ApiHitsMessageSchema,
   type InteractionRecord,
   InteractionRecordSchema,
+  nulPath,
 } from '@tracker/schemas';
 import type { KafkaMessage } from 'kafkajs';
 import type { TSchema } from 'typebox';
@@ -22,7 +23,6 @@ export class RegistryUnavailableError extends Error {
 
 // Year 1970 to 9999: what PostgreSQL and JavaScript dates both represent, and any real event has.
 const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-const hasNul = (s: unknown) => typeof s === 'string' && s.includes('\u0000');
 
 type Validator = ReturnType<typeof Compile<TSchema>>;
 
@@ -47,14 +47,8 @@ export function recordProblem(record: InteractionRecord): string | null {
   for (const field of ['occurredAt', 'receivedAt'] as const) {
     if (record[field] < 0 || record[field] > MAX_TIME) return `/${field} is outside 1970-01-01..9999-12-31`;
   }
-  for (const field of ['userId', 'action', 'page', 'sessionId', 'userAgent'] as const) {
-    if (hasNul(record[field])) return `/${field} contains a NUL character`;
-  }
-  for (const [k, v] of Object.entries(record.properties)) {
-    if (hasNul(k) || hasNul(v))
-      return `/properties/${k.replaceAll('\u0000', '\\0')} contains a NUL character`;
-  }
-  return null;
+  const nul = nulPath(record);
+  return nul === null ? null : `/${nul.replace('.', '/')} contains a NUL character`;
 }
 
 /**
