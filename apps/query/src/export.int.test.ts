@@ -47,6 +47,7 @@ const tricky: InteractionRecord[] = [
     occurredAt: T - 7,
     properties: { n: 1.5, b: false },
   }),
+  buildInteraction({ userId: 'lone\rcr', page: '/p', occurredAt: T - 8 }),
 ];
 
 beforeAll(async () => {
@@ -100,6 +101,13 @@ describe('GET /api/export', () => {
     expect(formula[6]).toBe(`'@SUM(A1)`);
     expect(formula[7]).toBe(`'+cmd`);
     expect(body[6]![3]).toBe(`'\tTAB`);
+    // A lone LF or CR is quoted too (csv-stringify quotes only the whole CRLF by default): readers
+    // that take either as a line break (Python's csv, spreadsheets) would split the record.
+    expect(text).toContain('"/line\nbreak"');
+    expect(text).toContain('"lone\rcr"');
+    // Outside quoted fields, CRLF ends records and no other CR or LF appears.
+    const unquoted = text.replace(/"(?:[^"]|"")*"/g, '""');
+    for (const line of unquoted.split('\r\n')) expect(line, JSON.stringify(line)).not.toMatch(/[\r\n]/);
   });
 
   it('can start CSV with a BOM for spreadsheets', async () => {

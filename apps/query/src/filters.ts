@@ -13,7 +13,15 @@ export interface FilterQuery {
   to?: string | undefined;
 }
 
-function parseInstant(value: string, field: string): Date {
+/** Digits of a fraction of a second past the milliseconds, when any of them is not 0. */
+const SUB_MS = /:\d\d\.\d{3}\d*[1-9]/;
+
+/**
+ * The instant of a `from`/`to` bound. Times are stored in milliseconds and Date drops finer digits;
+ * an instant between two milliseconds is moved up to the next one, so that `from` (inclusive) and
+ * `to` (exclusive) still select exactly the rows at or after, and before, the instant asked for.
+ */
+export function parseInstant(value: string, field: string): Date {
   const date = new Date(value);
   // NOTE: the schema already checked RFC 3339; this catches what Date cannot hold (leap second 60).
   if (Number.isNaN(date.getTime())) {
@@ -21,7 +29,7 @@ function parseInstant(value: string, field: string): Date {
       { path: `querystring.${field}`, message: 'is not a representable instant' },
     ]);
   }
-  return date;
+  return SUB_MS.test(value) ? new Date(date.getTime() + 1) : date;
 }
 
 /** Query-string filters -> the InteractionFilters contract; 400 when from is not before to. */

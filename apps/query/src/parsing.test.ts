@@ -57,6 +57,23 @@ describe('filters', () => {
     );
   });
 
+  it('move a bound between two milliseconds up to the next one (times are stored in ms)', () => {
+    // A row at …59.999 is before from=…59.9991 (excluded); one at 12:00:00.000 is before to=….0005.
+    expect(toFilters({ from: '2026-11-25T11:59:59.9991Z', to: '2026-11-25T12:00:00.0005Z' })).toEqual({
+      from: new Date('2026-11-25T12:00:00.000Z'),
+      to: new Date('2026-11-25T12:00:00.001Z'),
+    });
+    expect(() =>
+      toFilters({ from: '2026-11-25T11:59:59.999Z', to: '2026-11-25T11:59:59.9995Z' }),
+    ).not.toThrow();
+    expect(
+      toFilters({ from: '2026-11-25T11:59:59.9990000Z', to: '2026-11-25T17:30:00.123456+05:30' }),
+    ).toEqual({
+      from: new Date('2026-11-25T11:59:59.999Z'),
+      to: new Date('2026-11-25T12:00:00.124Z'),
+    });
+  });
+
   it('match rows in JS exactly as the SQL does', () => {
     const row = { userId: 'u', role: 'USER', action: 'click', page: '/docs/a', occurredAt: new Date(1000) };
     expect(matches(row, { page: '/docs/*' })).toBe(true);

@@ -33,7 +33,8 @@ export interface StatsOptions {
  * - apiHits: requests served by ingest and query (not filtered).
  * - byAction: counts per action, largest first. pageRanking: the top pages, largest first.
  * - daily: one entry per calendar day in `tz` from the first day (from, else first matching
- *   interaction) to the last (to, else the last matching interaction), gaps filled with 0.
+ *   interaction, but at most 3 700 days before the last) to the last (to, else the last matching
+ *   interaction), gaps filled with 0.
  * - roleDistribution: population users per current role, every role listed.
  */
 export interface Stats {

@@ -240,3 +240,65 @@ describe('reconcile', () => {
     );
   });
 });
+
+describe('daily series edge cases', () => {
+  let edges: TestDatabase;
+  const row = (occurredAt: number, i: number): InteractionRow => ({
+    eventId: randomUUID(),
+    userId: `edge-${i % 2}`,
+    role: 'USER',
+    action: 'click',
+    page: '/e',
+    occurredAt,
+    receivedAt: occurredAt,
+    sessionId: null,
+    properties: {},
+    userAgent: null,
+    isBot: false,
+    partition: 0,
+    offset: String(i),
+  });
+  const times = [
+    '2026-10-31T12:00:00Z',
+    '2026-11-01T04:30:00Z', // 00:30 CDT in Havana: the first of the two local midnights was 04:00Z
+    '2026-11-01T12:00:00Z',
+    '2026-11-02T03:00:00Z',
+  ].map((t) => Date.parse(t));
+
+  beforeAll(async () => {
+    edges = await createTestDatabase('stats_daily_edges');
+    await storeInteractions(
+      edges.pool,
+      times.map((t, i) => row(t, i)),
+    );
+  });
+  afterAll(async () => edges?.drop());
+
+  it('starts a day at the first of two local midnights (America/Havana, clocks back at 01:00)', async () => {
+    for (const filters of [
+      {},
+      { from: new Date('2026-10-31T04:00:00Z'), to: new Date('2026-11-03T05:00:00Z') },
+    ]) {
+      const fast = await computeStats(edges.pool, filters, { tz: 'America/Havana' });
+      expect(fast).toEqual(await computeStatsFromRaw(edges.pool, filters, { tz: 'America/Havana' }));
+      expect(fast.daily.find((d) => d.date === '2026-11-01')).toEqual({ date: '2026-11-01', count: 3 }); // 03:00Z on the 2nd is 22:00 CST
+      expect(fast.daily.reduce((s, d) => s + d.count, 0)).toBe(4);
+    }
+  });
+
+  it('without from, covers the last 3 700 days of data that spans more, instead of refusing', async () => {
+    await storeInteractions(edges.pool, [row(Date.parse('2000-01-01T00:00:00Z'), 9)]);
+    const all = await computeStats(edges.pool, {});
+    expect(all.totalActions).toBe(5); // the totals count everything
+    expect(all.daily).toHaveLength(3700);
+    expect(all.daily.at(-1)).toEqual({ date: '2026-11-02', count: 1 });
+    expect(all.daily.reduce((s, d) => s + d.count, 0)).toBe(4);
+    expect(all).toEqual(await computeStatsFromRaw(edges.pool, {}));
+    const to = { to: new Date('2026-11-01T00:00:00Z') };
+    expect(await computeStats(edges.pool, to)).toEqual(await computeStatsFromRaw(edges.pool, to));
+    // Asked for explicitly, a longer series is still refused, naming from.
+    await expect(computeStats(edges.pool, { from: new Date('2000-01-01T00:00:00Z') })).rejects.toMatchObject({
+      field: 'from',
+    });
+  });
+});

@@ -524,10 +524,19 @@ async function daily(pool: pg.Pool, f: Normalized): Promise<{ date: string; coun
     last ??= b.max;
   }
   if (first === null || last === null || first > last) return [];
+  // Without `from` the series starts at the data: it covers the last maxDays days at most (the
+  // totals still count everything), rather than refusing a parameter the client did not send.
+  if (f.from === null) first = Math.max(first, last - (STATS_LIMITS.maxDays - 1) * 86_400_000);
   checkSpan(first, last);
-  // Local midnights from the first day to the day after the last, as instants (PostgreSQL's zone rules).
+  // Local midnights from the first day to the day after the last, as instants (PostgreSQL's zone
+  // rules). NOTE: where clocks go back over midnight (America/Havana, 2026-11-01: 00:00 CDT, then
+  // 00:00 CST an hour later) a local time names two instants and AT TIME ZONE gives the later; the
+  // day starts at the earlier. Clocks move by 30 minutes, 1 or 2 hours: those candidates are tried.
   const { rows: days } = await pool.query<{ day: string; start: Date }>(
-    `SELECT to_char(d, 'YYYY-MM-DD') AS day, (d AT TIME ZONE $3) AS start
+    `SELECT to_char(d, 'YYYY-MM-DD') AS day,
+            coalesce((SELECT min(c) FROM unnest(ARRAY[interval '2 hours', interval '1 hour', interval '30 minutes']) AS b,
+                        LATERAL (SELECT (d AT TIME ZONE $3) - b AS c) x
+                       WHERE (c AT TIME ZONE $3) = d), d AT TIME ZONE $3) AS start
        FROM generate_series(date_trunc('day', $1::timestamptz AT TIME ZONE $3),
                             date_trunc('day', $2::timestamptz AT TIME ZONE $3) + interval '1 day',
                             interval '1 day') AS d`,
@@ -675,9 +684,24 @@ export async function computeStatsFromRaw(
       return out[0]!.day;
     };
     if (f.from !== null && f.to !== null && f.from >= f.to) return [];
-    const first = f.from !== null ? await localDay(f.from) : rows[0]?.day;
+    let first = f.from !== null ? await localDay(f.from) : rows[0]?.day;
     const last = f.to !== null ? await localDay(f.to - 1) : rows[rows.length - 1]?.day;
     if (first === undefined || last === undefined || first > last) return [];
+    if (f.from === null) {
+      // The same limit as computeStats: at most maxDays days, the last ones, when from is not given.
+      const q = new Params();
+      const newest =
+        f.to !== null
+          ? f.to - 1
+          : (
+              await pool.query<{ t: Date }>(
+                `SELECT max(i.occurred_at) AS t FROM interactions i${where(q)}`,
+                q.values,
+              )
+            ).rows[0]!.t.getTime();
+      const earliest = await localDay(newest - (STATS_LIMITS.maxDays - 1) * 86_400_000);
+      if (earliest > first) first = earliest;
+    }
     if (f.from !== null && f.to !== null) checkSpan(f.from, f.to - 1);
     const counts = new Map(rows.map((r) => [r.day, Number(r.n)]));
     return daysBetween(first, last).map((date) => ({ date, count: counts.get(date) ?? 0 }));

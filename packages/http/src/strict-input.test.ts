@@ -112,6 +112,23 @@ describe('strict text input', () => {
     expect(good.json()).toEqual({ q: "Zoë ' OR 1=1" });
   });
 
+  it('refuses a NUL (%00) in a query parameter, naming it (PostgreSQL text cannot hold one)', async () => {
+    for (const url of ['/find?q=a%00b', '/find?x=1&q=%00', '/find?q%00=1']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: [
+          {
+            path: url.endsWith('%00=1') ? 'querystring.q\\0' : 'querystring.q',
+            message: 'contains a NUL character (%00)',
+          },
+        ],
+      });
+    }
+    expect((await app.inject({ method: 'GET', url: '/find?q=a%2500b' })).json()).toEqual({ q: 'a%00b' });
+  });
+
   it('answers a URL it cannot decode in the common shape', async () => {
     const res = await app.inject({ method: 'GET', url: '/find/%ff' });
     expect(res.statusCode).toBe(400);

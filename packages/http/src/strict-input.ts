@@ -72,16 +72,24 @@ export function plainJson(text: string): unknown {
 
 /**
  * onRequest hook: a query string whose percent-escapes are not UTF-8 (`?userId=%ff`) is a 400,
- * rather than a filter silently compared with U+FFFD.
+ * rather than a filter silently compared with U+FFFD; so is a NUL (`%00`), which no PostgreSQL text
+ * holds (the query failed: a 500).
  */
 export async function strictQueryString(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   const q = request.url.indexOf('?');
   if (q < 0 || !request.url.includes('%', q)) return;
   for (const part of request.url.slice(q + 1).split('&')) {
+    let decoded: string;
     try {
-      decodeURIComponent(part);
+      decoded = decodeURIComponent(part.replaceAll('+', ' '));
     } catch {
       throw invalidText('querystring', `"${part.slice(0, 64)}" is not percent-encoded UTF-8`);
+    }
+    if (decoded.includes('\u0000')) {
+      const name = decoded.slice(0, Math.max(0, decoded.indexOf('='))).replaceAll('\u0000', '\\0') || part;
+      throw new HttpError(400, 'VALIDATION_FAILED', 'invalid querystring', [
+        { path: `querystring.${name}`, message: 'contains a NUL character (%00)' },
+      ]);
     }
   }
 }

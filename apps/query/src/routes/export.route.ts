@@ -169,7 +169,15 @@ export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise
                   done(null, csvRecord(row, opts.formulaProtection));
                 },
               }),
-              stringify({ header: true, columns: [...CSV_COLUMNS], record_delimiter: 'windows', bom }),
+              stringify({
+                header: true,
+                columns: [...CSV_COLUMNS],
+                record_delimiter: 'windows',
+                bom,
+                // NOTE: csv-stringify quotes a field holding the whole delimiter (CRLF) only; a lone CR or LF
+                // unquoted splits the record for every reader (RFC 4180: fields with line breaks are quoted).
+                quoted_match: /[\r\n]/,
+              }),
             ]
           : [
               new Transform({
