@@ -192,6 +192,42 @@ describe('multipart upload', () => {
     expect(res.json()).toMatchObject({ format, items: 2, accepted: 2 });
   });
 
+  it('answers 400, never 500, for a multipart body it cannot read: no boundary, or cut off mid-file', async () => {
+    const noBoundary = await raw('multipart/form-data', 'abc');
+    expect(noBoundary.statusCode).toBe(400);
+    expect(noBoundary.json()).toMatchObject({ code: 'INVALID_MULTIPART', details: [{ path: 'body' }] });
+    const boundary = '----cut';
+    const cut = await app.inject({
+      method: 'POST',
+      url: '/v1/import',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="e.ndjson"\r\n\r\n${line('mp-cut', 1)}\n${line('mp-cut', 2)}\n`,
+    });
+    expect(cut.statusCode).toBe(400);
+    expect(cut.json()).toMatchObject({ code: 'INVALID_MULTIPART' });
+    expect(cut.json().message).toMatch(
+      /the multipart body cannot be read: .*; (no event was accepted|\d+ events up to line \d+ were accepted)/,
+    );
+  });
+
+  it('answers 400 for a second file part instead of dropping it silently', async () => {
+    const boundary = '----two';
+    const part = (name: string, content: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/x-ndjson\r\n\r\n${content}\r\n`;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/import',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      payload: `${part('a.ndjson', line('mp-two-a', 1))}${part('b.ndjson', line('mp-two-b', 1))}--${boundary}--\r\n`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      code: 'TOO_MANY_FILES',
+      details: [{ path: 'body', message: 'has more than one file part' }],
+    });
+    expect(res.json().message).toContain('1 of its events were accepted');
+  });
+
   it('answers 415 for a file it cannot tell the format of, unless ?format= says', async () => {
     const content = `${line('mp-q', 1)}\n`;
     const unknown = await app.inject({

@@ -12,7 +12,7 @@ function invalidText(where: 'body' | 'querystring', reason: string): HttpError {
 }
 
 /** The first string (key or value) in `value` that is not well-formed Unicode, as a dotted path. */
-function unpairedSurrogateAt(value: unknown, path: string): string | undefined {
+export function unpairedSurrogateAt(value: unknown, path: string): string | undefined {
   if (typeof value === 'string') return value.isWellFormed() ? undefined : path;
   if (value === null || typeof value !== 'object') return undefined;
   for (const [key, inner] of Object.entries(value)) {

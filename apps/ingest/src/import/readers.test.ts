@@ -52,6 +52,27 @@ describe('NDJSON', () => {
     const [item] = await collect(ndjsonItems(chunks('{"__proto__":{"admin":true}}\n', 8), 100));
     expect(item).toMatchObject({ line: 1, reason: 'unparseable' });
   });
+
+  it('refuses a line that is not UTF-8 or holds an escaped lone surrogate, as the JSON routes do', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"a":"ok é"}\n{"b":"a'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('b"}\n{"p":{"k":"\\ud800"}}\n{"pair":"\\ud83d\\ude00"}\n'),
+    ]);
+    for (const size of [1, 3, 1024]) {
+      const items = await collect(ndjsonItems(chunks(bytes, size), 100));
+      expect(items).toEqual([
+        { line: 1, value: { a: 'ok é' }, bytes: 13 },
+        { line: 2, reason: 'unparseable', errors: [{ path: '', message: 'is not valid UTF-8 text' }] },
+        {
+          line: 3,
+          reason: 'unparseable',
+          errors: [{ path: 'p.k', message: 'contains an unpaired UTF-16 surrogate' }],
+        },
+        { line: 4, value: { pair: '😀' }, bytes: 23 },
+      ]);
+    }
+  });
 });
 
 describe('JSON array', () => {
@@ -142,6 +163,31 @@ describe('CSV', () => {
     await attempt.catch((error: CsvHeaderError) => {
       expect(error.details.map((d) => d.path)).toEqual(['header.colour', 'header.page']);
     });
+  });
+
+  it('refuses a repeated column and properties.__proto__ (it would set the prototype and be lost)', async () => {
+    const attempt = collect(
+      csvItems(chunks('userId,action,page,page,properties.__proto__\nu1,click,/a,/b,x\n', 100), 1000),
+    );
+    await expect(attempt).rejects.toBeInstanceOf(CsvHeaderError);
+    await attempt.catch((error: CsvHeaderError) => {
+      expect(error.details).toEqual([
+        { path: 'header.page', message: 'appears twice (which one holds the value?)' },
+        { path: 'header.properties.__proto__', message: 'is not an allowed property name' },
+      ]);
+    });
+  });
+
+  it('refuses bytes that are not UTF-8 instead of storing U+FFFD', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('userId,action,page\nu1,click,/a\nu2,click,/'),
+      Buffer.from([0xc3, 0x28]),
+    ]);
+    const attempt = collect(csvItems(chunks(bytes, 4), 1000));
+    await expect(attempt).rejects.toMatchObject({ statusCode: 400, code: 'INVALID_UTF8' });
+    // A character split across chunks is fine.
+    const split = await collect(csvItems(chunks('userId,action,page\nü,click,/é\n', 1), 1000));
+    expect(values(split)).toEqual([{ userId: 'ü', action: 'click', page: '/é' }]);
   });
 
   it('reads a properties column as a JSON object', () => {

@@ -1,5 +1,5 @@
 import { pipeline, Readable } from 'node:stream';
-import type { ErrorDetail } from '@tracker/http';
+import { type ErrorDetail, HttpError, unpairedSurrogateAt } from '@tracker/http';
 import { InteractionInputSchema } from '@tracker/schemas';
 import { parse as parseCsv } from 'csv-parse';
 import sjson from 'secure-json-parse';
@@ -19,21 +19,44 @@ const tooLarge = (line: number, max: number): ImportItem => ({
   errors: [{ path: '', message: `is longer than ${max} bytes; one event may have at most ${max}` }],
 });
 
-/** JSON.parse without prototype poisoning (`__proto__`/`constructor.prototype` keys are refused). */
-function parseJson(line: number, text: string, bytes: number): ImportItem {
+const utf8 = new TextDecoder('utf-8', { fatal: true }); // also drops a leading byte-order mark
+const unparseable = (line: number, message: string): ImportItem => ({
+  line,
+  reason: 'unparseable',
+  errors: [{ path: '', message }],
+});
+
+/** An item's bytes as text, or why they are not UTF-8 (decoded leniently they would be stored as U+FFFD). */
+function decodeItem(line: number, bytes: Buffer): string | ImportItem {
   try {
-    return {
-      line,
-      value: sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
-      bytes,
-    };
-  } catch (error) {
-    return {
-      line,
-      reason: 'unparseable',
-      errors: [{ path: '', message: `is not valid JSON: ${(error as Error).message}` }],
-    };
+    return utf8.decode(bytes);
+  } catch {
+    return unparseable(line, 'is not valid UTF-8 text');
   }
+}
+
+/**
+ * JSON.parse without prototype poisoning (`__proto__`/`constructor.prototype` keys are refused) and
+ * without escaped lone surrogates (no valid Unicode), as the JSON routes refuse them.
+ */
+function parseJson(line: number, text: string, bytes: number): ImportItem {
+  let value: unknown;
+  try {
+    value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    return unparseable(line, `is not valid JSON: ${(error as Error).message}`);
+  }
+  if (text.includes('\\u')) {
+    const at = unpairedSurrogateAt(value, '');
+    if (at !== undefined) {
+      return {
+        line,
+        reason: 'unparseable',
+        errors: [{ path: at.slice(1), message: 'contains an unpaired UTF-16 surrogate' }],
+      };
+    }
+  }
+  return { line, value, bytes };
 }
 
 const asBuffer = (chunk: Buffer | string) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
@@ -50,8 +73,8 @@ export async function* ndjsonItems(source: ByteSource, maxBytes: number): AsyncG
   const emit = (): ImportItem | undefined => {
     if (oversize) return tooLarge(line, maxBytes);
     if (size === 0) return undefined;
-    let text = Buffer.concat(parts, size).toString('utf8');
-    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const text = decodeItem(line, Buffer.concat(parts, size));
+    if (typeof text !== 'string') return text;
     if (text.trim().length === 0) return undefined;
     return parseJson(line, text, size);
   };
@@ -212,9 +235,12 @@ export class JsonArraySplitter {
   }
 
   #finishItem(): ImportItem {
+    const text = this.#oversize ? '' : decodeItem(this.#itemLine, Buffer.concat(this.#parts, this.#size));
     const item = this.#oversize
       ? tooLarge(this.#itemLine, this.maxBytes)
-      : parseJson(this.#itemLine, Buffer.concat(this.#parts, this.#size).toString('utf8'), this.#size);
+      : typeof text === 'string'
+        ? parseJson(this.#itemLine, text, this.#size)
+        : text;
     this.#parts = [];
     this.#size = 0;
     this.#oversize = false;
@@ -256,8 +282,16 @@ export class CsvHeaderError extends Error {
 
 function checkHeader(header: string[]): string[] {
   const details: ErrorDetail[] = [];
+  const seen = new Set<string>();
   for (const name of header) {
-    if (!CSV_COLUMNS.includes(name) && !(name.startsWith('properties.') && name.length > 11)) {
+    if (seen.has(name)) {
+      details.push({ path: `header.${name}`, message: 'appears twice (which one holds the value?)' });
+    }
+    seen.add(name);
+    if (name === 'properties.__proto__') {
+      // A JSON body refuses this key too; on an object it would set the prototype and be lost.
+      details.push({ path: `header.${name}`, message: 'is not an allowed property name' });
+    } else if (!CSV_COLUMNS.includes(name) && !(name.startsWith('properties.') && name.length > 11)) {
       details.push({
         path: `header.${name}`,
         message: `is not a known column (${CSV_COLUMNS.join(', ')}, properties.<key>)`,
@@ -298,6 +332,28 @@ export function rowToInput(
 }
 
 /**
+ * The file as text, refusing bytes that are not UTF-8 (csv-parse would store them as U+FFFD):
+ * a 400 that says how far the file was read.
+ */
+async function* utf8Text(source: ByteSource): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let offset = 0;
+  try {
+    for await (const chunk of source) {
+      const buf = asBuffer(chunk);
+      yield decoder.decode(buf, { stream: true });
+      offset += buf.length;
+    }
+    yield decoder.decode();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw new HttpError(400, 'INVALID_UTF8', `the file is not valid UTF-8 text (after byte ${offset})`, [
+      { path: 'body', message: 'contains bytes that are not UTF-8' },
+    ]);
+  }
+}
+
+/**
  * CSV with a header row (RFC 4180 quoting, BOM tolerated). Values are strings, so properties read
  * from `properties.<key>` columns are strings; a `properties` column may hold a JSON object instead.
  * A row with the wrong number of cells is reported and skipped.
@@ -323,7 +379,7 @@ export async function* csvItems(source: ByteSource, maxBytes: number): AsyncGene
     },
   });
   // pipeline() destroys both sides when either fails or the consumer stops early.
-  pipeline(Readable.from(source), parser, () => {});
+  pipeline(Readable.from(utf8Text(source)), parser, () => {});
   for await (const { record, info } of parser as AsyncIterable<{
     record: Record<string, string>;
     info: { lines: number };

@@ -55,9 +55,27 @@ async function* limitBytes(source: AsyncIterable<Buffer>, max: number): ByteSour
   }
 }
 
+/**
+ * A multipart parser error as the client's mistake: a 400 naming it (busboy's errors carry no status,
+ * and were 500s), or the parser's own 4xx (file or part limits).
+ */
+function multipartError(error: unknown): unknown {
+  const e = error as { statusCode?: number; message?: string };
+  if (error instanceof HttpError || (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500))
+    return error;
+  const reason = e?.message ?? String(error);
+  return new HttpError(400, 'INVALID_MULTIPART', `the multipart body cannot be read: ${reason}`, [
+    { path: 'body', message: reason },
+  ]);
+}
+
 /** A multipart file stream; busboy silently truncates at the size limit, which must be a 413 instead. */
 async function* untruncated(file: Readable & { truncated?: boolean }, max: number): ByteSource {
-  for await (const chunk of file) yield chunk as Buffer;
+  try {
+    for await (const chunk of file) yield chunk as Buffer;
+  } catch (error) {
+    throw multipartError(error); // e.g. the body ended before the closing boundary
+  }
   if (file.truncated)
     throw new HttpError(
       413,
@@ -147,8 +165,22 @@ export async function importRoute(app: TrackerApp, { config }: ImportRouteOption
     async (request, reply) => {
       let source: ByteSource;
       let format: Format | undefined = request.query.format;
+      // Whether the upload had a file part after the one imported (only one is read).
+      let moreFiles: () => Promise<boolean> = async () => false;
       if (request.isMultipart()) {
-        const part = await request.file();
+        const files = request.files();
+        const part = await files.next().then(
+          (next) => (next.done ? undefined : next.value),
+          (error) => Promise.reject(multipartError(error)),
+        );
+        moreFiles = () =>
+          files.next().then(
+            (next) => !next.done,
+            (error) =>
+              (error as { code?: string }).code === 'FST_FILES_LIMIT'
+                ? true
+                : Promise.reject(multipartError(error)),
+          );
         if (!part)
           throw new HttpError(400, 'NO_FILE', 'the multipart upload has no file part', [
             { path: 'body', message: 'has no file' },
@@ -191,6 +223,14 @@ export async function importRoute(app: TrackerApp, { config }: ImportRouteOption
         route: '/v1/import',
       });
       app.events.metrics.requestEvents.observe({ route: '/v1/import' }, summary.items);
+      if (await moreFiles()) {
+        throw new HttpError(
+          400,
+          'TOO_MANY_FILES',
+          `the upload has more than one file; only the first was read (${summary.accepted} of its events were accepted): send one file per request`,
+          [{ path: 'body', message: 'has more than one file part' }],
+        );
+      }
       if (summary.items === 0) {
         throw new HttpError(400, 'EMPTY_IMPORT', 'the file holds no events', [
           { path: 'body', message: 'is empty' },
