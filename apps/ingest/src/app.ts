@@ -1,10 +1,14 @@
+import type { Readable, Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import {
   apiHitsPlugin,
   type BaseAppOptions,
   createBaseApp,
+  HttpError,
   healthPlugin,
   type TrackerApp,
 } from '@tracker/http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KafkaConfig } from 'kafkajs';
 import type { IngestConfig } from './config.js';
 import { eventsPlugin } from './plugins/events.plugin.js';
@@ -37,6 +41,52 @@ export function baseAppOptions(config: IngestConfig): Omit<BaseAppOptions, 'docs
   };
 }
 
+const DECODERS: Record<string, () => Transform> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/**
+ * preParsing: a compressed body (Content-Encoding gzip, deflate or br; back-end senders batch
+ * compressed) is decompressed on the way in; the body limits apply to what it decompresses to. Any
+ * other encoding is a 415, corrupt data a 400, rather than compressed bytes read as text.
+ */
+export async function decodeContentEncoding(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  payload: Readable,
+): Promise<Readable> {
+  const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+  if (!encoding || encoding === 'identity') return payload;
+  const decoder = DECODERS[encoding];
+  if (!decoder) {
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_CONTENT_ENCODING',
+      `Content-Encoding ${encoding} is not supported`,
+      [{ path: 'headers.content-encoding', message: 'must be gzip, deflate, br or identity' }],
+    );
+  }
+  const decoded = decoder();
+  decoded.on('error', (error: Error) =>
+    Object.assign(error, {
+      statusCode: 400,
+      code: 'INVALID_CONTENT_ENCODING',
+      message: `the body is not valid ${encoding}: ${error.message}`,
+    }),
+  );
+  payload.on('error', (error) => decoded.destroy(error));
+  // Fastify checks Content-Length against the bytes received, which it reads from here.
+  const counted = decoded as Transform & { receivedEncodedLength: number };
+  counted.receivedEncodedLength = 0;
+  payload.on('data', (chunk: Buffer) => {
+    counted.receivedEncodedLength += chunk.length;
+  });
+  return payload.pipe(counted);
+}
+
 /**
  * The ingest service: validated interactions to Kafka as Avro. Builds and returns the app (never
  * listens); connects to the registry and Kafka while registering, closes them on app.close().
@@ -65,6 +115,7 @@ export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promis
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
+  app.addHook('preParsing', decodeContentEncoding);
   if (config.INGEST_WRITE_KEYS.length === 0) {
     app.log.warn({
       msg: 'write_keys_unset',

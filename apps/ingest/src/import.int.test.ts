@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import type { TrackerApp } from '@tracker/http';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,10 +171,37 @@ describe('raw body', () => {
     });
   });
 
-  it('answers 415 for a format it does not read', async () => {
-    const res = await raw('application/xml', '<events/>');
-    expect(res.statusCode).toBe(415);
-    expect(res.json()).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+  it('answers 415 for a format it does not read, naming the types it reads', async () => {
+    for (const type of ['application/xml', 'text/plain', 'application/octet-stream']) {
+      const res = await raw(type, '<events/>');
+      expect(res.statusCode, type).toBe(415);
+      expect(res.json(), type).toMatchObject({
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        details: [{ path: 'headers.content-type', message: expect.stringContaining('text/csv') }],
+      });
+    }
+  });
+
+  it('reads a gzip-compressed file', async () => {
+    const body = gzipSync(Buffer.from(`${line('gz-imp', 1)}\n${line('gz-imp', 2)}\n`));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/import',
+      headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ format: 'ndjson', items: 2, accepted: 2 });
+  });
+
+  it('reads any content type as ?format= says', async () => {
+    const body = `${line('fmt-any', 1)}\n${line('fmt-any', 2)}\n`;
+    for (const type of ['text/plain', 'application/octet-stream']) {
+      const res = await raw(type, body, app, '/v1/import?format=ndjson');
+      expect(res.statusCode, type).toBe(202);
+      expect(res.json(), type).toMatchObject({ format: 'ndjson', accepted: 2 });
+    }
   });
 });
 

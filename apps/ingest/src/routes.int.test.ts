@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { TrackerApp } from '@tracker/http';
 import { InteractionSerde } from '@tracker/kafka';
 import type { ApiHitsMessage } from '@tracker/schemas';
@@ -276,6 +277,44 @@ describe('POST /v1/batch', () => {
     expect((await reader.records()).some((r) => r.userId === 'p2' || r.userId === 'p4')).toBe(false);
   });
 
+  it('takes a body compressed with gzip, deflate or br; 415 for another encoding, 400 for corrupt data', async () => {
+    const body = (tag: string) =>
+      JSON.stringify({ events: [{ userId: `enc-${tag}`, action: 'click', page: '/z' }] });
+    const compressors = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync };
+    for (const [encoding, compress] of Object.entries(compressors)) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        payload: compress(Buffer.from(body(encoding))),
+        headers: { ...auth, 'content-type': 'application/json', 'content-encoding': encoding },
+      });
+      expect(res.statusCode, `${encoding}: ${res.body}`).toBe(202);
+      const id = res.json().accepted[0].id;
+      const record = await reader.waitForRecord((r) => r.eventId === id, `${encoding} event`);
+      expect(record.userId).toBe(`enc-${encoding}`);
+    }
+    const zstd = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: body('zstd'),
+      headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'zstd' },
+    });
+    expect(zstd.statusCode).toBe(415);
+    expect(zstd.json()).toMatchObject({
+      code: 'UNSUPPORTED_CONTENT_ENCODING',
+      details: [{ path: 'headers.content-encoding', message: 'must be gzip, deflate, br or identity' }],
+    });
+    const corrupt = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      payload: Buffer.from(body('corrupt')),
+      headers: { ...auth, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    });
+    expect(corrupt.statusCode).toBe(400);
+    expect(corrupt.json()).toMatchObject({ code: 'INVALID_CONTENT_ENCODING' });
+    expect(corrupt.json().message).toMatch(/^the body is not valid gzip: /);
+  });
+
   it('answers 400 when no event is valid, listing each', async () => {
     const res = await post('/v1/batch', {
       events: [{ userId: 'x' }, { userId: 'y', action: 'a', page: 'p' }],
@@ -435,6 +474,21 @@ describe('around the routes', () => {
       headers: { 'if-none-match': String(res.headers.etag) },
     });
     expect(again.statusCode).toBe(304);
+    // Weak comparison, as RFC 9110 wants for If-None-Match: W/ (a compressing proxy), lists, *.
+    for (const header of [`W/${res.headers.etag}`, `"other", ${res.headers.etag}`, '*']) {
+      const revalidated = await app.inject({
+        method: 'GET',
+        url: '/v1/tracker.js',
+        headers: { 'if-none-match': header },
+      });
+      expect(revalidated.statusCode, header).toBe(304);
+    }
+    const stale = await app.inject({
+      method: 'GET',
+      url: '/v1/tracker.js',
+      headers: { 'if-none-match': '"old"' },
+    });
+    expect(stale.statusCode).toBe(200);
   });
 
   it('documents every route with its responses at /docs', async () => {

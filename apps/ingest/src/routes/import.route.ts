@@ -133,6 +133,9 @@ export async function importRoute(app: TrackerApp, { config }: ImportRouteOption
   // NOTE: the body is never buffered: these parsers hand the request stream to the handler as is.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(Object.keys(MEDIA_TYPES), (_request, payload, done) => done(null, payload));
+  // Any other type (text/plain, application/octet-stream) too: `?format=` says how to read it, and
+  // without it the handler answers 415 naming the types it reads.
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
   await app.register(multipart, {
     limits: { fileSize: max, files: 1, fields: 10, parts: 20 },
     throwFileSizeLimit: true,

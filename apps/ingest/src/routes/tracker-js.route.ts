@@ -4,6 +4,16 @@ import { HttpError, type TrackerApp } from '@tracker/http';
 import { Type } from 'typebox';
 import { ErrorRef } from '../schemas.js';
 
+/**
+ * If-None-Match as RFC 9110 compares it (weak comparison): `*`, or any tag of the list equal to ours
+ * once a `W/` prefix is dropped (a proxy that compresses the response marks the tag weak).
+ */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
 export interface TrackerJsOptions {
   /** The built browser snippet (packages/tracker/dist/tracker.js unless INGEST_TRACKER_JS_PATH says otherwise). */
   path: string;
@@ -35,7 +45,7 @@ export async function trackerJsRoute(app: TrackerApp, opts: TrackerJsOptions) {
         throw new HttpError(404, 'NOT_FOUND', 'tracker.js is not built yet (packages/tracker)');
       const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
       reply.header('etag', etag).header('cache-control', 'public, max-age=300, must-revalidate');
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send(null);
+      if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send(null);
       return reply
         .type('application/javascript; charset=utf-8')
         .header('content-length', info.size)
