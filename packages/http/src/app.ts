@@ -118,7 +118,8 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
         ...errorBody(
           429,
           'RATE_LIMITED',
-          `rate limit of ${context.max} requests per ${context.after} exceeded`,
+          // NOTE: context.after is the time until the window resets, not the window itself.
+          `rate limit of ${context.max} requests per ${windowText(opts.rateLimitWindowMs ?? 60_000)} exceeded; retry in ${context.after}`,
         ),
         statusCode: 429,
       }),
@@ -127,4 +128,11 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
 
   await app.register(metricsPlugin, { service: opts.service });
   return app;
+}
+
+/** A rate-limit window for people: `1 minute`, `10 seconds`, `1500 ms`. */
+export function windowText(ms: number): string {
+  if (ms % 60_000 === 0) return ms === 60_000 ? '1 minute' : `${ms / 60_000} minutes`;
+  if (ms % 1000 === 0) return ms === 1000 ? '1 second' : `${ms / 1000} seconds`;
+  return `${ms} ms`;
 }

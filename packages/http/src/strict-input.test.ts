@@ -73,7 +73,12 @@ describe('strict text input', () => {
       '{"name":"a","__proto__":{"x":1}}',
       '{"name":"a","constructor":{"prototype":{"x":1}}}',
     ]) {
-      expect((await post(body)).json()).toMatchObject({ status: 400, code: 'INVALID_JSON' });
+      expect((await post(body)).json()).toMatchObject({
+        status: 400,
+        code: 'INVALID_JSON',
+        message: 'body has a __proto__ or constructor.prototype key, which is refused',
+        details: [{ path: 'body', message: 'has a forbidden key (__proto__ or constructor.prototype)' }],
+      });
     }
     expect((await post('')).json()).toMatchObject({ status: 400, code: 'EMPTY_BODY' });
     expect((await post('{"name":')).json()).toMatchObject({ status: 400, code: 'INVALID_JSON' });

@@ -44,7 +44,9 @@ export function strictJsonParser(app: FastifyInstance) {
     const plain = plainJson(text);
     if (plain !== undefined) return done(null, plain);
     parse(request, text, (error, value) => {
-      if (error) return done(error);
+      // Valid JSON that the parser refused holds a __proto__ or constructor.prototype key: say so,
+      // rather than Fastify's "Body is not valid JSON".
+      if (error) return done(isJson(text) ? FORBIDDEN_KEY() : error);
       if (SURROGATE_ESCAPE.test(text)) {
         const at = unpairedSurrogateAt(value, 'body');
         if (at) return done(invalidText('body', `${at} contains an unpaired UTF-16 surrogate`));
@@ -53,6 +55,19 @@ export function strictJsonParser(app: FastifyInstance) {
     });
   };
 }
+
+const isJson = (text: string): boolean => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const FORBIDDEN_KEY = () =>
+  new HttpError(400, 'INVALID_JSON', 'body has a __proto__ or constructor.prototype key, which is refused', [
+    { path: 'body', message: 'has a forbidden key (__proto__ or constructor.prototype)' },
+  ]);
 
 /**
  * JSON.parse of a text that cannot hold what the strict parser refuses: no `__proto__` and no
