@@ -81,6 +81,26 @@ describe('occurredAt and clock skew', () => {
   });
 });
 
+describe('schema errors', () => {
+  it('lists every bad property (TypeBox stopped at 8 raw errors: two of five), each once', () => {
+    const properties = { a: null, b: null, c: null, d: null, e: null };
+    const prepared = prepareInteraction({ ...base, properties }, ctx);
+    expect(prepared.ok === false && prepared.errors).toEqual(
+      Object.keys(properties).map((k) => ({
+        path: `properties.${k}`,
+        message: 'must be a string, a number or a boolean',
+      })),
+    );
+  });
+
+  it('gives a too-long string value its length error alone, not also the type list', () => {
+    const prepared = prepareInteraction({ ...base, properties: { a: 'x'.repeat(1025) } }, ctx);
+    expect(prepared.ok === false && prepared.errors).toEqual([
+      { path: 'properties.a', message: 'must not have more than 1024 characters' },
+    ]);
+  });
+});
+
 describe('what the processor could not store, refused at the door', () => {
   // Each of these was answered 202 and then dead-lettered by the processor (or was a 500).
   it('refuses a NUL character in any stored text, naming the field', () => {

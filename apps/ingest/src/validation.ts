@@ -2,6 +2,7 @@ import type { ErrorDetail } from '@tracker/http';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Settings } from 'typebox/system';
 
 /** One validation problem in ajv's shape, so packages/http's errorHandler turns it into a detail. */
 export interface SchemaError {
@@ -44,6 +45,13 @@ const TYPE_WORDS: Record<string, string> = { string: 'a string', number: 'a numb
 export function tidyErrors(raw: readonly RawError[], schema?: TSchema): SchemaError[] {
   const out: SchemaError[] = [];
   const unionTypes = new Map<string, string[]>();
+  // Values whose type matched a branch of their union, which then failed on something else (a string
+  // over maxLength): that reason alone, not also "must be a string, a number or a boolean".
+  const typeMatched = new Set(
+    raw
+      .filter((e) => e.keyword !== 'type' && /\/anyOf\/\d+$/.test(e.schemaPath ?? ''))
+      .map((e) => e.instancePath),
+  );
   for (const e of raw) {
     if (e.keyword === 'boolean') continue;
     // TypeBox reports all missing (or unknown) fields in one error: one per field reads better.
@@ -80,6 +88,7 @@ export function tidyErrors(raw: readonly RawError[], schema?: TSchema): SchemaEr
     out.push({ instancePath: e.instancePath, keyword: e.keyword, params: e.params, message });
   }
   for (const [instancePath, types] of unionTypes) {
+    if (typeMatched.has(instancePath)) continue;
     const words = types.map((t) => TYPE_WORDS[t] ?? t);
     const message = `must be ${words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1)}` : words[0]}`;
     out.push({ instancePath, keyword: 'type', params: { type: types }, message });
@@ -98,6 +107,10 @@ function resolvePointer(schema: unknown, pointer: string): unknown {
 }
 
 export type Validator = (value: unknown) => SchemaError[];
+
+// TypeBox stops collecting at 8 errors, and a union reports four per value: two of five bad
+// properties were listed. 64 lists every field of an event while keeping a refused batch's answer small.
+Settings.Set({ maxErrors: 64 });
 
 /** A compiled TypeBox validator that answers tidy, ajv-shaped errors (empty when valid). */
 export function compileValidator(schema: TSchema): Validator {
