@@ -134,10 +134,24 @@ describe('what the processor could not store, refused at the door', () => {
     expect(prepareInteraction({ ...base, page: url }, ctx)).toEqual({
       ok: false,
       reason: 'page',
-      errors: [{ path: 'page', message: `is 2401 characters once normalised; at most ${LIMITS.page}` }],
+      errors: [{ path: 'page', message: `is 2401 bytes in UTF-8 once normalised; at most ${LIMITS.page}` }],
     });
     const fits = prepareInteraction({ ...base, page: `https://x.example/${'é'.repeat(340)}` }, ctx);
     expect(fits.ok && fits.record.page.length).toBe(2041);
+  });
+
+  it('counts the page in UTF-8 bytes: PostgreSQL indexes it, and refused a 4 000-byte entry', () => {
+    const emoji = `/${'😀'.repeat(1000)}`; // 2 001 UTF-16 units (under 2 048), 4 001 bytes
+    expect(emoji.length).toBeLessThanOrEqual(LIMITS.page);
+    expect(prepareInteraction({ ...base, page: emoji }, ctx)).toEqual({
+      ok: false,
+      reason: 'page',
+      errors: [{ path: 'page', message: `is 4001 bytes in UTF-8 once normalised; at most ${LIMITS.page}` }],
+    });
+    const ascii = prepareInteraction({ ...base, page: `/${'a'.repeat(2047)}` }, ctx);
+    expect(ascii.ok && ascii.record.page.length).toBe(2048);
+    const accents = prepareInteraction({ ...base, page: `/${'é'.repeat(1023)}` }, ctx); // 2 047 bytes
+    expect(accents.ok).toBe(true);
   });
 
   it('refuses an item nested thousands deep with a schema error instead of overflowing the stack', () => {

@@ -8,20 +8,17 @@ import {
   type InteractionRecord,
   LIMITS,
   nulPath,
+  OCCURRED_AT_LIMITS,
   type Role,
 } from '@tracker/schemas';
 import { isbot } from 'isbot';
 import { compileValidator, toDetail } from './validation.js';
 
 /** Events dated further ahead than this (after skew correction) are refused. */
-export const MAX_FUTURE_MS = 24 * 3600 * 1000;
+export const MAX_FUTURE_MS = OCCURRED_AT_LIMITS.maxFutureMs;
 
-/**
- * Events dated before this (2000-01-01 UTC, after skew correction) are refused: the mark of a device
- * clock that was reset (1970) rather than of an interaction, and they would stretch every all-time
- * daily series over decades.
- */
-export const EARLIEST_MS = Date.UTC(2000, 0, 1);
+/** Events dated before this (2000-01-01 UTC, after skew correction) are refused (OCCURRED_AT_LIMITS). */
+export const EARLIEST_MS = OCCURRED_AT_LIMITS.earliestMs;
 const TOO_OLD = 'is before 2000-01-01, the earliest date stored (a clock that was reset?)';
 
 /** Why an item was refused: the `reason` label of the rejected-events counter. */
@@ -262,8 +259,8 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
 
 /**
  * The record, or why the processor could not store it: a NUL character (PostgreSQL text cannot
- * hold one; it would reach the dead-letter topic after a 202), a page over the limit once an
- * absolute URL was percent-encoded (`é` is 6 characters in a path).
+ * hold one; it would reach the dead-letter topic after a 202), a page over 2 048 bytes of UTF-8 (an
+ * absolute URL percent-encoded: `é` is 6 characters in a path; or non-ASCII characters).
  */
 function stored(record: InteractionRecord): Prepared {
   const nul = nulPath(record);
@@ -274,15 +271,15 @@ function stored(record: InteractionRecord): Prepared {
       errors: [{ path: nul, message: 'contains a NUL character (U+0000), which cannot be stored' }],
     };
   }
-  if (record.page.length > LIMITS.page) {
+  // In UTF-8 bytes (a UTF-16 unit is at most 3): PostgreSQL indexes the page, and an index entry over
+  // ~2.7 KB is refused, so 2 000 emoji (4 000 bytes) were dead-lettered after a 202.
+  const bytes = record.page.length * 3 > LIMITS.page ? Buffer.byteLength(record.page) : 0;
+  if (bytes > LIMITS.page) {
     return {
       ok: false,
       reason: 'page',
       errors: [
-        {
-          path: 'page',
-          message: `is ${record.page.length} characters once normalised; at most ${LIMITS.page}`,
-        },
+        { path: 'page', message: `is ${bytes} bytes in UTF-8 once normalised; at most ${LIMITS.page}` },
       ],
     };
   }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { readPipelineStatus, reconcile, totalApiHits } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
-import { DLQ_HEADERS, type InteractionRecord } from '@tracker/schemas';
+import { DLQ_HEADERS, type InteractionRecord, interactionAvroSchema } from '@tracker/schemas';
 import { buildInteraction, waitFor } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
@@ -17,6 +18,13 @@ import {
   readTopic,
   waitCaughtUp,
 } from './processor.harness.js';
+
+// avsc as the registry client loads it: the writer side of a schema other tooling registers.
+const avsc = createRequire(createRequire(import.meta.url).resolve('@kafkajs/confluent-schema-registry'))(
+  'avsc',
+) as {
+  Type: { forSchema(schema: unknown): { toBuffer(value: unknown): Buffer } };
+};
 
 let h: Harness;
 let app: TrackerApp;
@@ -192,6 +200,62 @@ describe('processor: poison messages', () => {
   });
 });
 
+describe('processor: schemas other tooling registers', () => {
+  /** Registers a schema through the registry's HTTP API (as other tooling would), returns its id. */
+  const register = async (subject: string, schemaType: string, schema: object) => {
+    const res = await fetch(`${h.env.SCHEMA_REGISTRY_URL}/subjects/${subject}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schemaType, schema: JSON.stringify(schema) }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return ((await res.json()) as { id: number }).id;
+  };
+  const wire = (id: number, body: Buffer) => {
+    const head = Buffer.alloc(5);
+    head.writeInt32BE(id, 1);
+    return Buffer.concat([head, body]);
+  };
+
+  it('reads a newer compatible schema into ours and dead-letters one it cannot read, without stalling', async () => {
+    // A newer Avro schema (one more field, one more role): the record is read into ours.
+    const newer = structuredClone(interactionAvroSchema) as unknown as {
+      fields: { name: string; type: unknown; default?: unknown }[];
+    };
+    newer.fields.push({ name: 'country', type: ['null', 'string'], default: null });
+    (newer.fields.find((f) => f.name === 'role')!.type as { symbols: string[] }).symbols.push('OWNER');
+    const newerId = await register(`${h.topic}-newer-value`, 'AVRO', newer);
+    const newerType = avsc.Type.forSchema(newer);
+    const owner = buildInteraction({ userId: 'schema-user', occurredAt: T, receivedAt: T });
+    // A JSON schema with a keyword the client's validator refuses: no retry will read it.
+    const jsonId = await register(`${h.topic}-json-value`, 'JSON', {
+      type: 'object',
+      properties: { a: { type: 'string' } },
+      'x-unknown-kw': 1,
+    });
+    const after = buildInteraction({ userId: 'schema-user', occurredAt: T + 1, receivedAt: T + 1 });
+    await produceRaw(h, [
+      {
+        key: 'schema-user',
+        value: wire(newerId, newerType.toBuffer({ ...owner, role: 'OWNER', country: 'NL' })),
+      },
+      { key: 'schema-user', value: wire(jsonId, Buffer.from('{"a":"x"}')) },
+      { key: 'schema-user', value: await h.serde.encode(after) },
+    ]);
+    await waitCaughtUp(h);
+    const { rows } = await h.db.pool.query(
+      `SELECT event_id, role FROM interactions WHERE user_id = 'schema-user' ORDER BY occurred_at`,
+    );
+    expect(rows).toEqual([
+      { event_id: owner.eventId, role: 'GUEST' },
+      { event_id: after.eventId, role: after.role },
+    ]);
+    const dlq = await readTopic(h, h.dlqTopic, 4);
+    const reason = dlq.at(-1)!.headers[DLQ_HEADERS.reason]?.toString() ?? '';
+    expect(reason).toMatch(new RegExp(`^unknown_schema: schema id ${jsonId} cannot be read: `));
+  });
+});
+
 describe('processor: api hits', () => {
   it('adds each delta once and dead-letters malformed ones', async () => {
     const delta = (hits: number, batchId = randomUUID()) =>
@@ -213,8 +277,8 @@ describe('processor: api hits', () => {
     await produceRaw(h, [{ key: 'ingest', value: delta(7, repeated) }], h.apiHitsTopic);
     await waitCaughtUp(h, 30_000, h.apiHitsTopic);
     expect(await totalApiHits(h.db.pool)).toBe(12);
-    const dlq = await readTopic(h, h.dlqTopic, 5);
-    expect(dlq.slice(3).map((m) => m.headers[DLQ_HEADERS.reason]?.toString().split(':')[0])).toEqual([
+    const dlq = await readTopic(h, h.dlqTopic, 6);
+    expect(dlq.slice(4).map((m) => m.headers[DLQ_HEADERS.reason]?.toString().split(':')[0])).toEqual([
       'invalid_json',
       'invalid_record',
     ]);

@@ -296,6 +296,15 @@ describe('daily series edge cases', () => {
     expect(all).toEqual(await computeStatsFromRaw(edges.pool, {}));
     const to = { to: new Date('2026-11-01T00:00:00Z') };
     expect(await computeStats(edges.pool, to)).toEqual(await computeStatsFromRaw(edges.pool, to));
+    // An event on the last day JavaScript and PostgreSQL share (stored by other tooling): the
+    // bucket after it is in year 10000, which must reach PostgreSQL in a form it reads.
+    await storeInteractions(edges.pool, [row(Date.parse('9999-12-31T12:00:00Z'), 11)]);
+    const late = await computeStats(edges.pool, {});
+    expect(late.totalActions).toBe(6);
+    expect(late.daily.at(-1)).toEqual({ date: '9999-12-31', count: 1 });
+    expect(late).toEqual(await computeStatsFromRaw(edges.pool, {}));
+    const one = { userId: 'edge-1', from: new Date('9999-12-30T00:00:00Z') };
+    expect(await computeStats(edges.pool, one)).toEqual(await computeStatsFromRaw(edges.pool, one));
     // Asked for explicitly, a longer series is still refused, naming from.
     await expect(computeStats(edges.pool, { from: new Date('2000-01-01T00:00:00Z') })).rejects.toMatchObject({
       field: 'from',

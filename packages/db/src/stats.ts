@@ -131,8 +131,14 @@ class Params {
   }
 }
 
-const ts = (t: number | null, unbounded: 'infinity' | '-infinity') =>
-  t === null ? unbounded : new Date(t).toISOString();
+/**
+ * An instant as PostgreSQL reads it: ISO 8601, but a year past 9999 without the `+0` of JavaScript's
+ * expanded years (`+010000-01-01…`, which PostgreSQL refuses: the bucket after an event dated
+ * 9999-12-31 made every statistic a 500).
+ */
+export const pgTime = (t: number): string => new Date(t).toISOString().replace(/^\+0*/, '');
+
+const ts = (t: number | null, unbounded: 'infinity' | '-infinity') => (t === null ? unbounded : pgTime(t));
 
 /** WHERE conditions for the filter dimensions on `alias` (a source's table or raw interactions). */
 function conditions(p: Params, alias: string, f: Normalized, sourceName: string): string[] {
@@ -322,8 +328,8 @@ async function perUserInRange(pool: pg.Pool, p: Params, f: Normalized): Promise<
   /** Per user, the raw rows of every edge, each counted with its sign. */
   function rawEdges(): string {
     const inEdge = (e: (typeof edges)[number]) =>
-      `(i.occurred_at >= ${p.add(new Date(e.start).toISOString(), 'timestamptz')}
-        AND i.occurred_at < ${p.add(new Date(e.end).toISOString(), 'timestamptz')})`;
+      `(i.occurred_at >= ${p.add(pgTime(e.start), 'timestamptz')}
+        AND i.occurred_at < ${p.add(pgTime(e.end), 'timestamptz')})`;
     const conds = edges.map(inEdge);
     const signed =
       edges.length === 1
@@ -340,7 +346,7 @@ function populationConditions(p: Params, alias: string, f: Normalized): string[]
   const out: string[] = [];
   if (f.userId !== undefined) out.push(`${alias}.user_id = ${p.add(f.userId)}`);
   if (f.role !== undefined) out.push(`${alias}.role = ${p.add(f.role, '"Role"')}`);
-  if (f.to !== null) out.push(`${alias}.first_seen < ${p.add(new Date(f.to).toISOString(), 'timestamptz')}`);
+  if (f.to !== null) out.push(`${alias}.first_seen < ${p.add(pgTime(f.to), 'timestamptz')}`);
   return out;
 }
 
@@ -427,7 +433,7 @@ async function userStats(pool: pg.Pool, f: Normalized): Promise<UserStats> {
           ? // Users first seen before `to`: everyone, minus those first seen since (index range).
             `${everyone} UNION ALL
              SELECT 'k', u.role::text, NULL, -count(*)::bigint FROM users u
-              WHERE u.first_seen >= ${q.add(new Date(f.to!).toISOString(), 'timestamptz')} GROUP BY u.role`
+              WHERE u.first_seen >= ${q.add(pgTime(f.to!), 'timestamptz')} GROUP BY u.role`
           : `SELECT 'k' AS kind, u.role::text AS role, NULL::bigint AS v, count(*)::bigint AS c
                FROM users u${whereClause(populationConditions(q, 'u', f))} GROUP BY u.role`;
     const [h, k] = await Promise.all([
@@ -494,8 +500,8 @@ async function bounds(
     const end = Math.min(bucket.getTime() + grain * 60_000, f.to ?? Number.POSITIVE_INFINITY);
     const { rows: out } = await pool.query<{ t: Date | null }>(
       `SELECT ${fn}(i.occurred_at) AS t FROM interactions i
-        WHERE i.occurred_at >= ${r.add(new Date(start).toISOString(), 'timestamptz')}
-          AND i.occurred_at < ${r.add(new Date(end).toISOString(), 'timestamptz')}${andClause(conditions(r, 'i', f, 'raw'))}`,
+        WHERE i.occurred_at >= ${r.add(pgTime(start), 'timestamptz')}
+          AND i.occurred_at < ${r.add(pgTime(end), 'timestamptz')}${andClause(conditions(r, 'i', f, 'raw'))}`,
       r.values,
     );
     return toMs(out[0]?.t ?? null);
@@ -540,7 +546,7 @@ async function daily(pool: pg.Pool, f: Normalized): Promise<{ date: string; coun
        FROM generate_series(date_trunc('day', $1::timestamptz AT TIME ZONE $3),
                             date_trunc('day', $2::timestamptz AT TIME ZONE $3) + interval '1 day',
                             interval '1 day') AS d`,
-    [new Date(first).toISOString(), new Date(last).toISOString(), f.tz],
+    [pgTime(first), pgTime(last), f.tz],
   );
   const ranges: TimeRange[] = [];
   for (let i = 0; i + 1 < days.length; i += 1) {
@@ -614,9 +620,8 @@ export async function computeStatsFromRaw(
   const f = await normalize(pool, filters, opts);
   const where = (p: Params) => {
     const conds = conditions(p, 'i', f, 'reference');
-    if (f.from !== null)
-      conds.push(`i.occurred_at >= ${p.add(new Date(f.from).toISOString(), 'timestamptz')}`);
-    if (f.to !== null) conds.push(`i.occurred_at < ${p.add(new Date(f.to).toISOString(), 'timestamptz')}`);
+    if (f.from !== null) conds.push(`i.occurred_at >= ${p.add(pgTime(f.from), 'timestamptz')}`);
+    if (f.to !== null) conds.push(`i.occurred_at < ${p.add(pgTime(f.to), 'timestamptz')}`);
     return whereClause(conds);
   };
 
@@ -679,7 +684,7 @@ export async function computeStatsFromRaw(
     const localDay = async (t: number) => {
       const { rows: out } = await pool.query<{ day: string }>(
         `SELECT to_char($1::timestamptz AT TIME ZONE $2, 'YYYY-MM-DD') AS day`,
-        [new Date(t).toISOString(), f.tz],
+        [pgTime(t), f.tz],
       );
       return out[0]!.day;
     };

@@ -10,7 +10,9 @@ const require = createRequire(import.meta.url);
 const avsc = require(
   require.resolve('avsc', { paths: [dirname(require.resolve('@kafkajs/confluent-schema-registry'))] }),
 ) as {
-  Type: { forSchema(schema: unknown): { toBuffer(v: unknown): Buffer; fromBuffer(b: Buffer): unknown } };
+  Type: {
+    forSchema(schema: unknown): { toBuffer(v: unknown): Buffer; fromBuffer(b: Buffer): unknown };
+  };
 };
 
 const type = avsc.Type.forSchema(interactionAvroSchema);
@@ -65,5 +67,47 @@ describe('InteractionSerde.encodeSync', () => {
     const serde = new InteractionSerde(registry, 'test-value');
     await serde.register();
     expect(() => serde.encodeSync({ ...record, role: 'OWNER' as never })).toThrow();
+  });
+});
+
+describe('InteractionSerde.decode', () => {
+  // A newer schema the registry accepts as BACKWARD compatible: one more field, one more role.
+  const newer = structuredClone(interactionAvroSchema) as unknown as {
+    fields: { name: string; type: unknown; default?: unknown }[];
+  };
+  newer.fields.push({ name: 'country', type: ['null', 'string'], default: null });
+  const role = newer.fields.find((f) => f.name === 'role')!.type as { symbols: string[] };
+  role.symbols.push('OWNER');
+  const newerType = avsc.Type.forSchema(newer);
+  const wire = (id: number, body: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, id]), body]);
+  const twoSchemas = {
+    getSchema: async (id: number) => (id === 7 ? type : newerType),
+  } as unknown as SchemaRegistry;
+
+  it('reads a record written with a newer compatible schema into ours: unknown field dropped, unknown role GUEST', async () => {
+    const serde = new InteractionSerde(twoSchemas, 'test-value');
+    const owner = await serde.decode(
+      wire(8, newerType.toBuffer({ ...record, role: 'OWNER', country: 'NL' })),
+    );
+    expect({ ...owner, properties: { ...owner.properties } }).toEqual({ ...record, role: 'GUEST' });
+    expect(owner).not.toHaveProperty('country');
+    const admin = await serde.decode(
+      wire(8, newerType.toBuffer({ ...record, role: 'ADMIN', country: null })),
+    );
+    expect(admin.role).toBe('ADMIN');
+    // Our own schema: read as written.
+    expect(await serde.decode(wire(7, type.toBuffer(record)))).toMatchObject(record);
+  });
+
+  it('refuses bytes outside the wire format, and a writer schema that does not resolve into ours', async () => {
+    const serde = new InteractionSerde(twoSchemas, 'test-value');
+    await expect(serde.decode(Buffer.from('{"a":1}'))).rejects.toThrow(/wire format/);
+    const unrelated = avsc.Type.forSchema({
+      type: 'record',
+      name: 'Other',
+      fields: [{ name: 'x', type: 'int' }],
+    });
+    const odd = new InteractionSerde({ getSchema: async () => unrelated } as unknown as SchemaRegistry, 't');
+    await expect(odd.decode(wire(9, unrelated.toBuffer({ x: 1 })))).rejects.toThrow();
   });
 });

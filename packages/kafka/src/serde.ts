@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { COMPATIBILITY, type SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { INTERACTION_SUBJECT, type InteractionRecord, interactionAvroSchema } from '@tracker/schemas';
 
@@ -12,7 +13,18 @@ export class NotAvroError extends Error {
 interface AvroType {
   encode(value: unknown, buffer: Buffer, position?: number): number;
   toBuffer(value: unknown): Buffer;
+  fromBuffer(buffer: Buffer, resolver?: unknown): unknown;
+  equals(other: unknown): boolean;
+  createResolver(writer: AvroType): unknown;
 }
+
+/**
+ * avsc as the registry client loads it, so the reader type and the writer types it hands out are
+ * the same class (a resolver needs both).
+ */
+const avsc = createRequire(createRequire(import.meta.url).resolve('@kafkajs/confluent-schema-registry'))(
+  'avsc',
+) as { Type: { forSchema(schema: unknown): AvroType } };
 
 /** Where encodeSync writes before copying out; an event is at most 32 KB as JSON. */
 const scratch = Buffer.allocUnsafe(256 * 1024);
@@ -25,6 +37,10 @@ const scratch = Buffer.allocUnsafe(256 * 1024);
 export class InteractionSerde {
   #schemaId: number | undefined;
   #type: AvroType | undefined;
+  /** Our schema, as what every record is read into whatever schema it was written with. */
+  readonly #reader: AvroType = avsc.Type.forSchema(interactionAvroSchema);
+  /** Per writer schema id: how its records resolve into #reader (undefined: the same schema). */
+  readonly #resolvers = new Map<number, { resolver: unknown }>();
 
   constructor(
     readonly registry: SchemaRegistry,
@@ -92,12 +108,25 @@ export class InteractionSerde {
     return out;
   }
 
-  /** Decodes a message value; throws NotAvroError for bytes that are not in the wire format. */
+  /**
+   * Decodes a message value into our schema (Avro schema resolution): a record written with a newer
+   * compatible schema loses the fields we do not know, and a role symbol we do not know reads as the
+   * enum's default (GUEST), as the schema's docs promise. Throws NotAvroError for bytes that are not
+   * in the wire format, and avsc's error for a writer schema that does not resolve into ours.
+   */
   async decode(value: Buffer | null): Promise<InteractionRecord> {
     if (!value || value.length < 5 || value[0] !== MAGIC_BYTE) {
       throw new NotAvroError('message is not in the Confluent Avro wire format (magic byte 0 + schema id)');
     }
-    return (await this.registry.decode(value)) as InteractionRecord;
+    const id = value.readInt32BE(1);
+    let entry = this.#resolvers.get(id);
+    if (!entry) {
+      const writer = (await this.registry.getSchema(id)) as unknown as AvroType;
+      if (typeof writer?.equals !== 'function') throw new Error(`schema id ${id} is not an Avro schema`);
+      entry = { resolver: writer.equals(this.#reader) ? undefined : this.#reader.createResolver(writer) };
+      this.#resolvers.set(id, entry);
+    }
+    return this.#reader.fromBuffer(value.subarray(5), entry.resolver) as InteractionRecord;
   }
 
   /** The schema id a wire-format message names, or undefined when it is not in the wire format. */

@@ -37,6 +37,17 @@ export const LIMITS = {
   eventBytes: 32 * 1024,
 } as const;
 
+/**
+ * When an interaction may have happened: from 2000-01-01 UTC (earlier dates are the mark of a clock
+ * that was reset, and stretch every all-time series over decades) to 24 h after it was received.
+ * Ingest refuses events outside (after skew correction); the processor dead-letters records outside
+ * that reached the topic another way.
+ */
+export const OCCURRED_AT_LIMITS = {
+  earliestMs: Date.UTC(2000, 0, 1),
+  maxFutureMs: 24 * 3600 * 1000,
+} as const;
+
 /** Action names after lower-casing. */
 export const ACTION_PATTERN = '^[a-z0-9_.:-]{1,64}$';
 

@@ -4,7 +4,9 @@ import {
   ApiHitsMessageSchema,
   type InteractionRecord,
   InteractionRecordSchema,
+  LIMITS,
   nulPath,
+  OCCURRED_AT_LIMITS,
 } from '@tracker/schemas';
 import type { KafkaMessage } from 'kafkajs';
 import type { TSchema } from 'typebox';
@@ -47,6 +49,15 @@ export function recordProblem(record: InteractionRecord): string | null {
   for (const field of ['occurredAt', 'receivedAt'] as const) {
     if (record[field] < 0 || record[field] > MAX_TIME) return `/${field} is outside 1970-01-01..9999-12-31`;
   }
+  // What ingest refuses (OCCURRED_AT_LIMITS): a record from other tooling dated 9999 broke every
+  // all-time statistic, and one before 2000 stretched the daily series over decades.
+  if (record.occurredAt < OCCURRED_AT_LIMITS.earliestMs) return '/occurredAt is before 2000-01-01';
+  if (record.occurredAt > record.receivedAt + OCCURRED_AT_LIMITS.maxFutureMs) {
+    return '/occurredAt is more than 24 h after receivedAt';
+  }
+  if (Buffer.byteLength(record.page) > LIMITS.page) {
+    return `/page is ${Buffer.byteLength(record.page)} bytes in UTF-8; at most ${LIMITS.page} (an index entry holds it)`;
+  }
   const nul = nulPath(record);
   return nul === null ? null : `/${nul.replace('.', '/')} contains a NUL character`;
 }
@@ -72,8 +83,20 @@ export async function decodeInteraction(
     await serde.registry.getSchema(schemaId);
   } catch (error) {
     // NOTE: the registry client reports network failures as status 400; only 404 means "unknown id".
-    if ((error as { status?: number }).status === 404) {
+    const status = (error as { status?: number }).status;
+    if (status === 404) {
       return poison(message, 'unknown_schema', 'decode', `schema id ${schemaId} is not in the registry`);
+    }
+    // The registry answered, but the client cannot use the schema (a JSON schema with a keyword its
+    // validator does not know, a schema type it does not read): no retry will change that, and
+    // taking it for an outage stalled the partition until the processor gave up and exited.
+    if (status === undefined && (error as Error).name === 'ConfluentSchemaRegistryArgumentError') {
+      return poison(
+        message,
+        'unknown_schema',
+        'decode',
+        `schema id ${schemaId} cannot be read: ${(error as Error).message}`,
+      );
     }
     throw new RegistryUnavailableError(`schema registry: ${(error as Error).message}`);
   }
