@@ -85,9 +85,14 @@ export async function recordLag(
 }
 
 /**
- * What the query service shows as pipeline lag: per-partition progress of a consumer group (all
- * groups when omitted), total lag, last batch time and the newest stored event time.
+ * What the query service shows as pipeline lag: per-partition progress of a consumer group (when
+ * omitted: every group heard from within 10 minutes of the latest one, so a group that is gone, a
+ * renamed one or a one-off run, does not add its last lag for ever), total lag, last batch time
+ * and the newest stored event time.
  */
+/** Minutes after the latest group's report beyond which another group's rows are left out. */
+export const STALE_GROUP_MINUTES = 10;
+
 export async function readPipelineStatus(db: Queryable, consumerGroup?: string): Promise<PipelineStatus> {
   const { rows } = await db.query<{
     consumer_group: string;
@@ -102,7 +107,10 @@ export async function readPipelineStatus(db: Queryable, consumerGroup?: string):
     newest_event_at: Date | null;
     updated_at: Date;
   }>(
-    `SELECT * FROM pipeline_status WHERE $1::text IS NULL OR consumer_group = $1
+    `WITH g AS (SELECT consumer_group, max(updated_at) AS seen FROM pipeline_status GROUP BY 1)
+     SELECT p.* FROM pipeline_status p JOIN g USING (consumer_group)
+      WHERE CASE WHEN $1::text IS NULL THEN g.seen >= (SELECT max(seen) FROM g) - interval '${STALE_GROUP_MINUTES} minutes'
+                 ELSE p.consumer_group = $1 END
       ORDER BY consumer_group, topic, partition`,
     [consumerGroup ?? null],
   );
