@@ -6,21 +6,17 @@
 // server are not in it: what changes to ingest's own code cost, without the noise of a full run.
 //   node bench/scripts/measure-ingest-cpu.mjs [events=100000] [batch=500] [rounds=7]
 // Prints one JSON line: ns per event of each step (the fastest round of each). Needs `pnpm build`.
-import { createRequire } from 'node:module';
 import { strictJsonParser } from '@tracker/http';
 import { prepareInteraction } from '@tracker/ingest/dist/normalize.js';
-import { InteractionSerde } from '@tracker/kafka';
+import { avroType, InteractionSerde } from '@tracker/kafka';
 import { interactionAvroSchema } from '@tracker/schemas';
 import Fastify from 'fastify';
 import { batches, sampleEvents } from '../dist/bench-traffic.js';
 
 const [events, size, rounds] = [100_000, 500, 7].map((d, i) => Number(process.argv[2 + i] ?? d));
-// avsc as the registry client loads it (its dependency, through packages/kafka's).
-const fromKafka = createRequire(import.meta.resolve('@tracker/kafka'));
-const avro = createRequire(fromKafka.resolve('@kafkajs/confluent-schema-registry'))('avsc');
 const registry = {
   register: async () => ({ id: 1 }),
-  getSchema: async () => avro.Type.forSchema(interactionAvroSchema),
+  getSchema: async () => avroType(interactionAvroSchema),
 };
 const serde = new InteractionSerde(registry);
 await serde.register();

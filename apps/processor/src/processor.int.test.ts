@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { readPipelineStatus, reconcile, totalApiHits } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
+import { avroType } from '@tracker/kafka';
 import { DLQ_HEADERS, type InteractionRecord, interactionAvroSchema } from '@tracker/schemas';
 import { buildInteraction, waitFor } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,13 +18,6 @@ import {
   readTopic,
   waitCaughtUp,
 } from './processor.harness.js';
-
-// avsc as the registry client loads it: the writer side of a schema other tooling registers.
-const avsc = createRequire(createRequire(import.meta.url).resolve('@kafkajs/confluent-schema-registry'))(
-  'avsc',
-) as {
-  Type: { forSchema(schema: unknown): { toBuffer(value: unknown): Buffer } };
-};
 
 let h: Harness;
 let app: TrackerApp;
@@ -225,7 +218,7 @@ describe('processor: schemas other tooling registers', () => {
     newer.fields.push({ name: 'country', type: ['null', 'string'], default: null });
     (newer.fields.find((f) => f.name === 'role')!.type as { symbols: string[] }).symbols.push('OWNER');
     const newerId = await register(`${h.topic}-newer-value`, 'AVRO', newer);
-    const newerType = avsc.Type.forSchema(newer);
+    const newerType = avroType(newer);
     const owner = buildInteraction({ userId: 'schema-user', occurredAt: T, receivedAt: T });
     // A JSON schema with a keyword the client's validator refuses: no retry will read it.
     const jsonId = await register(`${h.topic}-json-value`, 'JSON', {

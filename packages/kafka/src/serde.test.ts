@@ -1,21 +1,9 @@
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { type InteractionRecord, interactionAvroSchema } from '@tracker/schemas';
 import { describe, expect, it } from 'vitest';
-import { InteractionSerde } from './serde.js';
+import { avroType, InteractionSerde } from './serde.js';
 
-// avsc as the registry client uses it (a dependency of @kafkajs/confluent-schema-registry).
-const require = createRequire(import.meta.url);
-const avsc = require(
-  require.resolve('avsc', { paths: [dirname(require.resolve('@kafkajs/confluent-schema-registry'))] }),
-) as {
-  Type: {
-    forSchema(schema: unknown): { toBuffer(v: unknown): Buffer; fromBuffer(b: Buffer): unknown };
-  };
-};
-
-const type = avsc.Type.forSchema(interactionAvroSchema);
+const type = avroType(interactionAvroSchema);
 /** A registry that knows one schema, id 7, and encodes the way the real client does. */
 const registry = {
   register: async () => ({ id: 7 }),
@@ -78,7 +66,7 @@ describe('InteractionSerde.decode', () => {
   newer.fields.push({ name: 'country', type: ['null', 'string'], default: null });
   const role = newer.fields.find((f) => f.name === 'role')!.type as { symbols: string[] };
   role.symbols.push('OWNER');
-  const newerType = avsc.Type.forSchema(newer);
+  const newerType = avroType(newer);
   const wire = (id: number, body: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0, id]), body]);
   const twoSchemas = {
     getSchema: async (id: number) => (id === 7 ? type : newerType),
@@ -102,7 +90,7 @@ describe('InteractionSerde.decode', () => {
   it('refuses bytes outside the wire format, and a writer schema that does not resolve into ours', async () => {
     const serde = new InteractionSerde(twoSchemas, 'test-value');
     await expect(serde.decode(Buffer.from('{"a":1}'))).rejects.toThrow(/wire format/);
-    const unrelated = avsc.Type.forSchema({
+    const unrelated = avroType({
       type: 'record',
       name: 'Other',
       fields: [{ name: 'x', type: 'int' }],

@@ -10,7 +10,7 @@ export class NotAvroError extends Error {
 }
 
 /** The part of an avsc Type the serde uses (what the registry client caches per schema id). */
-interface AvroType {
+export interface AvroType {
   encode(value: unknown, buffer: Buffer, position?: number): number;
   toBuffer(value: unknown): Buffer;
   fromBuffer(buffer: Buffer, resolver?: unknown): unknown;
@@ -25,6 +25,14 @@ interface AvroType {
 const avsc = createRequire(createRequire(import.meta.url).resolve('@kafkajs/confluent-schema-registry'))(
   'avsc',
 ) as { Type: { forSchema(schema: unknown): AvroType } };
+
+/**
+ * An avsc type for an Avro schema, from the avsc the registry client uses: what other tooling would
+ * encode with (tests, benchmarks), without a dependency on avsc of one's own.
+ */
+export function avroType(schema: object): AvroType {
+  return avsc.Type.forSchema(schema);
+}
 
 /** Where encodeSync writes before copying out; an event is at most 32 KB as JSON. */
 const scratch = Buffer.allocUnsafe(256 * 1024);
