@@ -36,7 +36,7 @@ export const IngestEnvSchema = Type.Object({
   INGEST_IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 250 * 1024 * 1024 }),
   INGEST_IMPORT_CHUNK_EVENTS: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
   INGEST_IMPORT_MAX_REJECTIONS: Type.Integer({ minimum: 0, default: 100 }),
-  INGEST_PRODUCER_LINGER_MS: Type.Integer({ minimum: 0, default: 5 }),
+  INGEST_PRODUCER_LINGER_MS: Type.Integer({ minimum: 0, default: 2 }),
   INGEST_PRODUCER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
   INGEST_RETRY_AFTER_S: Type.Integer({ minimum: 1, default: 5 }),
   INGEST_TRACKER_JS_PATH: Type.String({ minLength: 1, default: DEFAULT_TRACKER_JS }),
