@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Role } from '@tracker/schemas';
-import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
+import { buildInteraction, createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type IdentifyRow,
@@ -244,17 +244,8 @@ describe('reconcile', () => {
 describe('daily series edge cases', () => {
   let edges: TestDatabase;
   const row = (occurredAt: number, i: number): InteractionRow => ({
-    eventId: randomUUID(),
-    userId: `edge-${i % 2}`,
-    role: 'USER',
-    action: 'click',
-    page: '/e',
-    occurredAt,
+    ...buildInteraction({ userId: `edge-${i % 2}`, role: 'USER', action: 'click', page: '/e', occurredAt }),
     receivedAt: occurredAt,
-    sessionId: null,
-    properties: {},
-    userAgent: null,
-    isBot: false,
     partition: 0,
     offset: String(i),
   });
