@@ -54,8 +54,8 @@ export function toIdentifyRow(record: InteractionRecord, partition: number, offs
 
 /**
  * Splits a decoded batch of the interactions topic into TRACK rows, IDENTIFY rows and poison, in
- * offset order. A second message with an eventId already seen in the batch is dropped here (the
- * database would drop it anyway; this keeps the first one's Kafka coordinates).
+ * offset order. A second message of the same type with an eventId already seen in the batch is
+ * dropped here (the database would drop it anyway; this keeps the first one's Kafka coordinates).
  */
 export function planInteractions(decoded: DecodedInteraction[], partition: number): BatchPlan {
   const plan: BatchPlan = { items: [], poison: [], duplicatesInBatch: 0 };
@@ -65,11 +65,14 @@ export function planInteractions(decoded: DecodedInteraction[], partition: numbe
       plan.poison.push(d);
       continue;
     }
-    if (seen.has(d.record.eventId)) {
+    // Per kind, as the database keeps them (interactions and identifies are separate tables): the
+    // same id as a TRACK and an IDENTIFY is two rows whether they share a batch or not.
+    const key = `${d.record.type}:${d.record.eventId}`;
+    if (seen.has(key)) {
       plan.duplicatesInBatch += 1;
       continue;
     }
-    seen.add(d.record.eventId);
+    seen.add(key);
     if (d.record.type === 'IDENTIFY') {
       plan.items.push({
         kind: 'identify',

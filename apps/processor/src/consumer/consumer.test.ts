@@ -62,6 +62,17 @@ describe('batch planning', () => {
     });
   });
 
+  it('keeps a TRACK and an IDENTIFY with the same eventId, as the database does across batches', () => {
+    const t = buildInteraction({ userId: 'same' });
+    const i = { ...t, type: 'IDENTIFY' as const, action: 'identify', page: '' };
+    const plan = planInteractions([record(t, '1'), record(i, '2'), record(i, '3')], 0);
+    expect(plan.items.map((x) => [x.kind, x.message.offset])).toEqual([
+      ['track', '1'],
+      ['identify', '2'],
+    ]);
+    expect(plan.duplicatesInBatch).toBe(1);
+  });
+
   it('deduplicates api-hits deltas by batchId', () => {
     const delta = (batchId: string, hits: number) =>
       decodeApiHits(
