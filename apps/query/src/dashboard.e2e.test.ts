@@ -421,6 +421,43 @@ describe('dashboard on a seeded database', () => {
     expect(await page.isDisabled('#prev')).toBe(true);
   });
 
+  it('drops the cursor from the address bar when a deep link pages back to the newest page, or the API refuses it', async () => {
+    const pageAt = (cursor?: string) =>
+      apiGet<InteractionPage>(query.base, `/api/interactions?limit=25${cursor ? `&cursor=${cursor}` : ''}`);
+    const first = await pageAt();
+    const second = await pageAt(first.nextCursor!);
+    // A reloaded link to the third page: its position is unknown until paging back reaches the newest.
+    const deep = await open(`${query.base}/?cursor=${encodeURIComponent(second.nextCursor!)}`);
+    await readyState(deep);
+    await deep.click('#prev');
+    await waitFor(async () => (await tableIds(deep))[0] === second.items[0]!.eventId, {
+      what: 'the second page',
+    });
+    await deep.click('#prev');
+    await waitFor(async () => (await tableIds(deep))[0] === first.items[0]!.eventId, {
+      what: 'the newest page',
+    });
+    await waitForUrl(deep, (url) => !url.searchParams.has('cursor'));
+    await waitFor(async () => /^1–25 of /.test((await deep.textContent('#page-info')) ?? ''), {
+      what: 'the pager counting from 1',
+    });
+    expect(await deep.isDisabled('#prev')).toBe(true);
+    await deep.close();
+    // A cursor the API refuses: the newest page, and the address bar without it (a reload would repeat the 400).
+    const refused = await open(`${query.base}/?cursor=not-a-cursor`);
+    await readyState(refused);
+    await waitForUrl(refused, (url) => !url.searchParams.has('cursor'));
+    expect(pageErrors(refused)).toEqual([]);
+    await refused.close();
+  });
+
+  it('reads a lower-case role in a link as the role it selects', async () => {
+    const link = await open(`${query.base}/?role=guest`);
+    await readyState(link);
+    await waitFor(async () => (await link.inputValue('#f-role')) === 'GUEST', { what: 'GUEST selected' });
+    await link.close();
+  });
+
   it('exports the filtered rows as CSV', async () => {
     await page.selectOption('#f-role', 'GUEST');
     await waitForUrl(page, (u) => u.searchParams.get('role') === 'GUEST');

@@ -138,7 +138,9 @@ export class Charts {
 
   update(stats: Stats): void {
     this.set('daily', {
-      labels: stats.daily.map((d) => formatDay(d.date)),
+      labels: stats.daily.map((d, _i, all) =>
+        formatDay(d.date, all[0]!.date.slice(0, 4) !== all.at(-1)!.date.slice(0, 4)),
+      ),
       fullLabels: stats.daily.map((d) => d.date),
       values: stats.daily.map((d) => d.count),
     });

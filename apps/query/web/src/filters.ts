@@ -28,6 +28,9 @@ export function viewFromUrl(search: string): View {
   const params = new URLSearchParams(search);
   const view = emptyView();
   for (const key of [...FILTER_KEYS, 'cursor'] as const) view[key] = (params.get(key) ?? '').trim();
+  // The API takes any case; the Role select only has the upper-case values (a `?role=guest` link
+  // showed no role selected, and the next edit dropped the filter).
+  view.role = view.role.toUpperCase();
   if (view.from && !DAY.test(view.from)) view.from = '';
   if (view.to && !DAY.test(view.to)) view.to = '';
   return view;

@@ -21,9 +21,20 @@ const timeFormat = new Intl.DateTimeFormat(undefined, {
 });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' });
 
+const timeYearFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
+/** An instant as a table cell: without the year when it is this year's. */
 export function formatTime(iso: string): string {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : timeFormat.format(date);
+  if (Number.isNaN(date.getTime())) return iso;
+  return (date.getFullYear() === new Date().getFullYear() ? timeFormat : timeYearFormat).format(date);
 }
 
 export function formatFullTime(iso: string): string {
@@ -32,11 +43,21 @@ export function formatFullTime(iso: string): string {
 }
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+const dayYearFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  timeZone: 'UTC',
+});
 
-/** `2026-11-03` (a calendar day already in the viewer's zone) as a short label. */
-export function formatDay(day: string): string {
+/**
+ * `2026-11-03` (a calendar day already in the viewer's zone) as a short label; with the year when
+ * `withYear` (a series that spans years, where "Oct 11 … Nov 18" would read as five weeks).
+ */
+export function formatDay(day: string, withYear = false): string {
   const date = new Date(`${day}T00:00:00Z`);
-  return Number.isNaN(date.getTime()) ? day : dayFormat.format(date);
+  if (Number.isNaN(date.getTime())) return day;
+  return (withYear ? dayYearFormat : dayFormat).format(date);
 }
 
 export function formatAge(ms: number): string {

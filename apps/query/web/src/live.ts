@@ -42,6 +42,12 @@ export class Live {
     this.connect();
   }
 
+  /** Stops asking (the API refused the filters: asking again every 5 s would only repeat it). */
+  pause(): void {
+    this.stop();
+    this.setMode('paused');
+  }
+
   stop(): void {
     this.source?.close();
     this.source = null;

@@ -171,11 +171,21 @@ function applyStats(stats: Stats): void {
   }
 }
 
-function applyPage(page: InteractionPage, reason: LoadReason, search: string): void {
+function applyPage(page: InteractionPage, reason: LoadReason, loadedFor: string): void {
+  let search = loadedFor;
   if (page.items.length === 0 && view.cursor && reason === 'page') {
     // Paging back past the newest row (the cursor was a deep link): show the newest page.
     setView({ ...view, cursor: '' }, { reason: 'page' });
     return;
+  }
+  if (view.cursor && !page.prevCursor) {
+    // Nothing newer than this page: it is the newest page, whatever cursor led here (a deep link
+    // paged back): drop the cursor so the pager counts from 1 and live rows are added again.
+    view = { ...view, cursor: '' };
+    pageIndex = 0;
+    history.replaceState(null, '', `${location.pathname}${viewToSearch(view)}`);
+    search = viewToSearch(view);
+    restartLive();
   }
   lastPage = page;
   tableFor = search;
@@ -209,6 +219,10 @@ function failed(error: unknown, reason: LoadReason): void {
     note.textContent = `The API refused these filters: ${where || apiError.message}.`;
     note.hidden = false;
     if (state === 'loading') setState('ready');
+    // No live updates for filters the API refuses (the stream was refused too and polling repeated
+    // the 400 every 5 s under "Updating every 5 s"); the next change of filters starts them again.
+    live.pause();
+    liveUrl = '';
     return;
   }
   const shown = state === 'ready' || state === 'empty';
@@ -323,8 +337,16 @@ function readForm(): View {
 
 function setView(next: View, opts: { push?: boolean; reason?: LoadReason } = {}): void {
   const same = viewToSearch(next) === viewToSearch(view);
+  // Enter in a filter box submits the form, fires `change` and (type=search) `search`: one load.
+  if (same && (opts.reason ?? 'filters') === 'filters') return;
   view = next;
-  if (!same && opts.push !== false) history.pushState(null, '', `${location.pathname}${viewToSearch(view)}`);
+  if (!same) {
+    // push: false (a correction, e.g. a refused cursor dropped) replaces the entry, so the address
+    // bar, a reload and a shared link all show the corrected view.
+    const url = `${location.pathname}${viewToSearch(view)}`;
+    if (opts.push === false) history.replaceState(null, '', url);
+    else history.pushState(null, '', url);
+  }
   fillForm();
   if (!next.cursor) pageIndex = 0;
   restartLive();
