@@ -219,6 +219,14 @@ describe('date-times the schema accepts but no instant fits', () => {
     });
   });
 
+  it('keeps a client-chosen identify eventId (lower-cased), so a resent identify is stored once', () => {
+    const id = '3F2504E0-4F89-41D3-9A0C-0305E82C3301';
+    const prepared = prepareIdentify({ eventId: id, userId: 'u' }, ctx);
+    expect(prepared.ok && prepared.record.eventId).toBe(id.toLowerCase());
+    const generated = prepareIdentify({ userId: 'u' }, ctx);
+    expect(generated.ok && generated.record.eventId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('accepts a zone suffix and stores the instant', () => {
     const prepared = prepareInteraction(
       { ...base, timestamp: '2026-06-01T13:00:00+01:00[Europe/London]' },

@@ -305,7 +305,7 @@ export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prep
   if (at < EARLIEST_MS)
     return { ok: false, reason: 'past', errors: [{ path: 'timestamp', message: TOO_OLD }] };
   return stored({
-    eventId: randomUUID(),
+    eventId: input.eventId?.toLowerCase() ?? randomUUID(),
     type: 'IDENTIFY',
     userId: input.userId,
     role: normalizeRole(input.role),

@@ -130,6 +130,9 @@ export type InteractionInput = Static<typeof InteractionInputSchema>;
 /** POST /v1/identify. */
 export const IdentifyInputSchema = Type.Object(
   {
+    eventId: Type.Optional(
+      Type.String({ format: 'uuid', description: 'Client-chosen id; resending the same id is counted once' }),
+    ),
     userId: Type.String({ minLength: 1, maxLength: LIMITS.userId }),
     role: Type.Optional(RoleInput),
     traits: Type.Optional(PropertiesSchema),

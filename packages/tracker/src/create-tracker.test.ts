@@ -270,6 +270,7 @@ describe('users and sessions', () => {
     await t.flush();
     const identify = requests.find((r) => r.url === `${INGEST}/v1/identify`)!;
     expect(JSON.parse(identify.body)).toMatchObject({
+      eventId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
       userId: 'user-42',
       role: 'ADMIN',
       traits: { anonymousId: anonymous, plan: 'pro' },

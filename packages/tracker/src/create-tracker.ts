@@ -149,6 +149,8 @@ export function createTracker(config: TrackerConfig): Tracker {
       transport.enqueue(
         {
           identify: {
+            // A retry (a keepalive fetch cut off by the page unloading, then sent again) is counted once.
+            eventId: uuid(),
             userId: id,
             role: r,
             traits: cleanProperties(traits, { anonymousId }),
