@@ -1,4 +1,5 @@
 import type { ErrorDetail } from '@tracker/http';
+import { PATTERN_MESSAGES } from '@tracker/schemas';
 import type { FastifySchemaCompiler } from 'fastify';
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -19,12 +20,6 @@ interface RawError {
   params: Record<string, unknown>;
   message?: string;
 }
-
-/** Messages that read better than the pattern they come from. */
-const PATTERN_MESSAGES: Record<string, string> = {
-  '^(?:[Aa][Dd][Mm][Ii][Nn]|[Uu][Ss][Ee][Rr]|[Gg][Uu][Ee][Ss][Tt])$':
-    'must be ADMIN, USER or GUEST (any case)',
-};
 
 const PER_FIELD: Record<string, { list: string; param: string; message: string }> = {
   required: { list: 'requiredProperties', param: 'missingProperty', message: 'is required' },

@@ -9,6 +9,7 @@ import {
   requireKey,
   type TrackerApp,
 } from '@tracker/http';
+import { PATTERN_MESSAGES } from '@tracker/schemas';
 import type { Kafka } from 'kafkajs';
 import type { QueryConfig } from './config.js';
 import { clientsPlugin } from './plugins/clients.plugin.js';
@@ -43,6 +44,7 @@ const URL_KEY_ROUTES = new Set(['/api/stream', '/api/export']);
 export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promise<TrackerApp> {
   const app = await createBaseApp({
     service: 'query',
+    patternMessages: PATTERN_MESSAGES,
     logLevel: config.LOG_LEVEL,
     bodyLimit: 16 * 1024,
     corsOrigins: config.QUERY_CORS_ORIGINS,

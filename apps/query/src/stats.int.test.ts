@@ -173,6 +173,13 @@ describe('GET /api/stats', () => {
     expect(res.json().details.map((d: { path: string }) => d.path)).toContain(`querystring.${field}`);
   });
 
+  it('says what a refused role may be, not the regular expression', async () => {
+    const res = await app.inject({ method: 'GET', url: '/api/stats?role=SUPERUSER' });
+    expect(res.json().details).toEqual([
+      { path: 'querystring.role', message: 'must be ADMIN, USER or GUEST (any case)' },
+    ]);
+  });
+
   it('accepts zone names in any case', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/stats?tz=asia/kolkata' });
     expect(res.statusCode).toBe(200);

@@ -45,6 +45,8 @@ export interface BaseAppOptions {
   corsHeaders?: string[];
   /** Trust X-Forwarded-For from a reverse proxy. */
   trustProxy?: boolean;
+  /** Validation messages for patterns, by pattern (instead of "must match pattern ^(?:…)$"). */
+  patternMessages?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -68,7 +70,9 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorResponseSchema);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler((error, request, reply) =>
+    errorHandler(error as Parameters<typeof errorHandler>[0], request, reply, opts.patternMessages),
+  );
   app.setNotFoundHandler(notFoundHandler);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, strictJsonParser(app));

@@ -33,7 +33,12 @@ export class HttpError extends Error {
   }
 }
 
-export function errorBody(status: number, code: string, message: string, details: ErrorDetail[] = []): ErrorResponse {
+export function errorBody(
+  status: number,
+  code: string,
+  message: string,
+  details: ErrorDetail[] = [],
+): ErrorResponse {
   return { status, code, message, details };
 }
 
@@ -45,8 +50,15 @@ interface AjvError {
 }
 
 /** Turns one ajv error into a dotted field path and a readable reason. */
-export function validationDetail(context: string, e: AjvError): ErrorDetail {
-  const segments = e.instancePath.split('/').filter(Boolean).map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+export function validationDetail(
+  context: string,
+  e: AjvError,
+  patternMessages: Readonly<Record<string, string>> = {},
+): ErrorDetail {
+  const segments = e.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
   let message = e.message ?? 'is invalid';
   if (e.keyword === 'required') segments.push(String(e.params.missingProperty));
   if (e.keyword === 'additionalProperties') {
@@ -54,6 +66,7 @@ export function validationDetail(context: string, e: AjvError): ErrorDetail {
     message = 'is not an allowed field';
   }
   if (e.keyword === 'required') message = 'is required';
+  if (e.keyword === 'pattern') message = patternMessages[String(e.params.pattern)] ?? message;
   return { path: [context, ...segments].join('.'), message };
 }
 
@@ -74,19 +87,31 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
  * Fastify error handler: validation errors, parser errors, HttpErrors and rate limiting all leave in
  * the common shape. Unexpected errors are logged and answer 500 without internals.
  */
-export function errorHandler(error: FastifyError & Partial<HttpError>, request: FastifyRequest, reply: FastifyReply) {
+export function errorHandler(
+  error: FastifyError & Partial<HttpError>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  patternMessages: Readonly<Record<string, string>> = {},
+) {
   if (error instanceof HttpError) {
     reply.headers(error.headers);
-    return reply.code(error.statusCode).send(errorBody(error.statusCode, error.code, error.message, error.details));
+    return reply
+      .code(error.statusCode)
+      .send(errorBody(error.statusCode, error.code, error.message, error.details));
   }
   if (error.validation) {
     const context = error.validationContext ?? 'request';
-    const details = (error.validation as AjvError[]).map((e) => validationDetail(context, e));
+    const details = (error.validation as AjvError[]).map((e) =>
+      validationDetail(context, e, patternMessages),
+    );
     return reply.code(400).send(errorBody(400, 'VALIDATION_FAILED', `invalid ${context}`, details));
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
   if (mapped) return reply.code(mapped[0]).send(errorBody(mapped[0], mapped[1], error.message));
-  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON|proto|constructor/i.test(error.message))) {
+  if (
+    error instanceof SyntaxError ||
+    (error.statusCode === 400 && /JSON|proto|constructor/i.test(error.message))
+  ) {
     return reply.code(400).send(errorBody(400, 'INVALID_JSON', `body is not valid JSON: ${error.message}`));
   }
   if (error.statusCode === 429) {

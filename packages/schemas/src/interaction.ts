@@ -87,9 +87,17 @@ export const InteractionRecordSchema = Type.Object(
 );
 export type InteractionRecord = Static<typeof InteractionRecordSchema>;
 
+/** A role as clients may write it: ADMIN, USER or GUEST in any case. */
+export const ROLE_INPUT_PATTERN = '^(?:[Aa][Dd][Mm][Ii][Nn]|[Uu][Ss][Ee][Rr]|[Gg][Uu][Ee][Ss][Tt])$';
+
+/** What a pattern means, for error messages (instead of the regular expression itself). */
+export const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
+  [ROLE_INPUT_PATTERN]: 'must be ADMIN, USER or GUEST (any case)',
+};
+
 const RoleInput = Type.String({
   description: 'ADMIN, USER or GUEST, any case; default GUEST',
-  pattern: '^(?:[Aa][Dd][Mm][Ii][Nn]|[Uu][Ss][Ee][Rr]|[Gg][Uu][Ee][Ss][Tt])$',
+  pattern: ROLE_INPUT_PATTERN,
 });
 
 /** One interaction as an HTTP client sends it (POST /v1/events, items of /v1/batch). */

@@ -1,4 +1,4 @@
-import { LIMITS } from '@tracker/schemas';
+import { LIMITS, ROLE_INPUT_PATTERN } from '@tracker/schemas';
 import { Type } from 'typebox';
 
 /**
@@ -11,7 +11,7 @@ export const FilterQueryProperties = {
   ),
   role: Type.Optional(
     Type.String({
-      pattern: '^(?:[Aa][Dd][Mm][Ii][Nn]|[Uu][Ss][Ee][Rr]|[Gg][Uu][Ee][Ss][Tt])$',
+      pattern: ROLE_INPUT_PATTERN,
       description: 'ADMIN, USER or GUEST (any case): the role the user had when the interaction happened',
     }),
   ),
