@@ -8,18 +8,18 @@ import {
   type InteractionRecord,
   LIMITS,
   nulPath,
-  OCCURRED_AT_LIMITS,
+  occurredAtOutside,
+  pageBytesOver,
   type Role,
 } from '@tracker/schemas';
 import { isbot } from 'isbot';
 import { compileValidator, toDetail } from './validation.js';
 
-/** Events dated further ahead than this (after skew correction) are refused. */
-export const MAX_FUTURE_MS = OCCURRED_AT_LIMITS.maxFutureMs;
-
-/** Events dated before this (2000-01-01 UTC, after skew correction) are refused (OCCURRED_AT_LIMITS). */
-export const EARLIEST_MS = OCCURRED_AT_LIMITS.earliestMs;
-const TOO_OLD = 'is before 2000-01-01, the earliest date stored (a clock that was reset?)';
+/** Why an occurredAt outside OCCURRED_AT_LIMITS (after skew correction) is refused. */
+const OUTSIDE_MESSAGES = {
+  future: 'is more than 24 h in the future',
+  past: 'is before 2000-01-01, the earliest date stored (a clock that was reset?)',
+} as const;
 
 /** Why an item was refused: the `reason` label of the rejected-events counter. */
 export type RejectReason = 'schema' | 'too_large' | 'action' | 'page' | 'future' | 'past' | 'unparseable';
@@ -233,13 +233,10 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
   if (Number.isNaN(ts)) errors.push({ path: 'timestamp', message: UNREPRESENTABLE });
   if (Number.isNaN(sent)) errors.push({ path: 'sentAt', message: UNREPRESENTABLE });
   const at = skewCorrected(ts, sent, ctx.receivedAt);
-  if (at > ctx.receivedAt + MAX_FUTURE_MS) {
-    errors.push({ path: 'timestamp', message: 'is more than 24 h in the future' });
-    reason = 'future';
-  }
-  if (at < EARLIEST_MS) {
-    errors.push({ path: 'timestamp', message: TOO_OLD });
-    reason = 'past';
+  const outside = occurredAtOutside(at, ctx.receivedAt);
+  if (outside !== null) {
+    errors.push({ path: 'timestamp', message: OUTSIDE_MESSAGES[outside] });
+    reason = outside;
   }
   if (errors.length > 0 || action === undefined || page === undefined) return { ok: false, reason, errors };
   return stored({
@@ -271,10 +268,9 @@ function stored(record: InteractionRecord): Prepared {
       errors: [{ path: nul, message: 'contains a NUL character (U+0000), which cannot be stored' }],
     };
   }
-  // In UTF-8 bytes (a UTF-16 unit is at most 3): PostgreSQL indexes the page, and an index entry over
-  // ~2.7 KB is refused, so 2 000 emoji (4 000 bytes) were dead-lettered after a 202.
-  const bytes = record.page.length * 3 > LIMITS.page ? Buffer.byteLength(record.page) : 0;
-  if (bytes > LIMITS.page) {
+  // 2 000 emoji (4 000 bytes, 2 001 characters) were dead-lettered after a 202.
+  const bytes = pageBytesOver(record.page);
+  if (bytes !== null) {
     return {
       ok: false,
       reason: 'page',
@@ -295,15 +291,14 @@ export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prep
   if (Number.isNaN(at)) {
     return { ok: false, reason: 'schema', errors: [{ path: 'timestamp', message: UNREPRESENTABLE }] };
   }
-  if (at > ctx.receivedAt + MAX_FUTURE_MS) {
+  const outside = occurredAtOutside(at, ctx.receivedAt);
+  if (outside !== null) {
     return {
       ok: false,
-      reason: 'future',
-      errors: [{ path: 'timestamp', message: 'is more than 24 h in the future' }],
+      reason: outside,
+      errors: [{ path: 'timestamp', message: OUTSIDE_MESSAGES[outside] }],
     };
   }
-  if (at < EARLIEST_MS)
-    return { ok: false, reason: 'past', errors: [{ path: 'timestamp', message: TOO_OLD }] };
   return stored({
     eventId: input.eventId?.toLowerCase() ?? randomUUID(),
     type: 'IDENTIFY',

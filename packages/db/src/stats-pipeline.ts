@@ -84,15 +84,15 @@ export async function recordLag(
   );
 }
 
+/** Minutes after the latest group's report beyond which another group's rows are left out. */
+export const STALE_GROUP_MINUTES = 10;
+
 /**
  * What the query service shows as pipeline lag: per-partition progress of a consumer group (when
  * omitted: every group heard from within 10 minutes of the latest one, so a group that is gone, a
  * renamed one or a one-off run, does not add its last lag for ever), total lag, last batch time
  * and the newest stored event time.
  */
-/** Minutes after the latest group's report beyond which another group's rows are left out. */
-export const STALE_GROUP_MINUTES = 10;
-
 export async function readPipelineStatus(db: Queryable, consumerGroup?: string): Promise<PipelineStatus> {
   const { rows } = await db.query<{
     consumer_group: string;

@@ -46,7 +46,7 @@ export class InteractionSerde {
   #schemaId: number | undefined;
   #type: AvroType | undefined;
   /** Our schema, as what every record is read into whatever schema it was written with. */
-  readonly #reader: AvroType = avsc.Type.forSchema(interactionAvroSchema);
+  readonly #reader: AvroType = avroType(interactionAvroSchema);
   /** Per writer schema id: how its records resolve into #reader (undefined: the same schema). */
   readonly #resolvers = new Map<number, { resolver: unknown }>();
 
@@ -123,10 +123,10 @@ export class InteractionSerde {
    * in the wire format, and avsc's error for a writer schema that does not resolve into ours.
    */
   async decode(value: Buffer | null): Promise<InteractionRecord> {
-    if (!value || value.length < 5 || value[0] !== MAGIC_BYTE) {
+    const id = InteractionSerde.schemaIdOf(value);
+    if (id === undefined) {
       throw new NotAvroError('message is not in the Confluent Avro wire format (magic byte 0 + schema id)');
     }
-    const id = value.readInt32BE(1);
     let entry = this.#resolvers.get(id);
     if (!entry) {
       const writer = (await this.registry.getSchema(id)) as unknown as AvroType;
@@ -134,7 +134,7 @@ export class InteractionSerde {
       entry = { resolver: writer.equals(this.#reader) ? undefined : this.#reader.createResolver(writer) };
       this.#resolvers.set(id, entry);
     }
-    return this.#reader.fromBuffer(value.subarray(5), entry.resolver) as InteractionRecord;
+    return this.#reader.fromBuffer(value!.subarray(5), entry.resolver) as InteractionRecord;
   }
 
   /** The schema id a wire-format message names, or undefined when it is not in the wire format. */

@@ -48,6 +48,24 @@ export const OCCURRED_AT_LIMITS = {
   maxFutureMs: 24 * 3600 * 1000,
 } as const;
 
+/** Which bound of OCCURRED_AT_LIMITS an occurredAt is beyond, if any (the one rule ingest and the processor apply). */
+export function occurredAtOutside(occurredAt: number, receivedAt: number): 'past' | 'future' | null {
+  if (occurredAt < OCCURRED_AT_LIMITS.earliestMs) return 'past';
+  if (occurredAt > receivedAt + OCCURRED_AT_LIMITS.maxFutureMs) return 'future';
+  return null;
+}
+
+/**
+ * A stored page's size in UTF-8 bytes when it is over LIMITS.page, else null. PostgreSQL indexes the
+ * page, and an index entry over ~2.7 KB is refused: the limit is in bytes, not characters. (A UTF-16
+ * unit is at most 3 bytes, so short pages are not measured.)
+ */
+export function pageBytesOver(page: string): number | null {
+  if (page.length * 3 <= LIMITS.page) return null;
+  const bytes = Buffer.byteLength(page);
+  return bytes > LIMITS.page ? bytes : null;
+}
+
 /** Action names after lower-casing. */
 export const ACTION_PATTERN = '^[a-z0-9_.:-]{1,64}$';
 

@@ -20,26 +20,27 @@ const tooLarge = (line: number, max: number): ImportItem => ({
 });
 
 const utf8 = new TextDecoder('utf-8', { fatal: true }); // also drops a leading byte-order mark
-const unparseable = (line: number, message: string): ImportItem => ({
+const unparseable = (line: number, message: string, path = ''): ImportItem => ({
   line,
   reason: 'unparseable',
-  errors: [{ path: '', message }],
+  errors: [{ path, message }],
 });
 
-/** An item's bytes as text, or why they are not UTF-8 (decoded leniently they would be stored as U+FFFD). */
-function decodeItem(line: number, bytes: Buffer): string | ImportItem {
+/**
+ * One item's bytes as JSON, refused as the JSON routes refuse them: bytes that are not UTF-8 (decoded
+ * leniently they would be stored as U+FFFD), prototype poisoning (`__proto__`/`constructor.prototype`
+ * keys) and escaped lone surrogates (no valid Unicode). With `skipBlank`, undefined for blank text.
+ */
+function parseJson(line: number, bytes: Buffer, skipBlank: true): ImportItem | undefined;
+function parseJson(line: number, bytes: Buffer): ImportItem;
+function parseJson(line: number, bytes: Buffer, skipBlank = false): ImportItem | undefined {
+  let text: string;
   try {
-    return utf8.decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     return unparseable(line, 'is not valid UTF-8 text');
   }
-}
-
-/**
- * JSON.parse without prototype poisoning (`__proto__`/`constructor.prototype` keys are refused) and
- * without escaped lone surrogates (no valid Unicode), as the JSON routes refuse them.
- */
-function parseJson(line: number, text: string, bytes: number): ImportItem {
+  if (skipBlank && text.trim().length === 0) return undefined;
   let value: unknown;
   try {
     value = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
@@ -48,15 +49,9 @@ function parseJson(line: number, text: string, bytes: number): ImportItem {
   }
   if (text.includes('\\u')) {
     const at = unpairedSurrogateAt(value, '');
-    if (at !== undefined) {
-      return {
-        line,
-        reason: 'unparseable',
-        errors: [{ path: at.slice(1), message: 'contains an unpaired UTF-16 surrogate' }],
-      };
-    }
+    if (at !== undefined) return unparseable(line, 'contains an unpaired UTF-16 surrogate', at.slice(1));
   }
-  return { line, value, bytes };
+  return { line, value, bytes: bytes.length };
 }
 
 const asBuffer = (chunk: Buffer | string) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
@@ -73,10 +68,7 @@ export async function* ndjsonItems(source: ByteSource, maxBytes: number): AsyncG
   const emit = (): ImportItem | undefined => {
     if (oversize) return tooLarge(line, maxBytes);
     if (size === 0) return undefined;
-    const text = decodeItem(line, Buffer.concat(parts, size));
-    if (typeof text !== 'string') return text;
-    if (text.trim().length === 0) return undefined;
-    return parseJson(line, text, size);
+    return parseJson(line, Buffer.concat(parts, size), true);
   };
   for await (const chunk of source) {
     const buf = asBuffer(chunk);
@@ -235,12 +227,9 @@ export class JsonArraySplitter {
   }
 
   #finishItem(): ImportItem {
-    const text = this.#oversize ? '' : decodeItem(this.#itemLine, Buffer.concat(this.#parts, this.#size));
     const item = this.#oversize
       ? tooLarge(this.#itemLine, this.maxBytes)
-      : typeof text === 'string'
-        ? parseJson(this.#itemLine, text, this.#size)
-        : text;
+      : parseJson(this.#itemLine, Buffer.concat(this.#parts, this.#size));
     this.#parts = [];
     this.#size = 0;
     this.#oversize = false;

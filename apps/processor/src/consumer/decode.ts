@@ -6,7 +6,8 @@ import {
   InteractionRecordSchema,
   LIMITS,
   nulPath,
-  OCCURRED_AT_LIMITS,
+  occurredAtOutside,
+  pageBytesOver,
 } from '@tracker/schemas';
 import type { KafkaMessage } from 'kafkajs';
 import type { TSchema } from 'typebox';
@@ -51,12 +52,12 @@ export function recordProblem(record: InteractionRecord): string | null {
   }
   // What ingest refuses (OCCURRED_AT_LIMITS): a record from other tooling dated 9999 broke every
   // all-time statistic, and one before 2000 stretched the daily series over decades.
-  if (record.occurredAt < OCCURRED_AT_LIMITS.earliestMs) return '/occurredAt is before 2000-01-01';
-  if (record.occurredAt > record.receivedAt + OCCURRED_AT_LIMITS.maxFutureMs) {
-    return '/occurredAt is more than 24 h after receivedAt';
-  }
-  if (Buffer.byteLength(record.page) > LIMITS.page) {
-    return `/page is ${Buffer.byteLength(record.page)} bytes in UTF-8; at most ${LIMITS.page} (an index entry holds it)`;
+  const outside = occurredAtOutside(record.occurredAt, record.receivedAt);
+  if (outside === 'past') return '/occurredAt is before 2000-01-01';
+  if (outside === 'future') return '/occurredAt is more than 24 h after receivedAt';
+  const pageBytes = pageBytesOver(record.page);
+  if (pageBytes !== null) {
+    return `/page is ${pageBytes} bytes in UTF-8; at most ${LIMITS.page} (an index entry holds it)`;
   }
   const nul = nulPath(record);
   return nul === null ? null : `/${nul.replace('.', '/')} contains a NUL character`;
