@@ -38,6 +38,8 @@ export const IngestEnvSchema = Type.Object({
   INGEST_IMPORT_MAX_REJECTIONS: Type.Integer({ minimum: 0, default: 100 }),
   INGEST_PRODUCER_LINGER_MS: Type.Integer({ minimum: 0, default: 2 }),
   INGEST_PRODUCER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  /** The interactions producer's kafkajs work on a worker thread of its own (see ThreadProducer). */
+  INGEST_PRODUCER_THREAD: Type.Boolean({ default: true }),
   INGEST_RETRY_AFTER_S: Type.Integer({ minimum: 1, default: 5 }),
   INGEST_TRACKER_JS_PATH: Type.String({ minLength: 1, default: DEFAULT_TRACKER_JS }),
 });

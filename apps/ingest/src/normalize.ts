@@ -13,6 +13,7 @@ import {
   type Role,
 } from '@tracker/schemas';
 import { isbot } from 'isbot';
+import { instantOf } from './instant.js';
 import { compileValidator, toDetail } from './validation.js';
 
 /** Why an occurredAt outside OCCURRED_AT_LIMITS (after skew correction) is refused. */
@@ -89,16 +90,6 @@ function skewCorrected(ts: number | undefined, sent: number | undefined, receive
   if (ts === undefined) return receivedAt;
   if (sent === undefined) return ts;
   return receivedAt - (sent - ts);
-}
-
-/**
- * Epoch ms of a date-time the schema accepted (RFC 3339, with an optional RFC 9557 `[zone]` suffix,
- * which does not change the instant: the offset before it does). NaN for a leap second (`23:59:60Z`):
- * valid RFC 3339, but no instant a Date (or the Avro long) can hold.
- */
-export function instantOf(value: string): number {
-  const bracket = value.indexOf('[');
-  return Date.parse(bracket === -1 ? value : value.slice(0, bracket));
 }
 
 /** Why a date-time the schema accepted is refused. */

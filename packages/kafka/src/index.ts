@@ -3,3 +3,4 @@ export * from './partitioner.js';
 export * from './producer.js';
 export * from './serde.js';
 export * from './topics.js';
+export * from './producer-thread.js';

@@ -1,6 +1,7 @@
 import type { Logger } from '@tracker/logger';
-import type { IHeaders, Kafka, Producer } from 'kafkajs';
+import type { IHeaders, Kafka, ProducerConfig } from 'kafkajs';
 import { JavaCompatiblePartitioner } from './partitioner.js';
+import { type ProducerLike, type ProducerThreadOptions, SplitProducer, ThreadProducer } from './producer-thread.js';
 
 /** The broker did not acknowledge in time or is known to be down: answer 503, never 202. */
 export class BrokerUnavailableError extends Error {
@@ -33,6 +34,25 @@ export interface BatchingProducerOptions {
   logger?: Logger;
   /** Called with the size and duration of every acknowledged batch (metrics). */
   onBatch?: (messages: number, ms: number) => void;
+  /**
+   * Send large batches through a kafkajs producer on a worker thread (ThreadProducer) connected with
+   * these settings, the others through `kafka`, the client of the caller's thread (SplitProducer).
+   */
+  thread?: ProducerThreadOptions;
+}
+
+/** The kafkajs producer settings of every BatchingProducer, in-thread or on its own thread. */
+export function producerConfig(): ProducerConfig {
+  return {
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // kafkajs' default choices, computed without its emulated 64-bit arithmetic (partitioner.ts).
+    createPartitioner: JavaCompatiblePartitioner,
+    // NOTE: kafkajs retries an idempotent producer forever by default; we bound it so an outage
+    // surfaces as 503 within timeoutMs instead of a request that never ends.
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+  };
 }
 
 interface Pending {
@@ -69,7 +89,7 @@ export function messageBytes(m: OutgoingMessage): number {
  * in the background until it answers again (no restart needed).
  */
 export class BatchingProducer {
-  #producer: Producer;
+  #producer: ProducerLike;
   #queue: Pending[] = [];
   #queued = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -77,8 +97,8 @@ export class BatchingProducer {
   #healthy = false;
   #probeTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #opts: Required<Omit<BatchingProducerOptions, 'logger' | 'onBatch'>> &
-    Pick<BatchingProducerOptions, 'logger' | 'onBatch'>;
+  readonly #opts: Required<Omit<BatchingProducerOptions, 'logger' | 'onBatch' | 'thread'>> &
+    Pick<BatchingProducerOptions, 'logger' | 'onBatch' | 'thread'>;
 
   constructor(
     readonly kafka: Kafka,
@@ -95,22 +115,15 @@ export class BatchingProducer {
     this.#producer = this.#createProducer();
   }
 
-  /** The kafkajs producer in use (a new one after every outage, see the probe). */
-  get producer(): Producer {
+  /** The producer in use (a new one after every outage, see the probe). */
+  get producer(): ProducerLike {
     return this.#producer;
   }
 
-  #createProducer(): Producer {
-    return this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // kafkajs' default choices, computed without its emulated 64-bit arithmetic (partitioner.ts).
-      createPartitioner: JavaCompatiblePartitioner,
-      // NOTE: kafkajs retries an idempotent producer forever by default; we bound it so an outage
-      // surfaces as 503 within timeoutMs instead of a request that never ends.
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
+  #createProducer(): ProducerLike {
+    const thread = this.#opts.thread;
+    const local = this.kafka.producer(producerConfig());
+    return thread ? new SplitProducer(local, new ThreadProducer(thread), thread.minMessages ?? 500) : local;
   }
 
   get healthy(): boolean {

@@ -96,7 +96,11 @@ export const eventsPlugin = fp<EventsPluginOptions>(
     await registerWithRetry(serde, log);
 
     let metrics: IngestMetrics | undefined;
+    // NOTE: settings holding functions (a test's socketFactory) cannot reach another thread.
+    const threaded =
+      config.INGEST_PRODUCER_THREAD && Object.values(overrides ?? {}).every((v) => typeof v !== 'function');
     const producer = new BatchingProducer(kafka, {
+      ...(threaded ? { thread: { connection: config, overrides: overrides ?? {}, logger: log } } : {}),
       topic: config.INGEST_TOPIC,
       lingerMs: config.INGEST_PRODUCER_LINGER_MS,
       timeoutMs: config.INGEST_PRODUCER_TIMEOUT_MS,
