@@ -49,15 +49,25 @@ describe('BatchingProducer with its kafkajs producer on a worker thread', () => 
       key: `user-${i % 7}`,
       value: i % 50 === 0 ? null : Buffer.from(`value ${i} ${'é'.repeat(i % 5)}`),
     }));
-    const cloned = [{ key: Buffer.from([0, 1, 2]), value: Buffer.from('with headers'), headers: { h: 'v' } }];
+    const cloned = [
+      {
+        key: Buffer.from([0, 1, 2]),
+        value: Buffer.from('with headers'),
+        headers: { h: 'v', bin: Buffer.from([1, 2]) },
+      },
+      { key: 'stamped', value: Buffer.from('with a timestamp'), timestamp: '1000' },
+    ];
+    // the cloned messages first: the first send (120 messages) goes through the thread
     await Promise.all([
+      producer.send(cloned),
       producer.send(packed.slice(0, 150)),
       producer.send(packed.slice(150)),
-      producer.send(cloned),
     ]);
     await producer.close();
-    // sends of 120 (the most one send takes here) went to the thread, the rest (the 61 left) stayed
+    // sends of 120 (the most one send takes here) went to the thread, the rest (62 left) stayed
     const sizes = (spy: typeof local) => spy.mock.calls.map(([record]) => record.messages.length);
+    const first = onThread.mock.calls[0]?.[0].messages ?? [];
+    expect(first.filter((m) => m.headers !== undefined || m.timestamp !== undefined)).toHaveLength(2);
     expect(sizes(onThread).every((n) => n >= 100)).toBe(true);
     expect(sizes(local).every((n) => n < 100)).toBe(true);
     expect([...sizes(onThread), ...sizes(local)].reduce((a, b) => a + b)).toBe(packed.length + cloned.length);
@@ -68,11 +78,15 @@ describe('BatchingProducer with its kafkajs producer on a worker thread', () => 
     const expected = [
       ...packed.map((m) => ({ key: m.key, value: m.value?.toString() ?? null })),
       { key: '\u0000\u0001\u0002', value: 'with headers' },
+      { key: 'stamped', value: 'with a timestamp' },
     ];
     const order = (a: { key?: string; value: string | null }, b: typeof a) =>
       `${a.key}|${a.value}`.localeCompare(`${b.key}|${b.value}`);
     expect(seen.sort(order)).toEqual(expected.sort(order));
-    expect(got.find((m) => m.value?.toString() === 'with headers')?.headers?.h?.toString()).toBe('v');
+    const withHeaders = got.find((m) => m.value?.toString() === 'with headers');
+    expect(withHeaders?.headers?.h?.toString()).toBe('v');
+    expect([...((withHeaders?.headers?.bin as Buffer | undefined) ?? [])]).toEqual([1, 2]);
+    expect(got.find((m) => m.value?.toString() === 'with a timestamp')?.timestamp).toBe('1000');
   });
 
   it('rejects with the error kafkajs raised on the thread (an unknown topic), by name and message', async () => {

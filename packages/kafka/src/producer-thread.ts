@@ -33,6 +33,7 @@ export type ThreadRequest =
       topic: string;
       acks: number | undefined;
       timeout: number | undefined;
+      compression: ProducerRecord['compression'];
       /** Packed form (every key a string or null, no headers): keys, and values in one buffer. */
       keys?: (string | null)[];
       values?: Uint8Array;
@@ -103,14 +104,18 @@ export class ThreadProducer implements ProducerLike {
   }
 
   async send(record: ProducerRecord): Promise<void> {
-    const { topic, acks, timeout, messages } = record;
+    const { topic, acks, timeout, compression, messages } = record;
+    // Packed: what ingest sends (string keys, Avro values); anything else travels as it is.
     const packable = messages.every(
       (m) =>
         (typeof m.key === 'string' || m.key === null || m.key === undefined) &&
+        (m.value === null || Buffer.isBuffer(m.value)) &&
         m.headers === undefined &&
-        (m.value === null || Buffer.isBuffer(m.value)),
+        m.partition === undefined &&
+        m.timestamp === undefined,
     );
-    if (!packable) return this.#call({ op: 'send', id: 0, topic, acks, timeout, messages });
+    const head = { op: 'send', id: 0, topic, acks, timeout, compression } as const;
+    if (!packable) return this.#call({ ...head, messages });
     const lengths = new Int32Array(messages.length);
     let size = 0;
     for (const m of messages) size += (m.value as Buffer | null)?.length ?? 0;
@@ -129,21 +134,25 @@ export class ThreadProducer implements ProducerLike {
       values.set(value, at);
       at += value.length;
     }
-    return this.#call({ op: 'send', id: 0, topic, acks, timeout, keys, values, lengths }, [
+    return this.#call({ ...head, keys, values, lengths }, [
       values.buffer as ArrayBuffer,
       lengths.buffer as ArrayBuffer,
     ]);
   }
 
+  /** Disconnects kafkajs (waiting at most 5 s) and stops the thread; never rejects. */
   async disconnect(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (this.#dead) return;
       await Promise.race([
         this.#call({ op: 'disconnect', id: 0 }),
         new Promise((resolve) => {
           timer = setTimeout(resolve, DISCONNECT_TIMEOUT_MS);
         }),
       ]);
+    } catch {
+      // the thread is stopped all the same
     } finally {
       clearTimeout(timer);
       await this.#worker.terminate();
@@ -167,7 +176,11 @@ export class ThreadProducer implements ProducerLike {
  *
  * NOTE: two producers (two producer ids, each idempotent with its own sequence numbers) keep the
  * order of a key's messages only because BatchingProducer never has two sends in flight: each send
- * is acknowledged before the next one starts, whichever producer it goes to.
+ * is acknowledged before the next one starts, whichever producer it goes to. When the topic gains
+ * partitions, each producer's client sees it at its own metadata refresh (at most 5 minutes apart),
+ * and a key's messages may alternate between its old and new partition until both have; nothing
+ * downstream depends on that order (the processor's aggregates add up, a user's role is the one of
+ * the latest event whatever order events arrive in: MERGE_USER_SEEN in packages/db).
  */
 export class SplitProducer implements ProducerLike {
   constructor(

@@ -30,16 +30,24 @@ const logger = {
 
 const producer = createKafka(connection, logger, overrides).producer(producerConfig());
 
+/** A Buffer again (structured cloning turns Buffers into plain Uint8Arrays, which kafkajs takes for text). */
+const bytes = <T>(v: T): T | Buffer =>
+  v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.length) : v;
+
 function unpack(request: Extract<ThreadRequest, { op: 'send' }>): Message[] {
   if (request.messages) {
     return request.messages.map((m) => ({
       ...m,
-      value:
-        m.value instanceof Uint8Array
-          ? Buffer.from(m.value.buffer, m.value.byteOffset, m.value.length)
-          : m.value,
-      key: m.key instanceof Uint8Array ? Buffer.from(m.key.buffer, m.key.byteOffset, m.key.length) : m.key,
-    }));
+      key: bytes(m.key),
+      value: bytes(m.value),
+      ...(m.headers
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(m.headers).map(([k, v]) => [k, Array.isArray(v) ? v.map(bytes) : bytes(v)]),
+            ),
+          }
+        : {}),
+    })) as Message[];
   }
   const { keys, values, lengths } = request as Required<typeof request>;
   const buffer = Buffer.from(values.buffer, values.byteOffset, values.length);
@@ -62,6 +70,7 @@ port.on('message', async (request: ThreadRequest) => {
         messages: unpack(request),
         ...(request.acks === undefined ? {} : { acks: request.acks }),
         ...(request.timeout === undefined ? {} : { timeout: request.timeout }),
+        ...(request.compression === undefined ? {} : { compression: request.compression }),
       });
     } else if (request.op === 'connect') await producer.connect();
     else await producer.disconnect();

@@ -1,7 +1,12 @@
 import type { Logger } from '@tracker/logger';
 import type { IHeaders, Kafka, ProducerConfig } from 'kafkajs';
 import { JavaCompatiblePartitioner } from './partitioner.js';
-import { type ProducerLike, type ProducerThreadOptions, SplitProducer, ThreadProducer } from './producer-thread.js';
+import {
+  type ProducerLike,
+  type ProducerThreadOptions,
+  SplitProducer,
+  ThreadProducer,
+} from './producer-thread.js';
 
 /** The broker did not acknowledge in time or is known to be down: answer 503, never 202. */
 export class BrokerUnavailableError extends Error {
@@ -248,6 +253,7 @@ export class BatchingProducer {
       try {
         await admin.connect();
         await admin.fetchTopicMetadata({ topics: [this.#opts.topic] });
+        if (this.#closed) return; // close() came meanwhile and disconnected the producer in use
         // NOTE: the send that failed may have been written all the same (its acknowledgement was
         // lost), and this producer would number the next batch with the same sequence numbers: the
         // broker takes that batch for a retry of the written one and acknowledges it WITHOUT writing
@@ -257,12 +263,17 @@ export class BatchingProducer {
         this.#producer = this.#createProducer();
         await stale.disconnect().catch(() => {});
         await this.#producer.connect();
-        await admin.disconnect().catch(() => {});
+        if (this.#closed) {
+          // close() disconnected it before it was connected: a producer thread would live on
+          await this.#producer.disconnect().catch(() => {});
+          return;
+        }
         this.#healthy = true;
         this.#opts.logger?.info({ msg: 'kafka_available_again' });
       } catch {
+        if (!this.#closed) this.#probeTimer = setTimeout(probe, this.#opts.probeIntervalMs);
+      } finally {
         await admin.disconnect().catch(() => {});
-        this.#probeTimer = setTimeout(probe, this.#opts.probeIntervalMs);
       }
     };
     this.#probeTimer = setTimeout(probe, this.#opts.probeIntervalMs);

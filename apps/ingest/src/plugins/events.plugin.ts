@@ -96,9 +96,9 @@ export const eventsPlugin = fp<EventsPluginOptions>(
     await registerWithRetry(serde, log);
 
     let metrics: IngestMetrics | undefined;
-    // NOTE: settings holding functions (a test's socketFactory) cannot reach another thread.
-    const threaded =
-      config.INGEST_PRODUCER_THREAD && Object.values(overrides ?? {}).every((v) => typeof v !== 'function');
+    // NOTE: settings holding functions (a test's socketFactory, an OAuth token provider) cannot
+    // reach another thread: the producer then stays on this one.
+    const threaded = config.INGEST_PRODUCER_THREAD && cloneable(overrides ?? {});
     const producer = new BatchingProducer(kafka, {
       ...(threaded ? { thread: { connection: config, overrides: overrides ?? {}, logger: log } } : {}),
       topic: config.INGEST_TOPIC,
@@ -143,6 +143,15 @@ export const eventsPlugin = fp<EventsPluginOptions>(
   },
   { name: 'ingest-events', dependencies: ['tracker-metrics'] },
 );
+
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The registry must answer at boot (the schema id is needed to encode); retry briefly first. */
 async function registerWithRetry(serde: InteractionSerde, log: Logger, attempts = 5): Promise<void> {
