@@ -404,16 +404,28 @@ export async function lockUsers(db: Queryable, userIds: string[]): Promise<void>
   );
 }
 
+/** What the caller of storeInteractions / storeIdentifies has already done in its transaction. */
+export interface StoreOptions {
+  /** lockUsers() was called for every user of the rows (the processor locks a batch's users at once). */
+  usersLocked?: boolean;
+}
+
 /**
  * Stores interactions exactly once and updates every aggregate and the users table for the rows
  * actually inserted, in one set-based statement (after lockUsers). Call inside the batch's transaction.
  */
-export async function storeInteractions(db: Queryable, rows: InteractionRow[]): Promise<StoreResult> {
+export async function storeInteractions(
+  db: Queryable,
+  rows: InteractionRow[],
+  opts: StoreOptions = {},
+): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
-  await lockUsers(
-    db,
-    rows.map((r) => r.userId),
-  );
+  if (!opts.usersLocked) {
+    await lockUsers(
+      db,
+      rows.map((r) => r.userId),
+    );
+  }
   const { rows: out } = await db.query<{ inserted: number; newest: Date | null }>(
     STORE_INTERACTIONS,
     interactionColumns(rows),
@@ -487,12 +499,18 @@ const STORE_IDENTIFIES = `
  * Stores identify calls exactly once and upserts their users (role, traits, identified_at, first and
  * last seen), in one set-based statement (after lockUsers). Call inside the batch's transaction.
  */
-export async function storeIdentifies(db: Queryable, rows: IdentifyRow[]): Promise<StoreResult> {
+export async function storeIdentifies(
+  db: Queryable,
+  rows: IdentifyRow[],
+  opts: StoreOptions = {},
+): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
-  await lockUsers(
-    db,
-    rows.map((r) => r.userId),
-  );
+  if (!opts.usersLocked) {
+    await lockUsers(
+      db,
+      rows.map((r) => r.userId),
+    );
+  }
   const { rows: out } = await db.query<{ inserted: number; newest: Date | null }>(STORE_IDENTIFIES, [
     rows.map((r) => r.eventId),
     rows.map((r) => r.userId),

@@ -267,8 +267,8 @@ export class BatchHandler {
         client,
         [...track, ...identify].map((r) => r.userId),
       );
-      const t = await storeInteractions(client, track);
-      const i = await storeIdentifies(client, identify);
+      const t = await storeInteractions(client, track, { usersLocked: true });
+      const i = await storeIdentifies(client, identify, { usersLocked: true });
       await recordApiHits(client, apiHits);
       if (progress)
         await recordBatchProgress(client, { ...progress, newestEventAt: newer(t.newest, newestKnown) });
