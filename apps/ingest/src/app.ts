@@ -69,6 +69,18 @@ export async function decodeContentEncoding(
       [{ path: 'headers.content-encoding', message: 'must be gzip, deflate, br or identity' }],
     );
   }
+  if (request.headers['content-type']?.trim().toLowerCase().startsWith('multipart/')) {
+    // NOTE: @fastify/multipart reads the request's own stream, not this hook's: the compressed bytes
+    // were parsed as multipart (a misleading 400), or, once the unread decompressed copy filled its
+    // buffer, the upload stalled and the request never got an answer.
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_CONTENT_ENCODING',
+      'a multipart upload cannot be compressed as a whole: send the compressed file as the raw body ' +
+        '(POST /v1/import with Content-Encoding), or the multipart upload uncompressed',
+      [{ path: 'headers.content-encoding', message: 'must be identity (or absent) for multipart/form-data' }],
+    );
+  }
   const decoded = decoder();
   decoded.on('error', (error: Error) =>
     Object.assign(error, {

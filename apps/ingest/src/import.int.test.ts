@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { TrackerApp } from '@tracker/http';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -236,6 +236,30 @@ describe('multipart upload', () => {
     expect(cut.json().message).toMatch(
       /the multipart body cannot be read: .*; (no event was accepted|\d+ events up to line \d+ were accepted)/,
     );
+  });
+
+  it('answers 415 at once for a compressed multipart body, which it cannot read (it hung before)', async () => {
+    const { payload, headers } = multipart('e.ndjson', 'application/x-ndjson', [`${line('mp-gz', 1)}\n`]);
+    const chunks: Buffer[] = [];
+    for await (const chunk of payload) chunks.push(Buffer.from(chunk as string));
+    for (const [encoding, compress] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/import',
+        headers: { ...headers, 'content-encoding': encoding },
+        payload: compress(Buffer.concat(chunks)),
+      });
+      expect(res.statusCode, encoding).toBe(415);
+      expect(res.json()).toMatchObject({
+        code: 'UNSUPPORTED_CONTENT_ENCODING',
+        details: [{ path: 'headers.content-encoding' }],
+      });
+    }
+    expect(await recordsOf('mp-gz')).toEqual([]);
   });
 
   it('answers 400 for a second file part instead of dropping it silently', async () => {

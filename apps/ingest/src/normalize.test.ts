@@ -189,6 +189,24 @@ describe('date-times the schema accepts but no instant fits', () => {
       reason: 'schema',
       errors: [{ path: 'timestamp' }],
     });
+    expect(prepareIdentify({ userId: 'u', sentAt: leap }, ctx)).toMatchObject({
+      ok: false,
+      errors: [{ path: 'sentAt' }],
+    });
+  });
+
+  it('corrects an identify call for a wrong clock by its sentAt, as it does events', () => {
+    // A browser whose clock says 1970: 100 ms between stamping the call and sending it.
+    const identify = prepareIdentify(
+      { userId: 'u', timestamp: '1970-01-01T00:10:00.000Z', sentAt: '1970-01-01T00:10:00.100Z' },
+      ctx,
+    );
+    expect(identify.ok && identify.record.occurredAt).toBe(NOW - 100);
+    // Without sentAt the same clock is refused, as for an event.
+    expect(prepareIdentify({ userId: 'u', timestamp: '1970-01-01T00:10:00.000Z' }, ctx)).toMatchObject({
+      ok: false,
+      reason: 'past',
+    });
   });
 
   it('refuses a date before 2000-01-01 (a reset clock) unless sentAt corrects it', () => {

@@ -275,13 +275,18 @@ function stored(record: InteractionRecord): Prepared {
 
 /**
  * An identify call as a record on the same topic: type IDENTIFY, action `identify`, no page, traits
- * in `properties`. The body was validated against IdentifyInputSchema by the route.
+ * in `properties`. The body was validated against IdentifyInputSchema by the route. Its time is
+ * corrected for the sender's clock as an event's is (timestamp and sentAt, see occurredAt).
  */
 export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prepared {
-  const at = input.timestamp === undefined ? ctx.receivedAt : instantOf(input.timestamp);
-  if (Number.isNaN(at)) {
-    return { ok: false, reason: 'schema', errors: [{ path: 'timestamp', message: UNREPRESENTABLE }] };
-  }
+  const ts = input.timestamp === undefined ? undefined : instantOf(input.timestamp);
+  const sent = input.sentAt === undefined ? undefined : instantOf(input.sentAt);
+  const unrepresentable = [
+    ...(Number.isNaN(ts) ? [{ path: 'timestamp', message: UNREPRESENTABLE }] : []),
+    ...(Number.isNaN(sent) ? [{ path: 'sentAt', message: UNREPRESENTABLE }] : []),
+  ];
+  if (unrepresentable.length > 0) return { ok: false, reason: 'schema', errors: unrepresentable };
+  const at = skewCorrected(ts, sent, ctx.receivedAt);
   const outside = occurredAtOutside(at, ctx.receivedAt);
   if (outside !== null) {
     return {

@@ -163,6 +163,8 @@ export const IdentifyInputSchema = Type.Object(
     role: Type.Optional(RoleInput),
     traits: Type.Optional(PropertiesSchema),
     timestamp: Type.Optional(Type.String({ format: 'date-time' })),
+    /** When the client sent it, by the same clock as `timestamp`: corrects a wrong clock, as for events. */
+    sentAt: Type.Optional(Type.String({ format: 'date-time' })),
   },
   { additionalProperties: false },
 );

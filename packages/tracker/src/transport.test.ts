@@ -254,7 +254,8 @@ describe('identify items', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls.map((c) => c.url.replace(INGEST, ''))).toEqual(['/v1/batch', '/v1/identify', '/v1/batch']);
     expect(calls[0]!.body.events![0]!.action).toBe('before');
-    expect(calls[1]!.body).toEqual({ userId: 'u-9', role: 'USER' });
+    // stamped with when it was sent, so the server corrects a wrong clock as it does for events
+    expect(calls[1]!.body).toEqual({ userId: 'u-9', role: 'USER', sentAt: '2026-11-25T12:00:00.000Z' });
     expect(calls[2]!.body.events![0]!.action).toBe('after');
   });
 });
@@ -314,5 +315,6 @@ describe('beacon', () => {
     expect(sendBeacon).not.toHaveBeenCalled();
     expect(calls[0]!.url).toBe(`${INGEST}/v1/identify`);
     expect(calls[0]!.init.keepalive).toBe(true);
+    expect(calls[0]!.body).toEqual({ userId: 'u-2', sentAt: expect.any(String) });
   });
 });

@@ -68,6 +68,10 @@ export function createTransport(o: TransportOptions): Transport {
     void flush();
   }
 
+  /** An identify call's body, stamped with when it is sent (the server corrects a wrong clock by it). */
+  const identifyBody = (item: IdentifyItem) =>
+    JSON.stringify({ ...item.identify, sentAt: new Date().toISOString() });
+
   /** Events from the head of the queue (up to `limit`, stopping at an identify) and their body. */
   function head(limit: number): [TrackEvent[], string] {
     let n = 0;
@@ -85,7 +89,7 @@ export function createTransport(o: TransportOptions): Transport {
   async function sendHead(): Promise<boolean> {
     const first = queue[0]!;
     const [items, body]: [Item[], string] = isIdentify(first)
-      ? [[first], JSON.stringify(first.identify)]
+      ? [[first], identifyBody(first)]
       : head(o.batchSize);
     queue = queue.slice(items.length);
     const what = isIdentify(first) ? 'identify' : `batch of ${items.length}`;
@@ -164,7 +168,7 @@ export function createTransport(o: TransportOptions): Transport {
         fetch(`${base}/v1/identify`, {
           method: 'POST',
           headers,
-          body: JSON.stringify(first.identify),
+          body: identifyBody(first),
           keepalive: true,
         }).catch(() => {});
         continue;
