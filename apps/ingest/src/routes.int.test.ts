@@ -567,7 +567,10 @@ describe('limits', () => {
       remoteAddress: '10.0.0.2',
     });
     expect(big.statusCode).toBe(413);
-    expect(big.json().code).toBe('PAYLOAD_TOO_LARGE');
+    expect(big.json()).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      details: [{ path: 'body', message: expect.stringMatching(/limit of \d+ bytes/) }],
+    });
   });
 
   it('answers 429 with Retry-After past the rate limit, per key and IP', async () => {

@@ -107,6 +107,14 @@ export function errorHandler(
     return reply.code(400).send(errorBody(400, 'VALIDATION_FAILED', `invalid ${context}`, details));
   }
   const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (mapped && error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    // Which limit, so a client can split its batch: the route's (after decompression, for ingest).
+    const limit = request.routeOptions.bodyLimit;
+    const message = `is larger than this endpoint's limit of ${limit} bytes`;
+    return reply
+      .code(413)
+      .send(errorBody(413, mapped[1], `the body ${message}`, [{ path: 'body', message }]));
+  }
   if (mapped) return reply.code(mapped[0]).send(errorBody(mapped[0], mapped[1], error.message));
   if (
     error instanceof SyntaxError ||
