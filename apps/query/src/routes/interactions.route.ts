@@ -65,7 +65,10 @@ export async function interactionsRoute(app: TrackerApp): Promise<void> {
         prevCursor: page.prev
           ? encodeCursor({ direction: 'prev', ...page.prev, filters: fingerprint })
           : null,
-        ...(total === undefined ? {} : { total }),
+        // NOTE: the page and the count run side by side on two connections, so they may see
+        // different moments (a row stored in between: total 1 with no items). When the first page
+        // holds every match, its length is the count as of the page itself.
+        ...(total === undefined ? {} : { total: page.next ? total : page.items.length }),
       };
     },
   );
