@@ -74,6 +74,24 @@ describe('filters', () => {
     });
   });
 
+  it('read a long fraction with a leading zero as it is written (V8 alone reads .0816179592 as .816)', () => {
+    expect(toFilters({ from: '2026-04-04T03:04:22.0816179592-05:30' })).toEqual({
+      from: new Date('2026-04-04T08:34:22.082Z'), // .0816… moved up to the next millisecond
+    });
+  });
+
+  it('refuse a bound before the year 1 with a 400 (PostgreSQL could not read it: a 500)', () => {
+    for (const from of ['0000-01-01T00:00:00Z', '0001-01-01T00:30:00+01:00']) {
+      expect(() => toFilters({ from }), from).toThrow(
+        expect.objectContaining({
+          statusCode: 400,
+          details: [{ path: 'querystring.from', message: 'is before the year 1 (no event can be that old)' }],
+        }),
+      );
+    }
+    expect(toFilters({ to: '0001-01-01T00:00:00Z' }).to).toEqual(new Date('0001-01-01T00:00:00Z'));
+  });
+
   it('match rows in JS exactly as the SQL does', () => {
     const row = { userId: 'u', role: 'USER', action: 'click', page: '/docs/a', occurredAt: new Date(1000) };
     expect(matches(row, { page: '/docs/*' })).toBe(true);
