@@ -302,3 +302,40 @@ describe('daily series edge cases', () => {
     });
   });
 });
+
+describe('daily series where clocks go back three hours', () => {
+  it('starts a day at the first of two local midnights three hours apart (Antarctica/Casey, 2010-03-05)', async () => {
+    // Clocks went from +11 back to +8 at 02:00 local (15:00Z): midnight of the 5th was 13:00Z and 16:00Z.
+    const casey = ['2010-03-04T12:00:00Z', '2010-03-04T14:00:00Z', '2010-03-04T17:00:00Z'].map((t) =>
+      Date.parse(t),
+    );
+    const db = await createTestDatabase('stats_daily_casey');
+    try {
+      await storeInteractions(
+        db.pool,
+        casey.map((t, i) => ({
+          ...buildInteraction({
+            userId: `casey-${i}`,
+            role: 'USER',
+            action: 'click',
+            page: '/c',
+            occurredAt: t,
+          }),
+          receivedAt: t,
+          partition: 0,
+          offset: String(i),
+        })),
+      );
+      const filters = { from: new Date('2010-03-03T16:00:00Z'), to: new Date('2010-03-06T16:00:00Z') };
+      const fast = await computeStats(db.pool, filters, { tz: 'Antarctica/Casey' });
+      expect(fast.daily).toEqual([
+        { date: '2010-03-04', count: 1 },
+        { date: '2010-03-05', count: 2 }, // 01:00 at +11 and 01:00 at +8
+        { date: '2010-03-06', count: 0 },
+      ]);
+      expect(fast).toEqual(await computeStatsFromRaw(db.pool, filters, { tz: 'Antarctica/Casey' }));
+    } finally {
+      await db.drop();
+    }
+  });
+});

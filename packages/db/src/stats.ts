@@ -537,10 +537,11 @@ async function daily(pool: pg.Pool, f: Normalized): Promise<{ date: string; coun
   // Local midnights from the first day to the day after the last, as instants (PostgreSQL's zone
   // rules). NOTE: where clocks go back over midnight (America/Havana, 2026-11-01: 00:00 CDT, then
   // 00:00 CST an hour later) a local time names two instants and AT TIME ZONE gives the later; the
-  // day starts at the earlier. Clocks move by 30 minutes, 1 or 2 hours: those candidates are tried.
+  // day starts at the earlier. Clocks move by 30 minutes, 1, 2 or 3 hours (Antarctica/Casey,
+  // 2010-03-05: +11 → +8 at 02:00): those candidates are tried.
   const { rows: days } = await pool.query<{ day: string; start: Date }>(
     `SELECT to_char(d, 'YYYY-MM-DD') AS day,
-            coalesce((SELECT min(c) FROM unnest(ARRAY[interval '2 hours', interval '1 hour', interval '30 minutes']) AS b,
+            coalesce((SELECT min(c) FROM unnest(ARRAY[interval '3 hours', interval '2 hours', interval '1 hour', interval '30 minutes']) AS b,
                         LATERAL (SELECT (d AT TIME ZONE $3) - b AS c) x
                        WHERE (c AT TIME ZONE $3) = d), d AT TIME ZONE $3) AS start
        FROM generate_series(date_trunc('day', $1::timestamptz AT TIME ZONE $3),
