@@ -1,5 +1,5 @@
 import type { Properties } from './types.js';
-import { cleanProperties } from './util.js';
+import { cleanProperties, cut } from './util.js';
 
 /** Longest `text` property of a click. */
 export const MAX_TEXT = 80;
@@ -37,7 +37,7 @@ export function clickProperties(el: Element): Properties {
       : ''
     : el.textContent || '';
   text = text.replace(/\s+/g, ' ').trim();
-  if (text) p.text = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+  if (text) p.text = text.length > MAX_TEXT ? `${cut(text, MAX_TEXT - 1)}…` : text;
   const href = el.getAttribute('href');
   if (el.tagName === 'A' && href) p.href = urlPath(href);
   return cleanProperties(dataAttributes(el), p);

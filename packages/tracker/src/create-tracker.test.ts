@@ -296,6 +296,9 @@ describe('users and sessions', () => {
       ['from-page', 'GUEST'],
       ['someone', 'USER'],
     ]);
+    // identify links the id the events so far were sent under, not an anonymous id made up now
+    const identify = requests.find((r) => r.url === `${INGEST}/v1/identify`)!;
+    expect(JSON.parse(identify.body).traits).toEqual({ anonymousId: 'from-page' });
   });
 
   it('ignores a role ingest does not know', async () => {
@@ -427,12 +430,26 @@ describe('script tag configuration', () => {
 
   it('the classic build sets window.tracker and replays calls queued on a stub', async () => {
     const w = window as unknown as { tracker: unknown };
-    w.tracker = { q: [['track', 'queued_before_load', { n: 1 }]] };
+    w.tracker = {
+      q: [
+        ['identify', 'queued-user', 'admin'],
+        ['track', 'queued_before_load', { n: 1 }],
+      ],
+    };
     await import('./snippet.js');
     tracker = w.tracker as Tracker;
     expect(tracker.enabled).toBe(true);
     await tracker.flush();
-    expect(actions()).toEqual(['page_view', 'queued_before_load']);
-    expect(requests[0]!.url).toBe(`${location.origin}/v1/batch`);
+    // The queued calls come first (they were made before the script loaded), and the automatic page
+    // view is the queued identify's user's: it went out as an anonymous GUEST.
+    expect(sent().map((e) => [e.action, e.userId, e.role])).toEqual([
+      ['queued_before_load', 'queued-user', 'ADMIN'],
+      ['page_view', 'queued-user', 'ADMIN'],
+    ]);
+    // (the script's own origin as ingest: the identify first, then the batch)
+    expect(requests.map((r) => r.url)).toEqual([
+      `${location.origin}/v1/identify`,
+      `${location.origin}/v1/batch`,
+    ]);
   });
 });

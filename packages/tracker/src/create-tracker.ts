@@ -2,7 +2,7 @@ import { clickProperties, formProperties } from './capture.js';
 import { createIdentity } from './identity.js';
 import { createTransport } from './transport.js';
 import type { Tracker, TrackerConfig } from './types.js';
-import { cleanAction, cleanProperties, MAX_USER_ID, uuid } from './util.js';
+import { cleanAction, cleanProperties, cut, MAX_PAGE, MAX_USER_ID, uuid } from './util.js';
 
 /** Defaults of every optional setting (README lists them). */
 export const DEFAULTS = {
@@ -48,7 +48,11 @@ const noop = (): Tracker => ({
  * sent to `${ingestUrl}/v1/batch`, retried with backoff, and handed to sendBeacon when the page
  * is hidden. With `respectDnt` and Do-Not-Track/GPC set, nothing is sent or stored.
  */
-export function createTracker(config: TrackerConfig): Tracker {
+export function createTracker(
+  config: TrackerConfig,
+  /** Runs with the tracker before its first automatic page view (the snippet replays queued calls). */
+  beforeStart?: (tracker: Tracker) => void,
+): Tracker {
   const c = { ...DEFAULTS, ...config };
   for (const k of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     if (config[k] === undefined) (c as Record<string, unknown>)[k] = DEFAULTS[k];
@@ -61,7 +65,11 @@ export function createTracker(config: TrackerConfig): Tracker {
     if (role && !ROLE.test(role)) warn(`role "${role}" ignored: ADMIN, USER or GUEST`);
     return role && ROLE.test(role) ? role.toUpperCase() : undefined;
   };
-  const who = createIdentity(c.userId?.slice(0, MAX_USER_ID), validRole(c.role), c.sessionTimeout);
+  const who = createIdentity(
+    c.userId === undefined ? undefined : cut(c.userId, MAX_USER_ID),
+    validRole(c.role),
+    c.sessionTimeout,
+  );
   const transport = createTransport(c);
   let lastUrl = '';
 
@@ -71,7 +79,8 @@ export function createTracker(config: TrackerConfig): Tracker {
       userId: who.userId(),
       role: who.role(),
       action,
-      page: location.pathname + location.search,
+      // (a longer URL, state kept in the query string, was refused with every event on the page)
+      page: cut(location.pathname + location.search, MAX_PAGE),
       timestamp: new Date().toISOString(),
       sessionId: who.session(),
       properties,
@@ -135,16 +144,17 @@ export function createTracker(config: TrackerConfig): Tracker {
   }
   // Capture phase: a handler that stops propagation or prevents default does not hide the event.
   for (const [target, type, fn] of listeners) target.addEventListener(type, fn, true);
-  if (c.autoPageview) autoPage();
 
-  return {
+  const tracker: Tracker = {
     track,
     page,
     identify(userId, role, traits) {
-      const id = String(userId).slice(0, MAX_USER_ID);
+      const id = cut(String(userId), MAX_USER_ID);
       if (!id) return;
       const r = validRole(role) || 'USER';
-      const anonymousId = who.anonymousId();
+      // The id the events so far went out under (a page's data-user-id, else the anonymous id): a
+      // fresh anonymous id, made up here when the page had set a user, linked to nothing.
+      const previous = who.userId();
       who.identify(id, r);
       transport.enqueue(
         {
@@ -153,7 +163,7 @@ export function createTracker(config: TrackerConfig): Tracker {
             eventId: uuid(),
             userId: id,
             role: r,
-            traits: cleanProperties(traits, { anonymousId }),
+            traits: cleanProperties(traits, previous === id ? {} : { anonymousId: previous }),
             timestamp: new Date().toISOString(),
           },
         },
@@ -174,4 +184,9 @@ export function createTracker(config: TrackerConfig): Tracker {
       transport.stop();
     },
   };
+  // NOTE: after the caller's setup, so that a page's identify() made before the script loaded
+  // names the user of the first page view too (it went out as an anonymous GUEST).
+  beforeStart?.(tracker);
+  if (c.autoPageview) autoPage();
+  return tracker;
 }

@@ -11,10 +11,12 @@ type Stub = { q?: [keyof Tracker, ...unknown[]][]; enabled?: boolean };
 const w = window as unknown as { tracker?: Tracker | Stub };
 const stub = w.tracker as Stub | undefined;
 if (stub?.enabled === undefined) {
-  const tracker = createTracker(readScriptConfig(document.currentScript as HTMLScriptElement | null));
-  w.tracker = tracker;
-  for (const [method, ...args] of stub?.q || []) {
-    const fn = tracker[method];
-    if (typeof fn === 'function') (fn as (...a: unknown[]) => void)(...args);
-  }
+  // The queued calls run before the first automatic page view, so that it is the queued identify's.
+  createTracker(readScriptConfig(document.currentScript as HTMLScriptElement | null), (tracker) => {
+    w.tracker = tracker;
+    for (const [method, ...args] of stub?.q || []) {
+      const fn = tracker[method];
+      if (typeof fn === 'function') (fn as (...a: unknown[]) => void)(...args);
+    }
+  });
 }

@@ -4,7 +4,9 @@ import {
   ACTION,
   cleanAction,
   cleanProperties,
+  cut,
   MAX_KEY,
+  MAX_PAGE,
   MAX_PROPERTIES,
   MAX_USER_ID,
   MAX_VALUE,
@@ -14,7 +16,8 @@ import {
 // the snippet would send what ingest refuses (or cut what ingest would take).
 describe("the snippet's copy of ingest's limits", () => {
   it('equals packages/schemas', () => {
-    expect({ MAX_PROPERTIES, MAX_KEY, MAX_VALUE, MAX_USER_ID, ACTION: ACTION.source }).toEqual({
+    expect({ MAX_PROPERTIES, MAX_KEY, MAX_VALUE, MAX_USER_ID, MAX_PAGE, ACTION: ACTION.source }).toEqual({
+      MAX_PAGE: LIMITS.page,
       MAX_PROPERTIES: LIMITS.propertyKeys,
       MAX_KEY: LIMITS.propertyKey,
       MAX_VALUE: LIMITS.propertyValue,
@@ -37,5 +40,18 @@ describe("the snippet's copy of ingest's limits", () => {
     expect(cleanAction('Sign Up')).toBe('sign_up');
     expect(cleanAction('héllo')).toBeUndefined();
     expect(cleanAction('a'.repeat(65))).toBeUndefined();
+  });
+});
+
+describe('cut', () => {
+  it('never splits an emoji: ingest refuses half a surrogate pair, and the batch with it', () => {
+    expect(cut('abc', 5)).toBe('abc');
+    expect(cut('abcdef', 3)).toBe('abc');
+    expect(cut('ab😀cd', 3)).toBe('ab'); // the cut fell inside 😀
+    expect(cut('ab😀cd', 4)).toBe('ab😀');
+    const long = `${'a'.repeat(1023)}😀`;
+    const value = cleanProperties({ s: long }).s as string;
+    expect(value).toBe('a'.repeat(1023));
+    expect(value.charCodeAt(value.length - 1)).toBe(97); // 'a', not half of 😀
   });
 });

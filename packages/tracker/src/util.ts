@@ -8,6 +8,7 @@ export const MAX_PROPERTIES = 50;
 export const MAX_KEY = 128;
 export const MAX_VALUE = 1024;
 export const MAX_USER_ID = 128;
+export const MAX_PAGE = 2048;
 export const ACTION = /^[a-z0-9_.:-]{1,64}$/;
 
 /**
@@ -26,6 +27,16 @@ export function uuid(): string {
   for (let i = 0; i < 16; i++)
     s += (i === 4 || i === 6 || i === 8 || i === 10 ? '-' : '') + (b[i]! + 256).toString(16).slice(1);
   return s;
+}
+
+/**
+ * The first `n` UTF-16 units of `s`, one fewer where the cut would split an emoji (a surrogate pair):
+ * ingest refuses half of one, and with it the whole batch the event travels in.
+ */
+export function cut(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const last = s.charCodeAt(n - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
 }
 
 /** The action as ingest stores it (trimmed, lower-cased, spaces to `_`), or undefined when invalid. */
@@ -47,7 +58,7 @@ export function cleanProperties(
     const v = input![k];
     if (n >= MAX_PROPERTIES) break;
     if (k.length > MAX_KEY) continue;
-    if (typeof v === 'string') into[k] = v.slice(0, MAX_VALUE);
+    if (typeof v === 'string') into[k] = cut(v, MAX_VALUE);
     else if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) into[k] = v;
     else continue;
     n++;
