@@ -11,6 +11,7 @@ import {
   occurredAtOutside,
   pageBytesOver,
   type Role,
+  unpairedSurrogatePath,
 } from '@tracker/schemas';
 import { isbot } from 'isbot';
 import { instantOf } from './instant.js';
@@ -257,6 +258,16 @@ function stored(record: InteractionRecord): Prepared {
       ok: false,
       reason: 'schema',
       errors: [{ path: nul, message: 'contains a NUL character (U+0000), which cannot be stored' }],
+    };
+  }
+  const half = unpairedSurrogatePath(record);
+  if (half !== null) {
+    return {
+      ok: false,
+      reason: 'schema',
+      errors: [
+        { path: half, message: 'contains an unpaired UTF-16 surrogate (half an emoji), which is not text' },
+      ],
     };
   }
   // 2 000 emoji (4 000 bytes, 2 001 characters) were dead-lettered after a 202.

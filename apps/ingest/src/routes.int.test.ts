@@ -170,6 +170,40 @@ describe('POST /v1/events', () => {
     expect(record.occurredAt).toBe(Date.parse('2026-06-01T12:00:00Z'));
   });
 
+  it("refuses half an emoji in one batch item as that item's error, accepting the rest (207, not 400)", async () => {
+    // Raw JSON text: a lone high surrogate, escaped as a client that cut a string in two sends it.
+    const body = `{"events":[{"userId":"half","action":"click","page":"/","properties":{"text":"ab\\ud83d"}},{"userId":"whole","action":"click","page":"/","properties":{"text":"ab\\ud83d\\ude00"}}]}`;
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: body,
+    });
+    expect(batch.statusCode).toBe(207);
+    expect(batch.json().rejected).toEqual([
+      {
+        index: 0,
+        errors: [
+          {
+            path: 'body.events.0.properties.text',
+            message: 'contains an unpaired UTF-16 surrogate (half an emoji), which is not text',
+          },
+        ],
+      },
+    ]);
+    const id = batch.json().accepted[0].id;
+    const record = await reader.waitForRecord((r) => r.eventId === id, 'the whole-emoji event on the topic');
+    expect(record.properties.text).toBe('ab😀');
+    // A single event is still refused as a whole body (400, where the text is).
+    const single = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"userId":"half","action":"click","page":"/","properties":{"text":"ab\\ud83d"}}',
+    });
+    expect(single.statusCode).toBe(400);
+  });
+
   it('answers 400 for bad JSON, 415 for another content type, 413 for an event over 32 KB', async () => {
     const bad = await app.inject({
       method: 'POST',

@@ -47,7 +47,10 @@ export function strictJsonParser(app: FastifyInstance) {
       // Valid JSON that the parser refused holds a __proto__ or constructor.prototype key: say so,
       // rather than Fastify's "Body is not valid JSON".
       if (error) return done(isJson(text) ? FORBIDDEN_KEY() : error);
-      if (SURROGATE_ESCAPE.test(text)) {
+      // Routes that check each item's text themselves (a batch: one bad item is that item's error,
+      // not the whole batch's) say so in their config.
+      const perItem = (request.routeOptions.config as { perItemText?: boolean } | undefined)?.perItemText;
+      if (!perItem && SURROGATE_ESCAPE.test(text)) {
         const at = unpairedSurrogateAt(value, 'body');
         if (at) return done(invalidText('body', `${at} contains an unpaired UTF-16 surrogate`));
       }

@@ -175,21 +175,48 @@ export const INPUT_ONLY_FIELDS = ['timestamp', 'sentAt'] as const;
 /** Record fields the server sets from the request, never the client. */
 export const SERVER_SET_FIELDS = ['type', 'occurredAt', 'receivedAt', 'isBot'] as const;
 
-const hasNul = (s: unknown) => typeof s === 'string' && s.includes('\u0000');
+type TextFields = Pick<
+  InteractionRecord,
+  'userId' | 'action' | 'page' | 'sessionId' | 'userAgent' | 'properties'
+>;
+
+/** The first text of a record (fields, then property keys and values) that `bad` refuses, as a dotted path. */
+function textPath(
+  record: TextFields,
+  bad: (s: string) => boolean,
+  shown: (key: string) => string,
+): string | null {
+  const is = (v: unknown) => typeof v === 'string' && bad(v);
+  for (const field of ['userId', 'action', 'page', 'sessionId', 'userAgent'] as const) {
+    if (is(record[field])) return field;
+  }
+  for (const key in record.properties) {
+    if (is(key) || is(record.properties[key])) return `properties.${shown(key)}`;
+  }
+  return null;
+}
 
 /**
  * The first field of a record holding a NUL character (U+0000), as a dotted path (`userId`,
  * `properties.plan`), or null. PostgreSQL text cannot hold one: ingest refuses such an event,
  * the processor dead-letters one that reached the topic another way.
  */
-export function nulPath(
-  record: Pick<InteractionRecord, 'userId' | 'action' | 'page' | 'sessionId' | 'userAgent' | 'properties'>,
-): string | null {
-  for (const field of ['userId', 'action', 'page', 'sessionId', 'userAgent'] as const) {
-    if (hasNul(record[field])) return field;
-  }
-  for (const key in record.properties) {
-    if (hasNul(key) || hasNul(record.properties[key])) return `properties.${key.replaceAll('\u0000', '\\0')}`;
-  }
-  return null;
+export function nulPath(record: TextFields): string | null {
+  return textPath(
+    record,
+    (s) => s.includes('\u0000'),
+    (key) => key.replaceAll('\u0000', '\\0'),
+  );
+}
+
+/**
+ * The first field of a record holding half a surrogate pair (no Unicode text: it would be stored as
+ * U+FFFD), as a dotted path, or null. Ingest refuses such an item of a batch alone, not the batch.
+ */
+export function unpairedSurrogatePath(record: TextFields): string | null {
+  return textPath(
+    record,
+    (s) => !s.isWellFormed(),
+    (key) => key.toWellFormed(),
+  );
 }

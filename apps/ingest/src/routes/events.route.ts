@@ -130,6 +130,7 @@ export async function eventsRoutes(app: TrackerApp, { config }: EventsRoutesOpti
   app.post(
     '/v1/batch',
     {
+      config: { perItemText: true },
       schema: {
         summary: 'Track many interactions',
         description:
@@ -179,6 +180,7 @@ export async function eventsRoutes(app: TrackerApp, { config }: EventsRoutesOpti
     beacon.post(
       '/v1/beacon',
       {
+        config: { perItemText: true },
         schema: {
           summary: 'Track interactions sent with navigator.sendBeacon',
           description:
