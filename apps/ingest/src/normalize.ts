@@ -7,11 +7,11 @@ import {
   InteractionInputSchema,
   type InteractionRecord,
   LIMITS,
-  nulPath,
   occurredAtOutside,
   pageBytesOver,
   type Role,
-  unpairedSurrogatePath,
+  type TextProblem,
+  textProblem,
 } from '@tracker/schemas';
 import { isbot } from 'isbot';
 import { instantOf } from './instant.js';
@@ -22,6 +22,12 @@ const OUTSIDE_MESSAGES = {
   future: 'is more than 24 h in the future',
   past: 'is before 2000-01-01, the earliest date stored (a clock that was reset?)',
 } as const;
+
+/** Why text that PostgreSQL cannot store (textProblem) is refused. */
+const TEXT_MESSAGES: Record<TextProblem['problem'], string> = {
+  nul: 'contains a NUL character (U+0000), which cannot be stored',
+  'unpaired-surrogate': 'contains an unpaired UTF-16 surrogate (half an emoji), which is not text',
+};
 
 /** Why an item was refused: the `reason` label of the rejected-events counter. */
 export type RejectReason = 'schema' | 'too_large' | 'action' | 'page' | 'future' | 'past' | 'unparseable';
@@ -248,26 +254,17 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
 
 /**
  * The record, or why the processor could not store it: a NUL character (PostgreSQL text cannot
- * hold one; it would reach the dead-letter topic after a 202), a page over 2 048 bytes of UTF-8 (an
+ * hold one; it would reach the dead-letter topic after a 202) or half a surrogate pair, a page over
+ * 2 048 bytes of UTF-8 (an
  * absolute URL percent-encoded: `é` is 6 characters in a path; or non-ASCII characters).
  */
 function stored(record: InteractionRecord): Prepared {
-  const nul = nulPath(record);
-  if (nul !== null) {
+  const text = textProblem(record);
+  if (text !== null) {
     return {
       ok: false,
       reason: 'schema',
-      errors: [{ path: nul, message: 'contains a NUL character (U+0000), which cannot be stored' }],
-    };
-  }
-  const half = unpairedSurrogatePath(record);
-  if (half !== null) {
-    return {
-      ok: false,
-      reason: 'schema',
-      errors: [
-        { path: half, message: 'contains an unpaired UTF-16 surrogate (half an emoji), which is not text' },
-      ],
+      errors: [{ path: text.path, message: TEXT_MESSAGES[text.problem] }],
     };
   }
   // 2 000 emoji (4 000 bytes, 2 001 characters) were dead-lettered after a 202.

@@ -175,48 +175,48 @@ export const INPUT_ONLY_FIELDS = ['timestamp', 'sentAt'] as const;
 /** Record fields the server sets from the request, never the client. */
 export const SERVER_SET_FIELDS = ['type', 'occurredAt', 'receivedAt', 'isBot'] as const;
 
-type TextFields = Pick<
-  InteractionRecord,
-  'userId' | 'action' | 'page' | 'sessionId' | 'userAgent' | 'properties'
->;
+/** What PostgreSQL cannot store of a record's text, and where (a dotted path: `userId`, `properties.plan`). */
+export interface TextProblem {
+  path: string;
+  /**
+   * `nul`: a NUL character (U+0000), which PostgreSQL text cannot hold. `unpaired-surrogate`: half a
+   * surrogate pair (an emoji cut in two), no Unicode text (it would be stored as U+FFFD).
+   */
+  problem: 'nul' | 'unpaired-surrogate';
+}
 
-/** The first text of a record (fields, then property keys and values) that `bad` refuses, as a dotted path. */
-function textPath(
-  record: TextFields,
-  bad: (s: string) => boolean,
-  shown: (key: string) => string,
-): string | null {
-  const is = (v: unknown) => typeof v === 'string' && bad(v);
+const problemOf = (s: unknown): TextProblem['problem'] | null =>
+  typeof s !== 'string'
+    ? null
+    : s.includes('\u0000')
+      ? 'nul'
+      : s.isWellFormed()
+        ? null
+        : 'unpaired-surrogate';
+
+/**
+ * The first NUL character in a record's text (fields, then property keys and values), else its first
+ * unpaired surrogate, else null; in one walk, as it runs for every event ingest receives. Ingest
+ * refuses such an item (alone, in a batch); the processor dead-letters one that reached the topic
+ * another way.
+ */
+export function textProblem(
+  record: Pick<InteractionRecord, 'userId' | 'action' | 'page' | 'sessionId' | 'userAgent' | 'properties'>,
+): TextProblem | null {
+  let half: TextProblem | null = null;
   for (const field of ['userId', 'action', 'page', 'sessionId', 'userAgent'] as const) {
-    if (is(record[field])) return field;
+    const problem = problemOf(record[field]);
+    if (problem === 'nul') return { path: field, problem };
+    if (problem !== null) half ??= { path: field, problem };
   }
   for (const key in record.properties) {
-    if (is(key) || is(record.properties[key])) return `properties.${shown(key)}`;
+    const k = problemOf(key);
+    const v = problemOf(record.properties[key]);
+    if (k === null && v === null) continue;
+    const problem = k === 'nul' || v === 'nul' ? 'nul' : 'unpaired-surrogate';
+    const path = `properties.${key.toWellFormed().replaceAll('\u0000', '\\0')}`;
+    if (problem === 'nul') return { path, problem };
+    half ??= { path, problem };
   }
-  return null;
-}
-
-/**
- * The first field of a record holding a NUL character (U+0000), as a dotted path (`userId`,
- * `properties.plan`), or null. PostgreSQL text cannot hold one: ingest refuses such an event,
- * the processor dead-letters one that reached the topic another way.
- */
-export function nulPath(record: TextFields): string | null {
-  return textPath(
-    record,
-    (s) => s.includes('\u0000'),
-    (key) => key.replaceAll('\u0000', '\\0'),
-  );
-}
-
-/**
- * The first field of a record holding half a surrogate pair (no Unicode text: it would be stored as
- * U+FFFD), as a dotted path, or null. Ingest refuses such an item of a batch alone, not the batch.
- */
-export function unpairedSurrogatePath(record: TextFields): string | null {
-  return textPath(
-    record,
-    (s) => !s.isWellFormed(),
-    (key) => key.toWellFormed(),
-  );
+  return half;
 }

@@ -5,9 +5,9 @@ import {
   type InteractionRecord,
   InteractionRecordSchema,
   LIMITS,
-  nulPath,
   occurredAtOutside,
   pageBytesOver,
+  textProblem,
 } from '@tracker/schemas';
 import type { KafkaMessage } from 'kafkajs';
 import type { TSchema } from 'typebox';
@@ -59,8 +59,10 @@ export function recordProblem(record: InteractionRecord): string | null {
   if (pageBytes !== null) {
     return `/page is ${pageBytes} bytes in UTF-8; at most ${LIMITS.page} (an index entry holds it)`;
   }
-  const nul = nulPath(record);
-  return nul === null ? null : `/${nul.replace('.', '/')} contains a NUL character`;
+  const text = textProblem(record);
+  if (text === null) return null;
+  // (Avro strings are UTF-8, so a decoded record holds a NUL at most, never half a surrogate pair.)
+  return `/${text.path.replace('.', '/')} contains ${text.problem === 'nul' ? 'a NUL character' : 'an unpaired UTF-16 surrogate'}`;
 }
 
 /**
