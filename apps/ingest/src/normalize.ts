@@ -99,6 +99,26 @@ function skewCorrected(ts: number | undefined, sent: number | undefined, receive
   return receivedAt - (sent - ts);
 }
 
+/**
+ * When an event or identify call happened (occurredAt's rule), and why its date-times are refused:
+ * an instant no Date can hold (a leap second), or a result outside OCCURRED_AT_LIMITS (`outside`).
+ */
+function dated(
+  input: { timestamp?: string | undefined; sentAt?: string | undefined },
+  receivedAt: number,
+): { at: number; outside: 'past' | 'future' | null; errors: ErrorDetail[] } {
+  const ts = input.timestamp === undefined ? undefined : instantOf(input.timestamp);
+  const sent = input.sentAt === undefined ? undefined : instantOf(input.sentAt);
+  const errors: ErrorDetail[] = [];
+  if (Number.isNaN(ts)) errors.push({ path: 'timestamp', message: UNREPRESENTABLE });
+  if (Number.isNaN(sent)) errors.push({ path: 'sentAt', message: UNREPRESENTABLE });
+  const at = skewCorrected(ts, sent, receivedAt);
+  // (a NaN instant is outside no bound: its own error says why)
+  const outside = occurredAtOutside(at, receivedAt);
+  if (outside !== null) errors.push({ path: 'timestamp', message: OUTSIDE_MESSAGES[outside] });
+  return { at, outside, errors };
+}
+
 /** Why a date-time the schema accepted is refused. */
 export const UNREPRESENTABLE = 'is not a representable instant (a leap second, :60, has none)';
 
@@ -226,16 +246,9 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
     errors.push({ path: 'page', message: 'must be a path starting with / or an absolute http(s) URL' });
     reason = 'page';
   }
-  const ts = input.timestamp === undefined ? undefined : instantOf(input.timestamp);
-  const sent = input.sentAt === undefined ? undefined : instantOf(input.sentAt);
-  if (Number.isNaN(ts)) errors.push({ path: 'timestamp', message: UNREPRESENTABLE });
-  if (Number.isNaN(sent)) errors.push({ path: 'sentAt', message: UNREPRESENTABLE });
-  const at = skewCorrected(ts, sent, ctx.receivedAt);
-  const outside = occurredAtOutside(at, ctx.receivedAt);
-  if (outside !== null) {
-    errors.push({ path: 'timestamp', message: OUTSIDE_MESSAGES[outside] });
-    reason = outside;
-  }
+  const { at, outside, errors: dateErrors } = dated(input, ctx.receivedAt);
+  errors.push(...dateErrors);
+  if (outside !== null) reason = outside;
   if (errors.length > 0 || action === undefined || page === undefined) return { ok: false, reason, errors };
   return stored({
     eventId: input.eventId?.toLowerCase() ?? randomUUID(),
@@ -287,22 +300,8 @@ function stored(record: InteractionRecord): Prepared {
  * corrected for the sender's clock as an event's is (timestamp and sentAt, see occurredAt).
  */
 export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prepared {
-  const ts = input.timestamp === undefined ? undefined : instantOf(input.timestamp);
-  const sent = input.sentAt === undefined ? undefined : instantOf(input.sentAt);
-  const unrepresentable = [
-    ...(Number.isNaN(ts) ? [{ path: 'timestamp', message: UNREPRESENTABLE }] : []),
-    ...(Number.isNaN(sent) ? [{ path: 'sentAt', message: UNREPRESENTABLE }] : []),
-  ];
-  if (unrepresentable.length > 0) return { ok: false, reason: 'schema', errors: unrepresentable };
-  const at = skewCorrected(ts, sent, ctx.receivedAt);
-  const outside = occurredAtOutside(at, ctx.receivedAt);
-  if (outside !== null) {
-    return {
-      ok: false,
-      reason: outside,
-      errors: [{ path: 'timestamp', message: OUTSIDE_MESSAGES[outside] }],
-    };
-  }
+  const { at, outside, errors } = dated(input, ctx.receivedAt);
+  if (errors.length > 0) return { ok: false, reason: outside ?? 'schema', errors };
   return stored({
     eventId: input.eventId?.toLowerCase() ?? randomUUID(),
     type: 'IDENTIFY',
