@@ -1,3 +1,5 @@
+import { parseDateTime } from '@tracker/schemas';
+
 const DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const ZERO = 48;
 
@@ -80,9 +82,5 @@ export function instantOf(value: string): number {
   const fast = fastInstant(value);
   if (fast !== undefined) return fast;
   const bracket = value.indexOf('[');
-  // NOTE: V8's Date.parse reads a fraction of 10 or more digits with a leading zero as if the zero
-  // were not there (`.0816179592` → 816 ms); the instant has milliseconds only, so cut it to three.
-  return Date.parse((bracket === -1 ? value : value.slice(0, bracket)).replace(FRACTION, '$1'));
+  return parseDateTime(bracket === -1 ? value : value.slice(0, bracket));
 }
-
-const FRACTION = /(\.\d{3})\d+/;

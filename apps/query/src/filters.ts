@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { InteractionFilters } from '@tracker/db';
 import { HttpError } from '@tracker/http';
-import { LIMITS, type Role } from '@tracker/schemas';
+import { LIMITS, parseDateTime, type Role } from '@tracker/schemas';
 
 /** The filter fields of a validated query string. */
 export interface FilterQuery {
@@ -22,9 +22,7 @@ const SUB_MS = /:\d\d\.\d{3}\d*[1-9]/;
  * `to` (exclusive) still select exactly the rows at or after, and before, the instant asked for.
  */
 export function parseInstant(value: string, field: string): Date {
-  // NOTE: V8 reads a fraction of 10 or more digits with a leading zero as if the zero were not there
-  // (`.0816179592` → 816 ms): the milliseconds are read from the first three digits alone.
-  const date = new Date(value.replace(FRACTION, '$1'));
+  const date = new Date(parseDateTime(value));
   // The schema already checked RFC 3339; this catches what Date cannot hold (leap second 60), and
   // years before 1, which PostgreSQL cannot read in this form (`0000-01-01` was a 500).
   const refused = Number.isNaN(date.getTime())
@@ -40,7 +38,6 @@ export function parseInstant(value: string, field: string): Date {
   return SUB_MS.test(value) ? new Date(date.getTime() + 1) : date;
 }
 
-const FRACTION = /(\.\d{3})\d+/;
 const YEAR_1 = Date.parse('0001-01-01T00:00:00Z');
 
 /** Query-string filters -> the InteractionFilters contract; 400 when from is not before to. */
