@@ -46,7 +46,6 @@ export interface Identity {
   /** The identified user id, else the anonymous id. */
   userId(): string;
   role(): string | undefined;
-  anonymousId(): string;
   /** The session id, renewed after `timeoutMin` minutes without activity; each call is activity. */
   session(): string;
   identify(userId: string, role: string | undefined): void;
@@ -80,7 +79,6 @@ export function createIdentity(
   return {
     userId: () => local.get(KEYS.userId) || anonymousId(),
     role: () => local.get(KEYS.role) || undefined,
-    anonymousId,
     session() {
       const now = Date.now();
       const [id, last] = (tab.get(KEYS.session) || '').split('|');
