@@ -12,23 +12,16 @@ export function formatPercent(ratio: number): string {
   return percent.format(ratio);
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, {
+const TIME_PARTS: Intl.DateTimeFormatOptions = {
   month: 'short',
   day: 'numeric',
   hour: '2-digit',
   minute: '2-digit',
   second: '2-digit',
-});
+};
+const timeFormat = new Intl.DateTimeFormat(undefined, TIME_PARTS);
+const timeYearFormat = new Intl.DateTimeFormat(undefined, { ...TIME_PARTS, year: 'numeric' });
 const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' });
-
-const timeYearFormat = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
-  month: 'short',
-  day: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
 
 /** An instant as a table cell: without the year when it is this year's. */
 export function formatTime(iso: string): string {
@@ -42,13 +35,9 @@ export function formatFullTime(iso: string): string {
   return Number.isNaN(date.getTime()) ? iso : fullFormat.format(date);
 }
 
-const dayFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
-const dayYearFormat = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
-  month: 'short',
-  day: 'numeric',
-  timeZone: 'UTC',
-});
+const DAY_PARTS: Intl.DateTimeFormatOptions = { month: 'short', day: 'numeric', timeZone: 'UTC' };
+const dayFormat = new Intl.DateTimeFormat(undefined, DAY_PARTS);
+const dayYearFormat = new Intl.DateTimeFormat(undefined, { ...DAY_PARTS, year: 'numeric' });
 
 /**
  * `2026-11-03` (a calendar day already in the viewer's zone) as a short label; with the year when
