@@ -1,8 +1,7 @@
 import type { Role } from '@tracker/schemas';
 import type pg from 'pg';
 import { booleanArray, numberArray, textArray } from './pg-array.js';
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+import type { Queryable } from './snapshot.js';
 
 /** Bucket widths in minutes. Buckets start at UTC-aligned multiples of their width. */
 export const GRAIN = { quarter: 15, hour: 60, day: 1440 } as const;

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { Queryable } from './snapshot.js';
 
 export interface ApiHitDelta {
   /** Sender-chosen id; a delta with an id already recorded is ignored. */
@@ -6,8 +6,6 @@ export interface ApiHitDelta {
   service: string;
   hits: number;
 }
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 /**
  * Adds hit deltas to the per-service totals exactly once (set-based: one statement for any number
@@ -38,14 +36,17 @@ export async function recordApiHits(db: Queryable, deltas: ApiHitDelta[]): Promi
 
 /** Removes dedupe rows older than `maxAgeHours`; redeliveries come within minutes, not days. */
 export async function pruneApiHitBatches(db: Queryable, maxAgeHours = 24): Promise<number> {
-  const res = await db.query('DELETE FROM api_hit_batches WHERE recorded_at < now() - make_interval(hours => $1)', [
-    maxAgeHours,
-  ]);
+  const res = await db.query(
+    'DELETE FROM api_hit_batches WHERE recorded_at < now() - make_interval(hours => $1)',
+    [maxAgeHours],
+  );
   return res.rowCount ?? 0;
 }
 
 /** Total hits over all services. */
 export async function totalApiHits(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ total: number }>('SELECT coalesce(sum(hits), 0)::bigint AS total FROM api_hits');
+  const { rows } = await db.query<{ total: number }>(
+    'SELECT coalesce(sum(hits), 0)::bigint AS total FROM api_hits',
+  );
   return Number(rows[0]?.total ?? 0);
 }

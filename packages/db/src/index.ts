@@ -4,6 +4,7 @@ export * from './client.js';
 export * from './migrate.js';
 export * from './pg-array.js';
 export * from './reconcile.js';
+export * from './snapshot.js';
 export * from './stats.js';
 export * from './stats-pipeline.js';
 export * from './stats-plan.js';

@@ -1,6 +1,4 @@
-import type pg from 'pg';
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+import type { Queryable } from './snapshot.js';
 
 /** Progress of one partition as the processor last recorded it (table pipeline_status). */
 export interface PartitionStatus {

@@ -2,6 +2,7 @@ import { ROLES, type Role } from '@tracker/schemas';
 import type pg from 'pg';
 import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS, MAX_PREFIX_DEPTH } from './aggregates.js';
 import { totalApiHits } from './api-hits.js';
+import { inSnapshot, type Queryable } from './snapshot.js';
 import {
   chooseSource,
   type Dim,
@@ -46,6 +47,12 @@ interface Normalized {
   topPages: number;
 }
 
+/**
+ * Connections one computeStats uses at most: its statements that can run at once (two counts, the
+ * per-user histogram and the population, the daily series, the API hits).
+ */
+const STATS_CONNECTIONS = 6;
+
 const zoneCache = new WeakMap<pg.Pool, Promise<Map<string, string>>>();
 
 /**
@@ -75,10 +82,12 @@ function timeOf(field: 'from' | 'to', d: Date | undefined): number | null {
   return d.getTime();
 }
 
+/** Checks and normalises the filters; `db` resolves a page prefix's pages (the time zone: `pool`). */
 async function normalize(
   pool: pg.Pool,
   filters: InteractionFilters,
   opts: StatsOptions,
+  db: Queryable = pool,
 ): Promise<Normalized> {
   if (filters.role !== undefined && !ROLES.includes(filters.role)) {
     throw new StatsInputError('role', `must be one of ${ROLES.join(', ')}`);
@@ -94,7 +103,7 @@ async function normalize(
         ? { value: filters.page.slice(0, -1), prefix: true }
         : { value: filters.page, prefix: false };
   if (page?.prefix) {
-    const { rows } = await pool.query<{ page: string }>(
+    const { rows } = await db.query<{ page: string }>(
       'SELECT DISTINCT page FROM agg_page_action WHERE starts_with(page, $1)',
       [page.value],
     );
@@ -227,7 +236,7 @@ function countSql(p: Params, src: Source, f: Normalized, group: GroupBy, ranges:
 }
 
 async function countsBy(
-  pool: pg.Pool,
+  pool: Queryable,
   f: Normalized,
   group: 'action' | 'page',
   limit: number | null,
@@ -255,7 +264,7 @@ const DAY_MS = 86_400_000;
  * A boundary inside a UTC day is moved to the nearer midnight and the hours in between are counted
  * from raw rows (at most 12 hours' worth per boundary); a range shorter than a day is read raw.
  */
-async function perUserInRange(pool: pg.Pool, p: Params, f: Normalized): Promise<string> {
+async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promise<string> {
   const edges: { start: number; end: number; sign: 1 | -1 }[] = [];
   if (f.from !== null && f.to !== null && f.to - f.from <= DAY_MS) {
     edges.push({ start: f.from, end: f.to, sign: 1 });
@@ -387,7 +396,7 @@ function tally(rows: { kind: string; role: string | null; v: number | null; c: n
   return { usersWithActions, population, byRole, gini: giniFromHistogram(histogram, population) };
 }
 
-async function userStats(pool: pg.Pool, f: Normalized): Promise<UserStats> {
+async function userStats(pool: Queryable, f: Normalized): Promise<UserStats> {
   const hist = histogramFor(f);
   if (hist) {
     // Maintained histograms and population counts: a few hundred rows whatever the number of users.
@@ -457,7 +466,7 @@ async function userStats(pool: pg.Pool, f: Normalized): Promise<UserStats> {
 
 /** First and last matching interaction (exact instants), for a daily series without from or to. */
 async function bounds(
-  pool: pg.Pool,
+  pool: Queryable,
   src: Source,
   f: Normalized,
 ): Promise<{ min: number | null; max: number | null }> {
@@ -520,7 +529,7 @@ function checkSpan(first: number, last: number): void {
   }
 }
 
-async function daily(pool: pg.Pool, f: Normalized): Promise<{ date: string; count: number }[]> {
+async function daily(pool: Queryable, f: Normalized): Promise<{ date: string; count: number }[]> {
   const src = chooseSource(dimsOf(f), timeFiltered(f), 'time');
   let first = f.from;
   let last = f.to === null ? null : f.to - 1;
@@ -591,6 +600,8 @@ function assemble(
  * README). Each statistic reads the smallest aggregate that can apply the filters; time ranges use
  * the coarsest buckets that fit and raw rows (occurred_at index) only for the parts finer than the
  * finest bucket. Combinations no aggregate covers are counted from raw rows through their indexes.
+ * Every statement reads one snapshot (inSnapshot), so the parts agree while data keeps arriving
+ * (the daily series sums to totalActions, and so on).
  * Throws StatsInputError for bad input (unknown tz, topPages out of range, invalid dates).
  */
 export async function computeStats(
@@ -598,15 +609,20 @@ export async function computeStats(
   filters: InteractionFilters,
   opts: StatsOptions = {},
 ): Promise<Stats> {
-  const f = await normalize(pool, filters, opts);
-  const [byAction, pages, users, days, apiHits] = await Promise.all([
-    countsBy(pool, f, 'action', null),
-    countsBy(pool, f, 'page', f.topPages),
-    userStats(pool, f),
-    daily(pool, f),
-    totalApiHits(pool),
-  ]);
-  return assemble(byAction, pages, users, days, apiHits);
+  // The zone names are read (once per pool) before a connection is held: inSnapshot's callers must
+  // not wait for a second connection of the pool while holding one.
+  await validateTimeZone(pool, opts.tz ?? 'UTC');
+  return inSnapshot(pool, STATS_CONNECTIONS, async (db) => {
+    const f = await normalize(pool, filters, opts, db);
+    const [byAction, pages, users, days, apiHits] = await Promise.all([
+      countsBy(db, f, 'action', null),
+      countsBy(db, f, 'page', f.topPages),
+      userStats(db, f),
+      daily(db, f),
+      totalApiHits(db),
+    ]);
+    return assemble(byAction, pages, users, days, apiHits);
+  });
 }
 
 /**
