@@ -59,6 +59,22 @@ interface Stored {
   rejected: Poison[];
 }
 
+/** A decoded batch waiting to be stored (BatchHandler.prepare, then complete). */
+export interface PreparedBatch {
+  topic: string;
+  partition: number;
+  size: number;
+  /** Offset of its last message, and the next offset to read after it (what gets committed). */
+  last: string;
+  next: string;
+  plan: BatchPlan;
+  /** Keeps the consumer's group membership while the batch waits out an outage. */
+  heartbeat: () => Promise<void>;
+  decodeMs: number;
+}
+
+type Retry = <T>(dependency: string, fn: () => Promise<T>, classify?: (e: unknown) => Failure) => Promise<T>;
+
 const newer = (a: Date | null, b: Date | null) => (a === null ? b : b === null ? a : a > b ? a : b);
 
 /**
@@ -73,36 +89,16 @@ export class BatchHandler {
 
   constructor(private readonly o: BatchHandlerOptions) {}
 
-  async handle(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    const { topic, partition, messages } = batch;
-    if (messages.length === 0) return;
+  /**
+   * Step 1 of a batch: decode it (poison set aside; a registry outage retries the decoding). Null for
+   * an empty batch. What it returns is stored by complete(), which may run after kafkajs has moved on.
+   */
+  async prepare(payload: EachBatchPayload): Promise<PreparedBatch | null> {
+    const { topic, partition, messages } = payload.batch;
+    if (messages.length === 0) return null;
     const started = performance.now();
-    const { metrics, logger } = this.o;
-    metrics.consumed.inc({ topic }, messages.length);
-    const retry = <T>(dependency: string, fn: () => Promise<T>, classify?: (e: unknown) => Failure) =>
-      withRetry(fn, {
-        what: dependency,
-        backoff: this.o.backoff,
-        clock: this.o.clock,
-        heartbeat: payload.heartbeat,
-        signal: this.o.signal,
-        ...(classify ? { classify } : {}),
-        onRetry: (error, attempt, delayMs) => {
-          metrics.retries.inc({ dependency });
-          logger.warn({
-            msg: 'outage_retry',
-            dependency,
-            attempt,
-            delayMs,
-            topic,
-            partition,
-            err: (error as Error).message,
-          });
-        },
-      });
-
-    // 1. Decode. Poison is set aside; a registry outage retries the decoding.
+    this.o.metrics.consumed.inc({ topic }, messages.length);
+    const retry = this.retrier(topic, partition, payload.heartbeat);
     let plan: BatchPlan;
     if (topic === this.o.apiHitsTopic) {
       plan = planApiHits(messages.map(decodeApiHits));
@@ -114,22 +110,45 @@ export class BatchHandler {
       });
       plan = planInteractions(decoded, partition);
     }
-    const decodedAt = performance.now();
-    await payload.heartbeat();
+    const last = messages[messages.length - 1]!.offset;
+    return {
+      topic,
+      partition,
+      size: messages.length,
+      last,
+      next: nextOffset(last),
+      plan,
+      // Used after eachBatch has returned: during a rebalance it fails, and the batch goes on.
+      heartbeat: () => payload.heartbeat().catch(() => undefined),
+      decodeMs: performance.now() - started,
+    };
+  }
+
+  /**
+   * Steps 2-4 of a prepared batch: store the good rows and the partition's progress in one
+   * transaction, dead-letter the poison, and only then commit the partition's next offset (`commit`).
+   * Nothing is committed before the rows are durable and the poison is on the dead-letter topic;
+   * outages are retried with backoff (the whole batch again: storage is idempotent).
+   */
+  async complete(
+    b: PreparedBatch,
+    commit: (topic: string, partition: number, offset: string) => Promise<void>,
+  ): Promise<void> {
+    const started = performance.now();
+    const { metrics, logger } = this.o;
+    const { topic, partition, plan } = b;
+    const retry = this.retrier(topic, partition, b.heartbeat);
 
     // 2. Store the good rows and the partition's progress in one transaction.
-    const last = messages[messages.length - 1]!.offset;
-    const next = nextOffset(last);
     const progress: Progress = {
       consumerGroup: this.o.groupId,
       topic,
       partition,
-      nextOffset: next,
-      size: messages.length,
+      nextOffset: b.next,
+      size: b.size,
     };
     const stored = await this.store(plan.items, progress, retry);
     const storedAt = performance.now();
-    await payload.heartbeat();
 
     // 3. Dead-letter the poison (the original bytes and headers, plus why).
     const poisonAll = [...plan.poison, ...stored.rejected];
@@ -153,10 +172,7 @@ export class BatchHandler {
     }
 
     // 4. Only now commit: the next offset to read, for this partition.
-    payload.resolveOffset(last);
-    await payload.commitOffsetsIfNecessary({
-      topics: [{ topic, partitions: [{ partition, offset: next }] }],
-    });
+    await commit(topic, partition, b.next);
 
     const kind = topic === this.o.apiHitsTopic ? 'api_hits' : 'track';
     metrics.inserted.inc({ kind: 'track' }, stored.track);
@@ -164,8 +180,9 @@ export class BatchHandler {
     metrics.duplicates.inc({ kind: 'track' }, stored.trackRows - stored.track);
     metrics.duplicates.inc({ kind: 'identify' }, stored.identifyRows - stored.identify);
     metrics.duplicates.inc({ kind }, plan.duplicatesInBatch);
-    metrics.batchSize.observe(messages.length);
-    metrics.batchDuration.observe((performance.now() - started) / 1000);
+    metrics.batchSize.observe(b.size);
+    const ms = b.decodeMs + (performance.now() - started);
+    metrics.batchDuration.observe(ms / 1000);
     metrics.lastBatch.set(Date.now() / 1000);
     if (stored.newest && stored.newest.getTime() > this.newestMs) {
       this.newestMs = stored.newest.getTime();
@@ -175,14 +192,40 @@ export class BatchHandler {
       msg: 'batch_committed',
       topic,
       partition,
-      offset: next,
-      rows: messages.length,
+      offset: b.next,
+      rows: b.size,
       inserted: stored.track + stored.identify,
       deadLettered: poisonAll.length,
-      ms: Math.round(performance.now() - started),
-      decodeMs: Math.round(decodedAt - started),
-      storeMs: Math.round(storedAt - decodedAt),
+      ms: Math.round(ms),
+      decodeMs: Math.round(b.decodeMs),
+      storeMs: Math.round(storedAt - started),
     });
+  }
+
+  /** withRetry for one partition's batch: backoff, outage clock, heartbeats, shutdown, metrics. */
+  private retrier(topic: string, partition: number, heartbeat: () => Promise<void>): Retry {
+    const { metrics, logger } = this.o;
+    return (dependency, fn, classify) =>
+      withRetry(fn, {
+        what: dependency,
+        backoff: this.o.backoff,
+        clock: this.o.clock,
+        heartbeat,
+        signal: this.o.signal,
+        ...(classify ? { classify } : {}),
+        onRetry: (error, attempt, delayMs) => {
+          metrics.retries.inc({ dependency });
+          logger.warn({
+            msg: 'outage_retry',
+            dependency,
+            attempt,
+            delayMs,
+            topic,
+            partition,
+            err: (error as Error).message,
+          });
+        },
+      });
   }
 
   /**
@@ -190,11 +233,7 @@ export class BatchHandler {
    * 22, 23, 54), the offending rows are isolated by halving in separate transactions and returned as
    * poison; the rest is stored. Outage errors are retried by `retry`.
    */
-  private async store(
-    items: StoreItem[],
-    progress: Progress,
-    retry: <T>(dependency: string, fn: () => Promise<T>, classify?: (e: unknown) => Failure) => Promise<T>,
-  ): Promise<Stored> {
+  private async store(items: StoreItem[], progress: Progress, retry: Retry): Promise<Stored> {
     const total: Stored = {
       track: 0,
       identify: 0,

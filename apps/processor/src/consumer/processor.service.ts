@@ -4,8 +4,9 @@ import type { Logger } from '@tracker/logger';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { ProcessorConfig } from '../config.js';
 import type { ProcessorMetrics } from '../metrics.js';
-import { BatchHandler, type DeadLetterSink } from './batch-handler.js';
-import { OutageClock, OutageTooLongError } from './retry.js';
+import { BatchHandler, type DeadLetterSink, type PreparedBatch } from './batch-handler.js';
+import { OutageClock, OutageTooLongError, RetryAbortedError } from './retry.js';
+import { StoreQueue } from './store-queue.js';
 
 export interface ProcessorServiceOptions {
   kafka: Kafka;
@@ -28,6 +29,7 @@ export class ProcessorService {
   readonly consumer: Consumer;
   readonly handler: BatchHandler;
   readonly #abort = new AbortController();
+  readonly #queue: StoreQueue;
   #joined = false;
   #running = false;
   #stopping: Promise<void> | undefined;
@@ -57,6 +59,7 @@ export class ProcessorService {
       clock: new OutageClock(),
       signal: this.#abort.signal,
     });
+    this.#queue = new StoreQueue(c.PROCESSOR_PARTITIONS_CONCURRENTLY, (error) => this.#onStoreFailure(error));
     const { GROUP_JOIN, REBALANCING, CRASH, STOP } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.#joined = true;
@@ -109,21 +112,60 @@ export class ProcessorService {
     });
   }
 
+  /**
+   * Decodes the batch, then queues it to be stored and returns, so that kafkajs fetches the next
+   * batches while this one is written (kafkajs fetches again only once every batch of a fetch has
+   * been handed over). Batches are stored PROCESSOR_PARTITIONS_CONCURRENTLY at a time, a partition's
+   * in the order they came, and each one's offset is committed after it is stored (StoreQueue). While
+   * as many batches wait as are being stored, the next one waits here.
+   */
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    let prepared: PreparedBatch | null;
     try {
-      await this.handler.handle(payload);
+      prepared = await this.handler.prepare(payload);
     } catch (error) {
-      if (error instanceof OutageTooLongError) {
-        this.o.logger.fatal({
-          msg: 'outage_too_long',
-          dependency: error.what,
-          elapsedMs: error.elapsedMs,
-          err: error.message,
-        });
-        this.o.onFatal(error);
-      }
+      this.#fatalIfOutage(error);
       throw error;
     }
+    if (!prepared || this.#stopping) return;
+    const batch = prepared;
+    const accepted = await this.#queue.add(`${batch.topic}:${batch.partition}`, batch.heartbeat, () =>
+      this.handler.complete(batch, (topic, partition, offset) => this.#commit(topic, partition, offset)),
+    );
+    // The next fetch of this partition starts after the batch (nothing is committed by this).
+    if (accepted) payload.resolveOffset(batch.last);
+  }
+
+  /** Called by a queued batch once stored. A failed commit is made good by the partition's next one. */
+  async #commit(topic: string, partition: number, offset: string): Promise<void> {
+    try {
+      await this.consumer.commitOffsets([{ topic, partition, offset }]);
+    } catch (error) {
+      this.o.logger.warn({ msg: 'commit_failed', topic, partition, offset, err: (error as Error).message });
+    }
+  }
+
+  #fatalIfOutage(error: unknown): void {
+    if (error instanceof OutageTooLongError) {
+      this.o.logger.fatal({
+        msg: 'outage_too_long',
+        dependency: error.what,
+        elapsedMs: error.elapsedMs,
+        err: error.message,
+      });
+      this.o.onFatal(error);
+    }
+  }
+
+  /** A queued batch failed: its partition's later batches were not stored or committed. */
+  #onStoreFailure(error: unknown): void {
+    if (error instanceof RetryAbortedError) return; // shutdown: nothing committed, read again later
+    this.#fatalIfOutage(error);
+    if (error instanceof OutageTooLongError) return;
+    // NOTE: not an outage (those are retried above): a bug. The process exits rather than commit the
+    // partition's later batches past one that was not stored; what was not committed is read again.
+    this.o.logger.fatal({ msg: 'store_failed', err: (error as Error).message });
+    this.o.onFatal(error as Error);
   }
 
   /**
@@ -133,6 +175,9 @@ export class ProcessorService {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#abort.abort();
+      // Batches being stored finish (or, waiting out an outage, give up) and commit while the
+      // consumer still runs; those still queued are dropped (not committed: read again later).
+      await this.#queue.close();
       await this.consumer.disconnect();
       this.#running = false;
       this.o.logger.info({ msg: 'consumer_stopped' });
