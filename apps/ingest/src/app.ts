@@ -34,7 +34,8 @@ export function baseAppOptions(config: IngestConfig): Omit<BaseAppOptions, 'docs
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.INGEST_BATCH_MAX_BYTES,
     corsOrigins: config.INGEST_CORS_ORIGINS,
-    corsHeaders: ['x-write-key'],
+    // content-encoding: browsers may send compressed bodies (gzip, deflate, br), as the README says.
+    corsHeaders: ['x-write-key', 'content-encoding'],
     rateLimitMax: config.INGEST_RATE_LIMIT_MAX,
     rateLimitWindowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
     trustProxy: config.TRUST_PROXY,

@@ -457,12 +457,14 @@ describe('around the routes', () => {
       headers: {
         origin: 'https://any-site.example',
         'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type,x-write-key',
+        'access-control-request-headers': 'content-type,x-write-key,content-encoding',
       },
     });
     expect(res.statusCode).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('https://any-site.example');
     expect(String(res.headers['access-control-allow-headers'])).toContain('x-write-key');
+    // A browser may send a compressed body (ingest decompresses gzip, deflate, br).
+    expect(String(res.headers['access-control-allow-headers'])).toContain('content-encoding');
   });
 
   it('is ready while Kafka and the registry answer', async () => {

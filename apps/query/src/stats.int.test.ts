@@ -210,7 +210,7 @@ describe('GET /api/facets', () => {
       'SELECT role, count(*)::int AS n FROM users GROUP BY role',
     );
     expect(body.roles).toEqual(
-      ROLES.map((role) => ({ value: role, count: rows.find((r) => r.role === role)?.n ?? 0 })),
+      ranked(new Map(ROLES.map((role) => [role, rows.find((r) => r.role === role)?.n ?? 0]))),
     );
   });
 

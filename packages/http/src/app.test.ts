@@ -30,6 +30,17 @@ beforeAll(async () => {
     async (request) => ({ got: request.body.name }),
   );
   app.get(
+    '/pick',
+    {
+      schema: {
+        querystring: Type.Object({
+          kind: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')])),
+        }),
+      },
+    },
+    async () => ({ ok: true }),
+  );
+  app.get(
     '/secret',
     { preHandler: requireKey(['k1', 'k2'], ['bearer', 'header:x-api-key'], 'read key') },
     async () => ({
@@ -48,6 +59,15 @@ describe('the base app answers every failure in the common error shape', () => {
     expect(body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     const paths = body.details.map((d: { path: string }) => d.path).sort();
     expect(paths).toEqual(['body.extra', 'body.n', 'body.name']);
+  });
+
+  it('names the allowed values once for a value outside a set of choices', async () => {
+    const res = await app.inject({ method: 'GET', url: '/pick?kind=xml' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().details).toEqual([
+      { path: 'querystring.kind', message: 'must be one of: csv, ndjson' },
+    ]);
+    expect((await app.inject({ method: 'GET', url: '/pick?kind=ndjson' })).statusCode).toBe(200);
   });
 
   it('reports a missing field by name', async () => {

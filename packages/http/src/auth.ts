@@ -12,7 +12,8 @@ export function presentedKey(request: FastifyRequest, sources: readonly KeySourc
   for (const source of sources) {
     if (source === 'bearer') {
       const header = request.headers.authorization;
-      if (typeof header === 'string' && /^bearer\s+/i.test(header)) return header.replace(/^bearer\s+/i, '').trim();
+      if (typeof header === 'string' && /^bearer\s+/i.test(header))
+        return header.replace(/^bearer\s+/i, '').trim();
     } else if (source.startsWith('header:')) {
       const value = request.headers[source.slice(7)];
       if (typeof value === 'string' && value.length > 0) return value;
@@ -35,7 +36,8 @@ export function requireKey(keys: readonly string[], sources: readonly KeySource[
     const key = presentedKey(request, sources);
     if (key === undefined) throw new HttpError(401, 'UNAUTHORIZED', `a ${kind} is required`);
     const d = digest(key);
-    if (!digests.some((k) => timingSafeEqual(k, d))) throw new HttpError(401, 'UNAUTHORIZED', `the ${kind} is not valid`);
+    if (!digests.some((k) => timingSafeEqual(k, d)))
+      throw new HttpError(401, 'UNAUTHORIZED', `the ${kind} is not valid`);
     request.apiKey = key;
   };
 }

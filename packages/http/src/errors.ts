@@ -70,6 +70,26 @@ export function validationDetail(
   return { path: [context, ...segments].join('.'), message };
 }
 
+/**
+ * A value that matches none of a union of constants (TypeBox `Union([Literal…])`) makes ajv report one
+ * `const` error per choice and an `anyOf` error: one "must be one of: …" detail instead.
+ */
+export function mergeChoices(errors: AjvError[]): AjvError[] {
+  const choices = new Map<string, unknown[]>();
+  const out: AjvError[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'const') {
+      choices.set(e.instancePath, [...(choices.get(e.instancePath) ?? []), e.params.allowedValue]);
+    } else if (e.keyword === 'anyOf' && choices.has(e.instancePath)) {
+      const allowed = choices.get(e.instancePath)!;
+      choices.delete(e.instancePath);
+      out.push({ ...e, keyword: 'enum', message: `must be one of: ${allowed.map(String).join(', ')}` });
+    } else out.push(e);
+  }
+  for (const e of errors) if (e.keyword === 'const' && choices.has(e.instancePath)) out.push(e);
+  return out;
+}
+
 const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE'],
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE'],
@@ -101,7 +121,7 @@ export function errorHandler(
   }
   if (error.validation) {
     const context = error.validationContext ?? 'request';
-    const details = (error.validation as AjvError[]).map((e) =>
+    const details = mergeChoices(error.validation as AjvError[]).map((e) =>
       validationDetail(context, e, patternMessages),
     );
     return reply.code(400).send(errorBody(400, 'VALIDATION_FAILED', `invalid ${context}`, details));

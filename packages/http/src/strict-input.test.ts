@@ -82,6 +82,14 @@ describe('strict text input', () => {
     }
     expect((await post('')).json()).toMatchObject({ status: 400, code: 'EMPTY_BODY' });
     expect((await post('{"name":')).json()).toMatchObject({ status: 400, code: 'INVALID_JSON' });
+    // JSON.parse's own reason, not Fastify's "…content-type is set to 'application/json'" (a beacon
+    // sends text/plain).
+    expect((await post('garbage')).json()).toEqual({
+      status: 400,
+      code: 'INVALID_JSON',
+      message: expect.stringMatching(/^body is not valid JSON: Unexpected token/),
+      details: [{ path: 'body', message: expect.stringMatching(/^is not valid JSON: Unexpected token/) }],
+    });
   });
 
   it('refuses __proto__ and constructor spelled with escapes, which the plain-text fast path cannot see', async () => {

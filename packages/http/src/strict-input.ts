@@ -46,7 +46,7 @@ export function strictJsonParser(app: FastifyInstance) {
     parse(request, text, (error, value) => {
       // Valid JSON that the parser refused holds a __proto__ or constructor.prototype key: say so,
       // rather than Fastify's "Body is not valid JSON".
-      if (error) return done(isJson(text) ? FORBIDDEN_KEY() : error);
+      if (error) return done(text === '' ? error : (notJson(text) ?? FORBIDDEN_KEY()));
       // Routes that check each item's text themselves (a batch: one bad item is that item's error,
       // not the whole batch's) say so in their config.
       const perItem = (request.routeOptions.config as { perItemText?: boolean } | undefined)?.perItemText;
@@ -59,12 +59,14 @@ export function strictJsonParser(app: FastifyInstance) {
   };
 }
 
-const isJson = (text: string): boolean => {
+/** The error for a body that is not JSON (JSON.parse's reason; whatever the content type said), if it is not. */
+const notJson = (text: string): HttpError | undefined => {
   try {
     JSON.parse(text);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (error) {
+    const reason = `is not valid JSON: ${(error as Error).message}`;
+    return new HttpError(400, 'INVALID_JSON', `body ${reason}`, [{ path: 'body', message: reason }]);
   }
 };
 const FORBIDDEN_KEY = () =>

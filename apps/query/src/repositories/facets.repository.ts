@@ -39,12 +39,10 @@ async function roles(db: Queryable, q: string | undefined): Promise<FacetValue[]
     'SELECT role, count(*) AS n FROM users GROUP BY role',
   );
   const counts = new Map(rows.map((r) => [r.role, Number(r.n)]));
-  return ROLES.filter((role) => q === undefined || role.toLowerCase().includes(q.toLowerCase())).map(
-    (role) => ({
-      value: role,
-      count: counts.get(role) ?? 0,
-    }),
-  );
+  // Every role, most frequent first (ties by name), like the other facets.
+  return ROLES.filter((role) => q === undefined || role.toLowerCase().includes(q.toLowerCase()))
+    .map((role) => ({ value: role, count: counts.get(role) ?? 0 }))
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
 }
 
 /** Actions or pages with their all-time counts, from agg_page_action (one row per page, role, action). */
