@@ -122,6 +122,46 @@ describe('raw body', () => {
     expect(two).toMatchObject({ role: 'GUEST', action: 'form_submit', page: '/b?c=1', properties: {} });
   });
 
+  it('imports what /api/export writes, NDJSON and CSV, keeping eventIds, times, roles and sessions', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    // Lines exactly as GET /api/export writes them (apps/query export.route.ts).
+    const ndjson = `${JSON.stringify({
+      eventId: a,
+      userId: 'exp-1',
+      role: 'ADMIN',
+      action: 'click',
+      page: '/x?y=1',
+      occurredAt: '2026-10-01T08:00:00.250Z',
+      receivedAt: '2026-10-01T08:00:01.000Z',
+      properties: { n: 3 },
+      sessionId: null,
+    })}\n`;
+    const csv =
+      'event_id,occurred_at,received_at,user_id,role,action,page,session_id,properties\r\n' +
+      `${b},2026-10-02T09:00:00.500Z,2026-10-02T09:00:02.000Z,exp-2,USER,page_view,/b,'+s-9,"{""plan"":""pro""}"\r\n`;
+    expect((await raw('application/x-ndjson', ndjson)).json()).toMatchObject({ accepted: 1, rejected: [] });
+    expect((await raw('text/csv', csv)).json()).toMatchObject({ accepted: 1, rejected: [] });
+    await expect.poll(async () => (await recordsOf('exp')).length, { timeout: 20_000 }).toBe(2);
+    const [one, two] = (await recordsOf('exp')).sort((x, y) => x.userId.localeCompare(y.userId));
+    expect(one).toMatchObject({
+      eventId: a,
+      role: 'ADMIN',
+      page: '/x?y=1',
+      occurredAt: Date.parse('2026-10-01T08:00:00.250Z'),
+      properties: { n: 3 },
+      sessionId: null,
+    });
+    expect(two).toMatchObject({
+      eventId: b,
+      role: 'USER',
+      action: 'page_view',
+      page: '/b',
+      occurredAt: Date.parse('2026-10-02T09:00:00.500Z'),
+      sessionId: '+s-9', // the export's formula protection ("'+s-9") undone
+      properties: { plan: 'pro' },
+    });
+  });
+
   it('lists at most INGEST_IMPORT_MAX_REJECTIONS refused lines and counts all of them', async () => {
     const lines = [line('cap', 0), ...Array.from({ length: 150 }, (_, i) => `{"userId":"cap-bad-${i}"}`)];
     const res = await raw('application/x-ndjson', lines.join('\n'));

@@ -231,3 +231,20 @@ export function textProblem(
   }
   return half;
 }
+
+/**
+ * The columns of the query service's CSV export, in order. Ingest's /v1/import reads a file with
+ * this header as it is (snake_case names mapped to the input fields), so an export can be imported
+ * into another instance.
+ */
+export const EXPORT_CSV_COLUMNS = [
+  'event_id',
+  'occurred_at',
+  'received_at',
+  'user_id',
+  'role',
+  'action',
+  'page',
+  'session_id',
+  'properties',
+] as const;

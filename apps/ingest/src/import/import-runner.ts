@@ -3,7 +3,7 @@ import type { InteractionRecord } from '@tracker/schemas';
 import { prepareInteraction, type RequestContext } from '../normalize.js';
 import type { EventSink } from '../plugins/events.plugin.js';
 import type { ImportSummary } from '../schemas.js';
-import { CsvHeaderError, type ImportItem } from './readers.js';
+import { CsvHeaderError, fromExport, type ImportItem } from './readers.js';
 
 export interface ImportOptions {
   sink: Pick<EventSink, 'publish' | 'metrics'>;
@@ -82,7 +82,7 @@ export async function runImport(
         if (item.fatal) break;
         continue;
       }
-      const prepared = prepareInteraction(item.value, ctx, item.bytes);
+      const prepared = prepareInteraction(fromExport(item.value), ctx, item.bytes);
       if (!prepared.ok) reject(item.line, prepared.errors, prepared.reason);
       else {
         chunk.push(prepared.record);

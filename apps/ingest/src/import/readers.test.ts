@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CsvHeaderError,
   csvItems,
+  fromExport,
   type ImportItem,
   JsonArraySplitter,
   jsonArrayItems,
@@ -196,6 +197,60 @@ describe('CSV', () => {
     });
     expect(rowToInput({ userId: 'u', properties: '[1]' })).toEqual({
       errors: [{ path: 'properties', message: 'must be a JSON object' }],
+    });
+  });
+
+  it('reads a file of /api/export as it is: its CSV header, formula protection undone', async () => {
+    const csv =
+      'event_id,occurred_at,received_at,user_id,role,action,page,session_id,properties\r\n' +
+      `8d6b2c9e-0c4c-4b8e-9d51-3f7f2a2f0a11,2026-11-01T10:00:00.123Z,2026-11-01T10:00:01.000Z,'-user,ADMIN,click,'=page,,"{""plan"":""pro""}"\r\n`;
+    const items = await collect(csvItems(chunks(csv, 7), 1000));
+    expect(values(items)).toEqual([
+      {
+        eventId: '8d6b2c9e-0c4c-4b8e-9d51-3f7f2a2f0a11',
+        occurredAt: '2026-11-01T10:00:00.123Z',
+        receivedAt: '2026-11-01T10:00:01.000Z',
+        userId: '-user',
+        role: 'ADMIN',
+        action: 'click',
+        page: '=page',
+        properties: { plan: 'pro' },
+      },
+    ]);
+    // A file of input columns keeps a leading apostrophe: it is data there.
+    expect(values(await collect(csvItems(chunks("userId,action,page\n'-u,click,/\n", 5), 1000)))).toEqual([
+      { userId: "'-u", action: 'click', page: '/' },
+    ]);
+  });
+
+  it('takes an exported item as input: occurredAt is the time, receivedAt dropped, nulls absent', () => {
+    const exported = {
+      eventId: 'e',
+      userId: 'u',
+      role: 'GUEST',
+      action: 'a',
+      page: '/',
+      occurredAt: '2026-11-26T17:15:15.339Z',
+      receivedAt: '2026-11-26T16:15:15.339Z',
+      properties: {},
+      sessionId: null,
+    };
+    expect(fromExport(exported)).toEqual({
+      eventId: 'e',
+      userId: 'u',
+      role: 'GUEST',
+      action: 'a',
+      page: '/',
+      timestamp: '2026-11-26T17:15:15.339Z',
+      properties: {},
+    });
+    // Input that is not an export is passed on untouched; a timestamp that disagrees is not overwritten.
+    const input = { userId: 'u', action: 'a', page: '/' };
+    expect(fromExport(input)).toBe(input);
+    expect(fromExport({ ...input, timestamp: 'x', occurredAt: 'y' })).toEqual({
+      ...input,
+      timestamp: 'x',
+      occurredAt: 'y',
     });
   });
 });

@@ -1,6 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { type ErrorDetail, HttpError, unpairedSurrogateAt } from '@tracker/http';
-import { InteractionInputSchema } from '@tracker/schemas';
+import { EXPORT_CSV_COLUMNS, InteractionInputSchema } from '@tracker/schemas';
 import { parse as parseCsv } from 'csv-parse';
 import sjson from 'secure-json-parse';
 import type { RejectReason } from '../normalize.js';
@@ -261,6 +261,37 @@ export async function* jsonArrayItems(source: ByteSource, maxBytes: number): Asy
 export const CSV_COLUMNS = Object.keys(InteractionInputSchema.properties);
 const REQUIRED_COLUMNS = ['userId', 'action', 'page'];
 
+/**
+ * The columns of the query service's CSV export (EXPORT_CSV_COLUMNS: `GET /api/export?format=csv`)
+ * read as the input's names, so that an export imports as it is: event_id → eventId, occurred_at →
+ * occurredAt (the event's time), received_at → receivedAt (dropped), … (fromExport).
+ */
+export const EXPORT_COLUMN_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  EXPORT_CSV_COLUMNS.map((c) => [c, c.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase())]),
+);
+
+/**
+ * An item as /api/export writes it, read as import input: `occurredAt` is the event's `timestamp`,
+ * `receivedAt` is dropped (ingest stamps its own), a null `sessionId`, `role` or `eventId` is absent.
+ * Anything else is left for validation to judge.
+ */
+export function fromExport(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const v = value as Record<string, unknown>;
+  if (
+    !('occurredAt' in v || 'receivedAt' in v || v.sessionId === null || v.role === null || v.eventId === null)
+  )
+    return value;
+  const out: Record<string, unknown> = { ...v };
+  if ('occurredAt' in out && (out.timestamp === undefined || out.timestamp === out.occurredAt)) {
+    out.timestamp = out.occurredAt;
+    delete out.occurredAt;
+  }
+  delete out.receivedAt;
+  for (const key of ['sessionId', 'role', 'eventId']) if (out[key] === null) delete out[key];
+  return out;
+}
+
 /** The header row names columns nobody reads, or misses a required one: refused before any row. */
 export class CsvHeaderError extends Error {
   constructor(readonly details: ErrorDetail[]) {
@@ -269,9 +300,11 @@ export class CsvHeaderError extends Error {
   }
 }
 
-function checkHeader(header: string[]): string[] {
+function checkHeader(raw: string[]): string[] {
   const details: ErrorDetail[] = [];
   const seen = new Set<string>();
+  // The export's snake_case names are read as the input's (and its other columns have the same names).
+  const header = raw.map((name) => EXPORT_COLUMN_NAMES[name] ?? name);
   for (const name of header) {
     if (seen.has(name)) {
       details.push({ path: `header.${name}`, message: 'appears twice (which one holds the value?)' });
@@ -280,10 +313,15 @@ function checkHeader(header: string[]): string[] {
     if (name === 'properties.__proto__') {
       // A JSON body refuses this key too; on an object it would set the prototype and be lost.
       details.push({ path: `header.${name}`, message: 'is not an allowed property name' });
-    } else if (!CSV_COLUMNS.includes(name) && !(name.startsWith('properties.') && name.length > 11)) {
+    } else if (
+      !CSV_COLUMNS.includes(name) &&
+      name !== 'occurredAt' &&
+      name !== 'receivedAt' &&
+      !(name.startsWith('properties.') && name.length > 11)
+    ) {
       details.push({
         path: `header.${name}`,
-        message: `is not a known column (${CSV_COLUMNS.join(', ')}, properties.<key>)`,
+        message: `is not a known column (${CSV_COLUMNS.join(', ')}, properties.<key>, or those of /api/export)`,
       });
     }
   }
@@ -294,14 +332,23 @@ function checkHeader(header: string[]): string[] {
   return header;
 }
 
-/** A CSV row as an input object: empty cells are absent, `properties.x` columns go to properties. */
+// The export's formula protection: a leading apostrophe before = + - @ tab or CR.
+const PROTECTED = /^'[=+\-@\t\r]/;
+
+/**
+ * A CSV row as an input object: empty cells are absent, `properties.x` columns go to properties.
+ * `exported`: the file is an /api/export CSV, whose formula protection is undone (a text cell
+ * starting with an apostrophe and then = + - @ tab or CR loses the apostrophe).
+ */
 export function rowToInput(
   row: Record<string, string>,
+  exported = false,
 ): { value: Record<string, unknown> } | { errors: ErrorDetail[] } {
   const value: Record<string, unknown> = {};
   let properties: Record<string, unknown> | undefined;
-  for (const [key, cell] of Object.entries(row)) {
-    if (cell === '' || cell === undefined) continue;
+  for (const [key, text] of Object.entries(row)) {
+    if (text === '' || text === undefined) continue;
+    const cell = exported && key !== 'properties' && PROTECTED.test(text) ? text.slice(1) : text;
     if (key === 'properties') {
       try {
         const parsed = sjson.parse(cell, undefined, { protoAction: 'error', constructorAction: 'error' });
@@ -349,9 +396,13 @@ async function* utf8Text(source: ByteSource): AsyncGenerator<string> {
  */
 export async function* csvItems(source: ByteSource, maxBytes: number): AsyncGenerator<ImportItem> {
   const skipped: ImportItem[] = [];
+  let exported = false;
   const parser = parseCsv({
     bom: true,
-    columns: checkHeader,
+    columns: (header: string[]) => {
+      exported = header.includes('user_id') && header.includes('occurred_at');
+      return checkHeader(header);
+    },
     skip_empty_lines: true,
     max_record_size: maxBytes,
     info: true,
@@ -376,7 +427,7 @@ export async function* csvItems(source: ByteSource, maxBytes: number): AsyncGene
     // NOTE: on_skip fires while parsing, ahead of rows already parsed: keep the file's order.
     skipped.sort((a, b) => a.line - b.line);
     while (skipped.length > 0 && skipped[0]!.line < info.lines) yield skipped.shift()!;
-    const row = rowToInput(record);
+    const row = rowToInput(record, exported);
     if ('errors' in row) yield { line: info.lines, reason: 'schema', errors: row.errors };
     else yield { line: info.lines, value: row.value };
   }

@@ -1,6 +1,7 @@
 import { pipeline, Transform } from 'node:stream';
 import type { pg } from '@tracker/db';
 import { HttpError, type TrackerApp } from '@tracker/http';
+import { EXPORT_CSV_COLUMNS } from '@tracker/schemas';
 import { stringify } from 'csv-stringify';
 import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
@@ -32,17 +33,8 @@ export const ExportQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const CSV_COLUMNS = [
-  'event_id',
-  'occurred_at',
-  'received_at',
-  'user_id',
-  'role',
-  'action',
-  'page',
-  'session_id',
-  'properties',
-] as const;
+/** The CSV header row (ingest's /v1/import reads these names too: an export imports as it is). */
+export const CSV_COLUMNS = EXPORT_CSV_COLUMNS;
 
 /**
  * Spreadsheets run a cell that starts with = + - @ (or tab / CR, which they skip) as a formula. Such
