@@ -80,6 +80,23 @@ describe('inSnapshot', () => {
       await pool.end();
     }
   });
+
+  it('survives a connection killed mid-statement: the statement fails, the process does not', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    try {
+      const attempt = inSnapshot(pool, 2, async (q) => {
+        const pid = (await q.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        const slow = q.query('SELECT pg_sleep(5)');
+        await db.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+        await slow;
+      });
+      await expect(attempt).rejects.toThrow(/terminat/);
+      // The broken connection was not given back for reuse; the pool still serves.
+      expect(await count(pool)).toBeGreaterThanOrEqual(0);
+    } finally {
+      await pool.end();
+    }
+  });
 });
 
 describe('computeStats while data arrives', () => {

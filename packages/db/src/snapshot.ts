@@ -29,14 +29,29 @@ export async function inSnapshot<T>(
   width: number,
   work: (db: Queryable) => Promise<T>,
 ): Promise<T> {
+  // NOTE: a checked-out client whose connection dies emits 'error'; without a listener that is an
+  // uncaught exception (pool.query listens for its own clients, a checked-out one is ours to watch).
+  // The statement in flight fails anyway; the client is given back broken.
+  const broken = new Map<pg.PoolClient, Error>();
+  const listeners = new Map<pg.PoolClient, (error: Error) => void>();
+  const watch = (client: pg.PoolClient) => {
+    const listener = (error: Error) => broken.set(client, error);
+    listeners.set(client, listener);
+    client.on('error', listener);
+  };
+  const giveBack = (client: pg.PoolClient, error?: Error) => {
+    client.off('error', listeners.get(client)!);
+    client.release(error ?? broken.get(client));
+  };
   const first = await pool.connect();
+  watch(first);
   let snapshot: string;
   try {
     // Two statements, one round trip: pg answers with a result per statement.
     const results = (await first.query(`${BEGIN}; SELECT pg_export_snapshot() AS id`)) as unknown;
     snapshot = (results as pg.QueryResult<{ id: string }>[])[1]!.rows[0]!.id;
   } catch (error) {
-    first.release(error as Error);
+    giveBack(first, error as Error);
     throw error;
   }
   /** Each connection in the snapshot and its statement in flight (resolved when it has none). */
@@ -59,8 +74,8 @@ export async function inSnapshot<T>(
   };
   const end = (client: pg.PoolClient) =>
     client.query('COMMIT').then(
-      () => client.release(),
-      (error: Error) => client.release(error),
+      () => giveBack(client),
+      (error: Error) => giveBack(client, error),
     );
   const grow = () => {
     const canGrow =
@@ -72,10 +87,11 @@ export async function inSnapshot<T>(
     if (!canGrow) return;
     const open = pool.connect().then(
       async (client) => {
+        watch(client);
         try {
           await client.query(`${BEGIN}; SET TRANSACTION SNAPSHOT '${snapshot}'`);
         } catch (error) {
-          client.release(error as Error);
+          giveBack(client, error as Error);
           return;
         }
         if (finished) return end(client);

@@ -129,7 +129,9 @@ export class ProcessorService {
     }
     if (!prepared || this.#stopping) return;
     const batch = prepared;
-    const accepted = await this.#queue.add(`${batch.topic}:${batch.partition}`, batch.heartbeat, () =>
+    // While waiting for room, a failed heartbeat (a rebalance) ends this call: the batch is not
+    // queued and kafkajs rejoins at once (the batch is read again).
+    const accepted = await this.#queue.add(`${batch.topic}:${batch.partition}`, payload.heartbeat, () =>
       this.handler.complete(batch, (topic, partition, offset) => this.#commit(topic, partition, offset)),
     );
     // The next fetch of this partition starts after the batch (nothing is committed by this).

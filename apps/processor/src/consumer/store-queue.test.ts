@@ -90,6 +90,11 @@ describe('StoreQueue', () => {
     await q.add('p1', noHeartbeat, async () => {
       ran.push('p1');
     });
+    await new Promise((r) => setTimeout(r, 10)); // p0's chain has drained
+    // kafkajs reads on past queued batches: p0's next batch comes later and must not run either.
+    await q.add('p0', noHeartbeat, async () => {
+      ran.push('p0 after');
+    });
     await q.close();
     expect(errors.map((e) => (e as Error).message)).toEqual(['boom']);
     expect(ran).toEqual(['p1']);
