@@ -53,6 +53,28 @@ describe('BatchingProducer', () => {
     await p.close();
   });
 
+  it('ends the linger once as many callers wait as the last batch had (a closed loop is not paced by it)', async () => {
+    const { kafka, state } = fakeKafka();
+    state.sendDelayMs = 1;
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1000 });
+    await p.connect();
+    const started = performance.now();
+    await Promise.all([p.send([msg(1)]), p.send([msg(2)]), p.send([msg(3)])]); // the first batch lingers
+    const lingered = performance.now() - started;
+    const again = performance.now();
+    await Promise.all([p.send([msg(4)]), p.send([msg(5)]), p.send([msg(6)])]); // the same 3 are back
+    const quick = performance.now() - again;
+    expect(state.sends).toEqual([3, 3]);
+    expect(lingered).toBeGreaterThanOrEqual(990);
+    expect(quick).toBeLessThan(500);
+    // Fewer than last time: the linger runs its course.
+    const lone = performance.now();
+    await Promise.all([p.send([msg(7)]), p.send([msg(8)])]);
+    expect(performance.now() - lone).toBeGreaterThanOrEqual(990);
+    expect(state.sends).toEqual([3, 3, 2]);
+    await p.close();
+  });
+
   it('splits at maxBatchMessages', async () => {
     const { kafka, state } = fakeKafka();
     const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 50, maxBatchMessages: 3 });

@@ -97,6 +97,8 @@ export class BatchingProducer {
   #producer: ProducerLike;
   #queue: Pending[] = [];
   #queued = 0;
+  /** Callers in the last batch sent (the linger ends early once as many are queued). */
+  #lastCallers = Number.POSITIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> | undefined;
   #healthy = false;
@@ -153,7 +155,10 @@ export class BatchingProducer {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ messages, next: 0, resolve, reject });
       this.#queued += messages.length;
-      if (this.#queued >= this.#opts.maxBatchMessages) this.#kick(0);
+      // As many callers as the last batch had are back: waiting longer gains nothing (under a
+      // steady load every caller of a batch sends again once answered).
+      if (this.#queued >= this.#opts.maxBatchMessages || this.#queue.length >= this.#lastCallers)
+        this.#kick(0);
       else this.#kick(this.#opts.lingerMs);
     });
   }
@@ -204,6 +209,7 @@ export class BatchingProducer {
     while (this.#queue.length > 0) {
       const { messages, batch, done } = this.#take();
       const count = messages.length;
+      this.#lastCallers = batch.length;
       this.#queued -= count;
       const started = performance.now();
       try {
