@@ -35,6 +35,11 @@ const PAGE_SIZE = 25;
 const LIVE_THROTTLE_MS = 750;
 const ERROR_RETRY_MS = 5000;
 const DEFAULT_ROLES = ['ADMIN', 'USER', 'GUEST'];
+/** Position in `order`, anything unknown after it. */
+const rank = (order: readonly string[], value: string) => {
+  const i = order.indexOf(value);
+  return i === -1 ? order.length : i;
+};
 
 type UiState = 'loading' | 'ready' | 'empty' | 'error' | 'locked';
 type LoadReason = 'initial' | 'filters' | 'page' | 'live' | 'retry';
@@ -536,7 +541,10 @@ async function loadFacets(only?: ListFacet, q?: string): Promise<void> {
       const select = byId<HTMLSelectElement>('f-role');
       select.replaceChildren(
         h('option', { value: '' }, 'Any role'),
-        ...facets.roles.map((role) => h('option', { value: role.value }, role.value)),
+        // A fixed order in the select (the facet lists the most frequent first).
+        ...[...facets.roles]
+          .sort((a, b) => rank(DEFAULT_ROLES, a.value) - rank(DEFAULT_ROLES, b.value))
+          .map((role) => h('option', { value: role.value }, role.value)),
       );
       select.value = view.role;
     }
