@@ -48,6 +48,18 @@ const validateInput = compileValidator(InteractionInputSchema);
 const actionPattern = new RegExp(ACTION_PATTERN);
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
+/**
+ * Records whose sender gave no role (their role says GUEST): produced with ROLE_UNSET_HEADER, so
+ * the processor stores the user's known role instead.
+ */
+export const ROLE_UNSET = new WeakSet<InteractionRecord>();
+
+/** The prepared record, marked ROLE_UNSET when the input had no role. */
+function roleMarked(prepared: Prepared, role: string | undefined): Prepared {
+  if (prepared.ok && role === undefined) ROLE_UNSET.add(prepared.record);
+  return prepared;
+}
+
 /** ADMIN/USER/GUEST in any case, upper-cased; GUEST when absent. */
 export function normalizeRole(role: string | undefined): Role {
   return (role?.toUpperCase() as Role | undefined) ?? 'GUEST';
@@ -250,7 +262,7 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
   errors.push(...dateErrors);
   if (outside !== null) reason = outside;
   if (errors.length > 0 || action === undefined || page === undefined) return { ok: false, reason, errors };
-  return stored({
+  const prepared = stored({
     eventId: input.eventId?.toLowerCase() ?? randomUUID(),
     type: 'TRACK',
     userId: input.userId,
@@ -263,6 +275,7 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
     properties: input.properties ?? {},
     ...agentOf(input.userAgent, ctx),
   });
+  return roleMarked(prepared, input.role);
 }
 
 /**
@@ -302,7 +315,7 @@ function stored(record: InteractionRecord): Prepared {
 export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prepared {
   const { at, outside, errors } = dated(input, ctx.receivedAt);
   if (errors.length > 0) return { ok: false, reason: outside ?? 'schema', errors };
-  return stored({
+  const prepared = stored({
     eventId: input.eventId?.toLowerCase() ?? randomUUID(),
     type: 'IDENTIFY',
     userId: input.userId,
@@ -315,4 +328,5 @@ export function prepareIdentify(input: IdentifyInput, ctx: RequestContext): Prep
     properties: input.traits ?? {},
     ...agentOf(undefined, ctx),
   });
+  return roleMarked(prepared, input.role);
 }

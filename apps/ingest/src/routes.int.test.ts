@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { TrackerApp } from '@tracker/http';
 import { InteractionSerde } from '@tracker/kafka';
-import type { ApiHitsMessage } from '@tracker/schemas';
+import { type ApiHitsMessage, ROLE_UNSET_HEADER } from '@tracker/schemas';
 import { waitFor } from '@tracker/test-utils';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -387,6 +387,21 @@ describe('POST /v1/identify', () => {
       page: '',
       properties: { plan: 'team', seats: 5 },
     });
+  });
+
+  it('marks records sent without a role (GUEST in the record, ROLE_UNSET_HEADER on the message)', async () => {
+    const bare = (await post('/v1/identify', { userId: 'dora', traits: { plan: 'pro' } })).json().id;
+    const given = (await post('/v1/identify', { userId: 'dora', role: 'guest' })).json().id;
+    const track = (await post('/v1/events', { userId: 'dora', action: 'click', page: '/' })).json().id;
+    for (const [id, unset] of [
+      [bare, true],
+      [given, false],
+      [track, true],
+    ] as const) {
+      const record = await reader.waitForRecord((r) => r.eventId === id, `event ${id}`);
+      expect(record.role).toBe('GUEST');
+      expect(record.headers[ROLE_UNSET_HEADER] !== undefined, id).toBe(unset);
+    }
   });
 
   it('answers 400 for an invalid identify call', async () => {

@@ -242,6 +242,11 @@ export interface InteractionRow {
   isBot: boolean;
   partition: number;
   offset: string;
+  /**
+   * The sender gave no role (`role` is the GUEST default): stored with the user's role as the users
+   * table has it before this statement, GUEST for a new user.
+   */
+  roleUnset?: boolean;
 }
 
 /** An IDENTIFY record ready to store. */
@@ -254,7 +259,15 @@ export interface IdentifyRow {
   receivedAt: number;
   partition: number;
   offset: string;
+  /** As InteractionRow's: a traits-only identify keeps the user's role. */
+  roleUnset?: boolean;
 }
+
+/** A row's role, or the user's stored role (GUEST for a new user) where `role_unset`. */
+const resolvedRole = (alias: string) =>
+  `CASE WHEN ${alias}.role_unset
+        THEN coalesce((SELECT k.role FROM users k WHERE k.user_id = ${alias}.user_id), 'GUEST'::"Role")
+        ELSE ${alias}.role::"Role" END`;
 
 export interface StoreResult {
   /** Rows actually inserted (the rest were already stored: redeliveries). */
@@ -303,18 +316,18 @@ const INTERACTION_COLUMNS =
 const msToTimestamp = (col: string) => `TIMESTAMPTZ 'epoch' + ${col} * INTERVAL '1 millisecond'`;
 
 /**
- * The rows of interactionColumns(rows) ($1..$13) as a relation with interactions' column names and
+ * The rows of interactionColumns(rows) ($1..$14) as a relation with interactions' column names and
  * types: the input of a set-based insert (storeInteractions, rawInteractionsInsert). Times travel as
  * epoch milliseconds, which costs less to write and to read than ISO strings.
  */
 const INTERACTION_INPUT = `
-  SELECT event_id, user_id, role::"Role" AS role, action, page, ${msToTimestamp('occurred_ms')} AS occurred_at,
+  SELECT event_id, user_id, ${resolvedRole('t')} AS role, action, page, ${msToTimestamp('occurred_ms')} AS occurred_at,
          ${msToTimestamp('received_ms')} AS received_at, session_id, properties, user_agent, is_bot,
          kafka_partition, kafka_offset
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[],
-                $9::jsonb[], $10::text[], $11::boolean[], $12::int[], $13::bigint[])
+                $9::jsonb[], $10::text[], $11::boolean[], $12::int[], $13::bigint[], $14::boolean[])
       AS t(event_id, user_id, role, action, page, occurred_ms, received_ms, session_id, properties,
-           user_agent, is_bot, kafka_partition, kafka_offset)`;
+           user_agent, is_bot, kafka_partition, kafka_offset, role_unset)`;
 
 /**
  * The raw insert alone (no aggregates) of interactionColumns(rows) into `table`, shaped like
@@ -433,9 +446,9 @@ export async function storeInteractions(
 }
 
 /**
- * The rows as 13 array literals, the parameters $1..$13 of INTERACTION_INPUT: event_id, user_id,
+ * The rows as 14 array literals, the parameters $1..$14 of INTERACTION_INPUT: event_id, user_id,
  * role, action, page, occurred_at and received_at (epoch ms), session_id, properties (JSON),
- * user_agent, is_bot, kafka_partition, kafka_offset.
+ * user_agent, is_bot, kafka_partition, kafka_offset, role_unset.
  */
 export function interactionColumns(rows: InteractionRow[]): string[] {
   return [
@@ -452,6 +465,7 @@ export function interactionColumns(rows: InteractionRow[]): string[] {
     booleanArray(rows.map((r) => r.isBot)),
     numberArray(rows.map((r) => r.partition)),
     numberArray(rows.map((r) => r.offset)),
+    booleanArray(rows.map((r) => r.roleUnset === true)),
   ];
 }
 
@@ -461,11 +475,11 @@ export function interactionColumns(rows: InteractionRow[]): string[] {
 const STORE_IDENTIFIES = `
   WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::timestamptz[],
-                         $7::int[], $8::bigint[])
-      AS t(event_id, user_id, role, traits, occurred_at, received_at, kafka_partition, kafka_offset)
+                         $7::int[], $8::bigint[], $9::boolean[])
+      AS t(event_id, user_id, role, traits, occurred_at, received_at, kafka_partition, kafka_offset, role_unset)
   ), fresh AS (
     INSERT INTO identifies (event_id, user_id, role, traits, occurred_at, received_at, kafka_partition, kafka_offset)
-    SELECT event_id, user_id, role::"Role", traits, occurred_at, received_at, kafka_partition, kafka_offset
+    SELECT event_id, user_id, ${resolvedRole('input')}, traits, occurred_at, received_at, kafka_partition, kafka_offset
       FROM input ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id, user_id, role, traits, occurred_at
@@ -519,6 +533,7 @@ export async function storeIdentifies(
     rows.map((r) => iso(r.receivedAt)),
     rows.map((r) => r.partition),
     rows.map((r) => r.offset),
+    rows.map((r) => r.roleUnset === true),
   ]);
   return { inserted: out[0]?.inserted ?? 0, newest: out[0]?.newest ?? null };
 }

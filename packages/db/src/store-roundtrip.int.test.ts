@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InteractionRow, storeInteractions } from './aggregates.js';
+import { type IdentifyRow, type InteractionRow, storeIdentifies, storeInteractions } from './aggregates.js';
+import { reconcile } from './reconcile.js';
 
 // storeInteractions sends its columns as array literals it writes itself (pg-array.ts) and times as
 // epoch milliseconds: what comes back from the table must be exactly what went in.
@@ -79,5 +80,62 @@ describe('storeInteractions round trip', () => {
         offset: r.offset,
       });
     }
+  });
+});
+
+describe('rows sent without a role (roleUnset)', () => {
+  const at = Date.UTC(2026, 2, 1);
+  const track = (userId: string, i: number, extra: Partial<InteractionRow> = {}): InteractionRow => ({
+    eventId: randomUUID(),
+    userId,
+    role: 'GUEST',
+    action: 'click',
+    page: '/',
+    occurredAt: at + i * 1000,
+    receivedAt: at + i * 1000,
+    sessionId: null,
+    properties: {},
+    userAgent: null,
+    isBot: false,
+    partition: 0,
+    offset: String(i),
+    ...extra,
+  });
+  const identify = (userId: string, i: number, extra: Partial<IdentifyRow> = {}): IdentifyRow => ({
+    eventId: randomUUID(),
+    userId,
+    role: 'GUEST',
+    traits: { plan: 'pro' },
+    occurredAt: at + i * 1000,
+    receivedAt: at + i * 1000,
+    partition: 0,
+    offset: String(i),
+    ...extra,
+  });
+  const roleOf = async (table: 'users' | 'interactions' | 'identifies', userId: string) =>
+    (
+      await db.pool.query<{ role: string }>(
+        `SELECT role FROM ${table} WHERE user_id = $1 ORDER BY ${table === 'users' ? 'role' : 'occurred_at DESC'} LIMIT 1`,
+        [userId],
+      )
+    ).rows[0]?.role;
+
+  it('take the role the user has (GUEST for a new user), and a traits-only identify keeps it', async () => {
+    await storeIdentifies(db.pool, [identify('boss', 1, { role: 'ADMIN' })]);
+    await storeInteractions(db.pool, [
+      track('boss', 2, { roleUnset: true }),
+      track('newbie', 3, { roleUnset: true }),
+    ]);
+    expect(await roleOf('interactions', 'boss')).toBe('ADMIN');
+    expect(await roleOf('users', 'boss')).toBe('ADMIN');
+    expect(await roleOf('interactions', 'newbie')).toBe('GUEST');
+    await storeIdentifies(db.pool, [identify('boss', 4, { roleUnset: true })]);
+    expect(await roleOf('identifies', 'boss')).toBe('ADMIN');
+    expect(await roleOf('users', 'boss')).toBe('ADMIN');
+    // A role given explicitly still wins, GUEST included.
+    await storeInteractions(db.pool, [track('boss', 5)]);
+    expect(await roleOf('users', 'boss')).toBe('GUEST');
+    // What was stored is what the raw rows say: the aggregates equal a recomputation.
+    expect((await reconcile(db.pool)).totalDifferences).toBe(0);
   });
 });

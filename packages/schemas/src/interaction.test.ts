@@ -18,7 +18,16 @@ type Json = Record<string, unknown>;
 /** What kind of value an Avro type holds, in the words TypeBox/JSON Schema uses. */
 function avroKind(type: unknown): Json {
   if (typeof type === 'string') {
-    return { string: { type: 'string' }, long: { type: 'integer' }, int: { type: 'integer' }, double: { type: 'number' }, boolean: { type: 'boolean' }, null: { type: 'null' } }[type] ?? { unknown: type };
+    return (
+      {
+        string: { type: 'string' },
+        long: { type: 'integer' },
+        int: { type: 'integer' },
+        double: { type: 'number' },
+        boolean: { type: 'boolean' },
+        null: { type: 'null' },
+      }[type] ?? { unknown: type }
+    );
   }
   if (Array.isArray(type)) return { anyOf: type.map(avroKind) };
   const t = type as Json;
@@ -37,7 +46,8 @@ function typeboxKind(schema: TSchema): Json {
     if (members.every((m) => 'const' in m)) return { enum: members.map((m) => m.const as string).sort() };
     return { anyOf: members.map((m) => typeboxKind(m as TSchema)) };
   }
-  if (s.patternProperties) return { map: typeboxKind(Object.values(s.patternProperties as Json)[0] as TSchema) };
+  if (s.patternProperties)
+    return { map: typeboxKind(Object.values(s.patternProperties as Json)[0] as TSchema) };
   if (s.format === 'uuid') return { type: 'string', format: 'uuid' };
   return { type: s.type };
 }

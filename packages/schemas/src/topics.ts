@@ -24,6 +24,14 @@ export const DLQ_HEADERS = {
 } as const;
 
 /**
+ * Header of an interactions-topic message whose sender gave no role: the record says GUEST (the Avro
+ * default), and the processor stores the user's known role instead (GUEST for a new user), so that
+ * a back end that identifies a user once and then tracks without a role does not turn them into a
+ * guest. Set by ingest; other producers may set it too (any value).
+ */
+export const ROLE_UNSET_HEADER = 'tracker-role-unset';
+
+/**
  * JSON value of a message on TOPICS.apiHits: a delta of requests served by one service instance.
  * Written by every service, read by the processor; fields beyond these are allowed (newer senders).
  */

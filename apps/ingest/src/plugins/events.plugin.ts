@@ -9,12 +9,16 @@ import {
   type OutgoingMessage,
 } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
-import type { ApiHitsMessage, InteractionRecord } from '@tracker/schemas';
+import { type ApiHitsMessage, type InteractionRecord, ROLE_UNSET_HEADER } from '@tracker/schemas';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { KafkaConfig } from 'kafkajs';
 import type { IngestConfig } from '../config.js';
 import { createIngestMetrics, type IngestMetrics } from '../metrics.js';
+import { ROLE_UNSET } from '../normalize.js';
+
+/** The headers of a record sent without a role (see ROLE_UNSET_HEADER). */
+const UNSET_HEADERS = { [ROLE_UNSET_HEADER]: '1' };
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -45,10 +49,11 @@ export class EventSink {
   async publish(records: InteractionRecord[], route: string): Promise<void> {
     if (records.length === 0) return;
     if (!this.producer.healthy) throw this.unavailable(records.length, route);
-    const messages: OutgoingMessage[] = records.map((r) => ({
-      key: r.userId,
-      value: this.serde.encodeSync(r),
-    }));
+    const messages: OutgoingMessage[] = records.map((r) =>
+      ROLE_UNSET.has(r)
+        ? { key: r.userId, value: this.serde.encodeSync(r), headers: UNSET_HEADERS }
+        : { key: r.userId, value: this.serde.encodeSync(r) },
+    );
     try {
       await this.producer.send(messages);
     } catch (error) {

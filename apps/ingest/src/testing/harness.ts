@@ -55,6 +55,8 @@ export interface ReadMessage {
   key: string;
   value: Buffer;
   partition: number;
+  /** Header names and values as text. */
+  headers: Record<string, string>;
 }
 
 /** Reads a topic from the beginning in its own consumer group and keeps every message. */
@@ -80,6 +82,7 @@ export class TopicReader {
             key: m.key?.toString() ?? '',
             value: m.value ?? Buffer.alloc(0),
             partition: batch.partition,
+            headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
           });
         }
       },
@@ -98,16 +101,20 @@ export class TopicReader {
   }
 
   /** Decodes every message read so far through the registry (Confluent wire format + Avro). */
-  async records(): Promise<(InteractionRecord & { key: string })[]> {
+  async records(): Promise<(InteractionRecord & { key: string; headers: Record<string, string> })[]> {
     return Promise.all(
-      this.messages.map(async (m) => ({ ...(await this.#serde.decode(m.value)), key: m.key })),
+      this.messages.map(async (m) => ({
+        ...(await this.#serde.decode(m.value)),
+        key: m.key,
+        headers: m.headers,
+      })),
     );
   }
 
   async waitForRecord(
     predicate: (r: InteractionRecord) => boolean,
     what: string,
-  ): Promise<InteractionRecord & { key: string }> {
+  ): Promise<InteractionRecord & { key: string; headers: Record<string, string> }> {
     return waitFor(async () => (await this.records()).find(predicate), { timeoutMs: 30_000, what });
   }
 

@@ -1,5 +1,5 @@
 import type { ApiHitDelta, IdentifyRow, InteractionRow } from '@tracker/db';
-import type { InteractionRecord } from '@tracker/schemas';
+import { type InteractionRecord, ROLE_UNSET_HEADER } from '@tracker/schemas';
 import type { KafkaMessage } from 'kafkajs';
 import type { DecodedApiHits, DecodedInteraction } from './decode.js';
 import type { Poison } from './poison.js';
@@ -54,12 +54,16 @@ export function toIdentifyRow(record: InteractionRecord, partition: number, offs
 
 /**
  * Splits a decoded batch of the interactions topic into TRACK rows, IDENTIFY rows and poison, in
- * offset order. A second message of the same type with an eventId already seen in the batch is
+ * offset order. A record sent without a role (ROLE_UNSET_HEADER) takes the role its user was last
+ * given earlier in the batch; with none, `roleUnset` leaves it to the store (the user's stored role). A second message of the same type with an eventId already seen in the batch is
  * dropped here (the database would drop it anyway; this keeps the first one's Kafka coordinates).
  */
 export function planInteractions(decoded: DecodedInteraction[], partition: number): BatchPlan {
   const plan: BatchPlan = { items: [], poison: [], duplicatesInBatch: 0 };
   const seen = new Set<string>();
+  // The role last given for each user in this batch, for its later records without one (the
+  // database resolves the others from the users table: the role stored before this batch).
+  const given = new Map<string, InteractionRecord['role']>();
   for (const d of decoded) {
     if (d.kind === 'poison') {
       plan.poison.push(d);
@@ -73,16 +77,24 @@ export function planInteractions(decoded: DecodedInteraction[], partition: numbe
       continue;
     }
     seen.add(key);
-    if (d.record.type === 'IDENTIFY') {
+    let record = d.record;
+    let roleUnset = false;
+    if (d.message.headers?.[ROLE_UNSET_HEADER] === undefined) given.set(record.userId, record.role);
+    else {
+      const role = given.get(record.userId);
+      if (role === undefined) roleUnset = true;
+      else record = { ...record, role };
+    }
+    if (record.type === 'IDENTIFY') {
       plan.items.push({
         kind: 'identify',
-        row: toIdentifyRow(d.record, partition, d.message.offset),
+        row: { ...toIdentifyRow(record, partition, d.message.offset), roleUnset },
         message: d.message,
       });
     } else {
       plan.items.push({
         kind: 'track',
-        row: toInteractionRow(d.record, partition, d.message.offset),
+        row: { ...toInteractionRow(record, partition, d.message.offset), roleUnset },
         message: d.message,
       });
     }

@@ -1,4 +1,4 @@
-import { DLQ_HEADERS, type InteractionRecord } from '@tracker/schemas';
+import { DLQ_HEADERS, type InteractionRecord, ROLE_UNSET_HEADER } from '@tracker/schemas';
 import { buildInteraction } from '@tracker/test-utils';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,33 @@ const record = (r: InteractionRecord, offset: string) => ({
 });
 
 describe('batch planning', () => {
+  it('gives a record sent without a role the role its user was last given earlier in the batch', () => {
+    const unset = (r: InteractionRecord, offset: string) => ({
+      ...record(r, offset),
+      message: message(offset, { headers: { [ROLE_UNSET_HEADER]: Buffer.from('1') } }),
+    });
+    const plan = planInteractions(
+      [
+        unset(buildInteraction({ userId: 'a', role: 'GUEST' }), '1'), // nothing known yet: the store decides
+        record(buildInteraction({ userId: 'a', role: 'ADMIN', type: 'IDENTIFY', properties: {} }), '2'),
+        unset(buildInteraction({ userId: 'a', role: 'GUEST' }), '3'),
+        unset(buildInteraction({ userId: 'b', role: 'GUEST', type: 'IDENTIFY', properties: {} }), '4'),
+      ],
+      0,
+    );
+    expect(
+      plan.items.map((i) => {
+        const row = i.row as { role: string; roleUnset?: boolean };
+        return [i.message.offset, row.role, row.roleUnset];
+      }),
+    ).toEqual([
+      ['1', 'GUEST', true],
+      ['2', 'ADMIN', false],
+      ['3', 'ADMIN', false],
+      ['4', 'GUEST', true],
+    ]);
+  });
+
   it('splits TRACK, IDENTIFY and poison, keeping the first of repeated eventIds', () => {
     const a = buildInteraction({ userId: 'a' });
     const b = buildInteraction({ userId: 'b', type: 'IDENTIFY', properties: { plan: 'pro' } });
