@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Role } from '@tracker/schemas';
 import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS, type InteractionRow, storeInteractions } from './aggregates.js';
 import { reconcile } from './reconcile.js';
+import { interactionRow } from './rows.harness.js';
 import { computeStats, computeStatsFromRaw } from './stats.js';
 import type { InteractionFilters } from './stats-types.js';
 
@@ -28,21 +28,14 @@ function generate(boundary: number, rand: () => number): InteractionRow[] {
     let occurredAt = boundary + Math.floor((span[0]! + rand() * (span[1]! - span[0]!)) * DAY);
     if (i % 41 === 0) occurredAt = boundary - 1; // the last instant of the old period
     if (i % 43 === 0 && !oldOnly) occurredAt = boundary; // the first of the new one
-    rows.push({
-      eventId: randomUUID(),
-      userId: `user-${user}`,
-      role: ROLES[user % 3]!,
-      action: rand() < 0.5 ? 'click' : 'page_view',
-      page: '/p',
-      occurredAt,
-      receivedAt: occurredAt,
-      sessionId: null,
-      properties: {},
-      userAgent: null,
-      isBot: false,
-      partition: 0,
-      offset: String(i),
-    });
+    rows.push(
+      interactionRow(`user-${user}`, occurredAt, {
+        role: ROLES[user % 3]!,
+        action: rand() < 0.5 ? 'click' : 'page_view',
+        page: '/p',
+        offset: String(i),
+      }),
+    );
   }
   return rows;
 }

@@ -3,6 +3,7 @@ import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IdentifyRow, type InteractionRow, storeIdentifies, storeInteractions } from './aggregates.js';
 import { reconcile } from './reconcile.js';
+import { interactionRow } from './rows.harness.js';
 
 // storeInteractions sends its columns as array literals it writes itself (pg-array.ts) and times as
 // epoch milliseconds: what comes back from the table must be exactly what went in.
@@ -85,22 +86,8 @@ describe('storeInteractions round trip', () => {
 
 describe('rows sent without a role (roleUnset)', () => {
   const at = Date.UTC(2026, 2, 1);
-  const track = (userId: string, i: number, extra: Partial<InteractionRow> = {}): InteractionRow => ({
-    eventId: randomUUID(),
-    userId,
-    role: 'GUEST',
-    action: 'click',
-    page: '/',
-    occurredAt: at + i * 1000,
-    receivedAt: at + i * 1000,
-    sessionId: null,
-    properties: {},
-    userAgent: null,
-    isBot: false,
-    partition: 0,
-    offset: String(i),
-    ...extra,
-  });
+  const track = (userId: string, i: number, extra: Partial<InteractionRow> = {}): InteractionRow =>
+    interactionRow(userId, at + i * 1000, { offset: String(i), ...extra });
   const identify = (userId: string, i: number, extra: Partial<IdentifyRow> = {}): IdentifyRow => ({
     eventId: randomUUID(),
     userId,
