@@ -139,6 +139,12 @@ export const USER_COLUMNS = [
 export const CUM_PERIOD_DAYS = 128;
 
 /**
+ * agg_user_cum's hash partitions by user_id (agg_user_cum_0, agg_user_cum_1; migration
+ * 20261127000000_user_cum_split): a time-filtered /api/stats reads them side by side.
+ */
+export const USER_CUM_PARTS = 2;
+
+/**
  * agg_user_cum from any relation of interaction rows: per user and period, the cumulative daily
  * counts from the period's first day to the user's last active day in it (zeros before the first).
  * Days before the origin are negative, and so are their periods: floor division (integer `/` and

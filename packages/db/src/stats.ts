@@ -1,6 +1,6 @@
 import { ROLES, type Role } from '@tracker/schemas';
 import type pg from 'pg';
-import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS, MAX_PREFIX_DEPTH } from './aggregates.js';
+import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS, MAX_PREFIX_DEPTH, USER_CUM_PARTS } from './aggregates.js';
 import { totalApiHits } from './api-hits.js';
 import { inSnapshot, type Queryable } from './snapshot.js';
 import {
@@ -49,9 +49,10 @@ interface Normalized {
 
 /**
  * Connections one computeStats uses at most: its statements that can run at once (two counts, the
- * per-user histogram and the population, the daily series, the API hits).
+ * per-user histogram of each agg_user_cum partition and the population, the daily series, the API
+ * hits).
  */
-const STATS_CONNECTIONS = 6;
+const STATS_CONNECTIONS = 5 + USER_CUM_PARTS;
 
 const zoneCache = new WeakMap<pg.Pool, Promise<Map<string, string>>>();
 
@@ -259,16 +260,31 @@ interface UserStats {
 const DAY_MS = 86_400_000;
 
 /**
+ * The per-user counts of a time range, as one statement per part of the users: `parts` run side by
+ * side (each on its own connection, so on its own core) and their histograms add up. A part is one of
+ * agg_user_cum's hash partitions (USER_CUM_PARTS) or, where the statement is cheap or has no
+ * cumulative rows to read, `null`: every user at once.
+ */
+interface PerUser {
+  parts: (number | null)[];
+  sql: (part: number | null) => string;
+}
+
+const wholePerUser = (sql: string): PerUser => ({ parts: [null], sql: () => sql });
+
+/**
  * `SELECT user_id, n`: each user's interactions in [from, to) (n > 0 only; userId filter applied),
  * from agg_user_cum: per period row, the cumulative count at the range's end minus at its start.
  * A boundary inside a UTC day is moved to the nearer midnight and the hours in between are counted
  * from raw rows (at most 12 hours' worth per boundary); a range shorter than a day is read raw.
+ * NOTE: every part's statement uses the same parameters (added to `p` once, here), so that they can
+ * all be sent with `p.values`.
  */
-async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promise<string> {
+async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promise<PerUser> {
   const edges: { start: number; end: number; sign: 1 | -1 }[] = [];
   if (f.from !== null && f.to !== null && f.to - f.from <= DAY_MS) {
     edges.push({ start: f.from, end: f.to, sign: 1 });
-    return `SELECT user_id, n FROM (${rawEdges()}) r`;
+    return wholePerUser(`SELECT user_id, n FROM (${rawEdges()(null)}) r`);
   }
   const P = CUM_PERIOD_DAYS;
   const periods: number[] = [];
@@ -304,7 +320,8 @@ async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promis
           )
         ).rows[0]!
       : null;
-  if (stored && stored.lo === null) return 'SELECT NULL::text AS user_id, 0::bigint AS n WHERE FALSE';
+  if (stored && stored.lo === null)
+    return wholePerUser('SELECT NULL::text AS user_id, 0::bigint AS n WHERE FALSE');
   const lo = first === null ? stored!.lo! : Math.min(...periods);
   const hi = end === null ? stored!.hi! : Math.max(...periods);
   const single = lo === hi;
@@ -318,24 +335,40 @@ async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promis
     const k = day === null ? `${empty}` : `greatest(0, least(${P}, ${p.add(day, 'int')} - period * ${P}))`;
     return `CASE WHEN ${k} > 0 THEN cum[least(${k}, cardinality(cum))] ELSE 0 END`;
   };
-  const cum = `SELECT user_id, (${at(end, P)} - ${at(first, 0)})::bigint AS n FROM agg_user_cum
-                WHERE period >= ${p.add(lo, 'int')} AND period <= ${p.add(hi, 'int')}${
-                  f.userId === undefined ? '' : ` AND user_id = ${p.add(f.userId)}`
-                }`;
+  const n = `(${at(end, P)} - ${at(first, 0)})::bigint`;
+  const where = `period >= ${p.add(lo, 'int')} AND period <= ${p.add(hi, 'int')}${
+    f.userId === undefined ? '' : ` AND user_id = ${p.add(f.userId)}`
+  }`;
+  const edgeSql = edges.length > 0 ? rawEdges() : null;
+  const cum = (part: number | null) =>
+    `SELECT user_id, ${n} AS n FROM ${part === null ? 'agg_user_cum' : `agg_user_cum_${part}`} WHERE ${where}`;
+  // One user's rows are all in one partition: a userId filter reads one, nothing to split.
+  const parts = f.userId === undefined ? Array.from({ length: USER_CUM_PARTS }, (_, k) => k) : [null];
   if (single) {
     // One row per user: the raw edges (a few thousand users, one query for both) are joined on,
     // nothing is regrouped. NOTE: OFFSET 0 makes each user's n computed before the join (else the
     // arrays travel through it) and only once (not again in the filter).
-    const edgeJoin = edges.length > 0 ? ` LEFT JOIN (${rawEdges()}) e USING (user_id)` : '';
-    const total = edges.length > 0 ? 'c.n + coalesce(e.n, 0)' : 'c.n';
-    return `SELECT user_id, n FROM (SELECT user_id, ${total} AS n FROM (${cum} OFFSET 0) c${edgeJoin} OFFSET 0) x
-             WHERE n > 0`;
+    const total = edgeSql ? 'c.n + coalesce(e.n, 0)' : 'c.n';
+    return {
+      parts,
+      sql: (part) =>
+        `SELECT user_id, n FROM (SELECT user_id, ${total} AS n FROM (${cum(part)} OFFSET 0) c${
+          edgeSql ? ` LEFT JOIN (${edgeSql(part)}) e USING (user_id)` : ''
+        } OFFSET 0) x WHERE n > 0`,
+    };
   }
-  return `SELECT user_id, sum(n)::bigint AS n FROM (${[cum, ...(edges.length > 0 ? [rawEdges()] : [])].join('\n UNION ALL \n')}) c
-           GROUP BY user_id HAVING sum(n) > 0`;
+  return {
+    parts,
+    sql: (part) =>
+      `SELECT user_id, sum(n)::bigint AS n FROM (${[cum(part), ...(edgeSql ? [edgeSql(part)] : [])].join('\n UNION ALL \n')}) c
+        GROUP BY user_id HAVING sum(n) > 0`,
+  };
 
-  /** Per user, the raw rows of every edge, each counted with its sign. */
-  function rawEdges(): string {
+  /**
+   * Per user, the raw rows of every edge, each counted with its sign; for a part, only its users
+   * (satisfies_hash_partition: the function PostgreSQL routes agg_user_cum's rows with).
+   */
+  function rawEdges(): (part: number | null) => string {
     const inEdge = (e: (typeof edges)[number]) =>
       `(i.occurred_at >= ${p.add(pgTime(e.start), 'timestamptz')}
         AND i.occurred_at < ${p.add(pgTime(e.end), 'timestamptz')})`;
@@ -344,9 +377,15 @@ async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promis
       edges.length === 1
         ? `${edges[0]!.sign}`
         : `CASE WHEN ${conds[0]} THEN ${edges[0]!.sign} ELSE ${edges[1]!.sign} END`;
-    return `SELECT i.user_id, sum(${signed})::bigint AS n FROM interactions i
-             WHERE (${conds.join(' OR ')})${andClause(conditions(p, 'i', f, 'raw'))}
-             GROUP BY i.user_id`;
+    const filters = andClause(conditions(p, 'i', f, 'raw'));
+    return (part) =>
+      `SELECT i.user_id, sum(${signed})::bigint AS n FROM interactions i
+        WHERE (${conds.join(' OR ')})${filters}${
+          part === null
+            ? ''
+            : ` AND satisfies_hash_partition('agg_user_cum'::regclass, ${USER_CUM_PARTS}, ${part}, i.user_id)`
+        }
+        GROUP BY i.user_id`;
   }
 }
 
@@ -421,12 +460,14 @@ async function userStats(pool: Queryable, f: Normalized): Promise<UserStats> {
   const p = new Params();
   const cumulative =
     timeFiltered(f) && f.role === undefined && f.action === undefined && f.page === undefined;
-  const perUser = cumulative
+  const perUser: PerUser = cumulative
     ? await perUserInRange(pool, p, f)
-    : src.name === 'users'
-      ? `SELECT t.user_id, t.action_count AS n FROM users t WHERE t.action_count > 0${andClause(conditions(p, 't', f, src.name))}`
-      : // every range has label 0 here, so countSql's groups are already one per user
-        `SELECT key AS user_id, n FROM (${countSql(p, src, f, 'user', rangesFor(src, f))}) c`;
+    : wholePerUser(
+        src.name === 'users'
+          ? `SELECT t.user_id, t.action_count AS n FROM users t WHERE t.action_count > 0${andClause(conditions(p, 't', f, src.name))}`
+          : // every range has label 0 here, so countSql's groups are already one per user
+            `SELECT key AS user_id, n FROM (${countSql(p, src, f, 'user', rangesFor(src, f))}) c`,
+      );
   type Row = { kind: string; role: string | null; v: number | null; c: number };
   const histogram = (pu: string) =>
     `WITH pu AS (${pu}) SELECT 'h' AS kind, NULL::text AS role, n AS v, count(*)::bigint AS c FROM pu GROUP BY n`;
@@ -445,16 +486,16 @@ async function userStats(pool: Queryable, f: Normalized): Promise<UserStats> {
               WHERE u.first_seen >= ${q.add(pgTime(f.to!), 'timestamptz')} GROUP BY u.role`
           : `SELECT 'k' AS kind, u.role::text AS role, NULL::bigint AS v, count(*)::bigint AS c
                FROM users u${whereClause(populationConditions(q, 'u', f))} GROUP BY u.role`;
-    const [h, k] = await Promise.all([
-      pool.query<Row>(histogram(perUser), p.values),
+    const results = await Promise.all([
       pool.query<Row>(population, q.values),
+      ...perUser.parts.map((part) => pool.query<Row>(histogram(perUser.sql(part)), p.values)),
     ]);
-    return tally([...h.rows, ...k.rows]);
+    return tally(results.flatMap((r) => r.rows));
   }
   const known = populationConditions(p, 'u', f);
   // NOTE: users with a matching interaction are in the population even when they fail the user-level
   // filters; that can only happen through the role filter (the event's role is not the current one).
-  const sql = `${histogram(perUser)}
+  const sql = `${histogram(perUser.sql(null))}
     UNION ALL
     SELECT 'k', u.role::text, NULL, count(*)::bigint FROM users u${whereClause(known)} GROUP BY u.role
     UNION ALL
