@@ -74,7 +74,7 @@ console.log(
 
 if (process.env.STORE_EXPLAIN && !raw) {
   // One more batch of one partition's users, EXPLAIN ANALYZEd and rolled back.
-  const extra = toRecords(sampleEvents(events / 10, 77))
+  const extra = toRecords(sampleEvents(events, 77))
     .filter((r) => partitionOf(r.userId) === 0)
     .slice(0, size)
     .map((r, i) => ({ ...r, partition: 0, offset: String(events + i) }));

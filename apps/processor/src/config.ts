@@ -19,7 +19,12 @@ export const ProcessorEnvSchema = Type.Object({
   PROCESSOR_RETRY_MAX_DELAY_MS: Type.Integer({ minimum: 1, default: 10_000 }),
   PROCESSOR_SESSION_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   PROCESSOR_HEARTBEAT_INTERVAL_MS: Type.Integer({ minimum: 100, default: 3_000 }),
-  PROCESSOR_MAX_BYTES_PER_PARTITION: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+  /**
+   * Fetch size per partition, so the largest batch (~12 000 events of ~340 bytes). A backlog is
+   * stored fastest in big batches: the aggregate rows a batch shares (time buckets, pages, users) are
+   * upserted once per batch (1 MiB → 4 MiB: pipeline benchmark 9 700 → 14 700–15 700 events/s).
+   */
+  PROCESSOR_MAX_BYTES_PER_PARTITION: Type.Integer({ minimum: 1024, default: 4_194_304 }),
   PROCESSOR_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   PROCESSOR_LAG_INTERVAL_MS: Type.Integer({ minimum: 100, default: 5_000 }),
   PROCESSOR_DB_POOL_SIZE: Type.Integer({ minimum: 1, default: 4 }),
