@@ -367,25 +367,30 @@ async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promis
   /**
    * Per user, the raw rows of every edge, each counted with its sign; for a part, only its users
    * (satisfies_hash_partition: the function PostgreSQL routes agg_user_cum's rows with).
+   * NOTE: one index range scan per edge, appended (UNION ALL): with the ranges OR-ed, PostgreSQL
+   * picked a bitmap scan and sorted the rows by user_id to group them, and sorting text under the
+   * database's libc collation is slow; appended scans are grouped by hashing. Measured on the 5M-row
+   * benchmark data (two ~5-hour edges, one part; the two forms interleaved, 22 runs each): 57 -> 44 ms
+   * per statement at p50.
    */
   function rawEdges(): (part: number | null) => string {
-    const inEdge = (e: (typeof edges)[number]) =>
-      `(i.occurred_at >= ${p.add(pgTime(e.start), 'timestamptz')}
-        AND i.occurred_at < ${p.add(pgTime(e.end), 'timestamptz')})`;
-    const conds = edges.map(inEdge);
-    const signed =
-      edges.length === 1
-        ? `${edges[0]!.sign}`
-        : `CASE WHEN ${conds[0]} THEN ${edges[0]!.sign} ELSE ${edges[1]!.sign} END`;
     const filters = andClause(conditions(p, 'i', f, 'raw'));
-    return (part) =>
-      `SELECT i.user_id, sum(${signed})::bigint AS n FROM interactions i
-        WHERE (${conds.join(' OR ')})${filters}${
-          part === null
-            ? ''
-            : ` AND satisfies_hash_partition('agg_user_cum'::regclass, ${USER_CUM_PARTS}, ${part}, i.user_id)`
-        }
-        GROUP BY i.user_id`;
+    const ranges = edges.map((e) => ({
+      start: p.add(pgTime(e.start), 'timestamptz'),
+      end: p.add(pgTime(e.end), 'timestamptz'),
+      sign: e.sign,
+    }));
+    return (part) => {
+      const inPart =
+        part === null
+          ? ''
+          : ` AND satisfies_hash_partition('agg_user_cum'::regclass, ${USER_CUM_PARTS}, ${part}, i.user_id)`;
+      const scans = ranges.map(
+        (r) => `SELECT i.user_id, ${r.sign} AS s FROM interactions i
+                 WHERE i.occurred_at >= ${r.start} AND i.occurred_at < ${r.end}${filters}${inPart}`,
+      );
+      return `SELECT user_id, sum(s)::bigint AS n FROM (${scans.join('\n UNION ALL ')}) r GROUP BY user_id`;
+    };
   }
 }
 
