@@ -428,6 +428,12 @@ export interface StoreOptions {
   usersLocked?: boolean;
 }
 
+/** storeInteractions' options: StoreOptions, and the statement's parameters if built already. */
+export interface StoreInteractionsOptions extends StoreOptions {
+  /** interactionColumns(rows), built ahead (the processor does while a batch waits its turn). */
+  columns?: string[];
+}
+
 /**
  * Stores interactions exactly once and updates every aggregate and the users table for the rows
  * actually inserted, in one set-based statement (after lockUsers). Call inside the batch's transaction.
@@ -435,7 +441,7 @@ export interface StoreOptions {
 export async function storeInteractions(
   db: Queryable,
   rows: InteractionRow[],
-  opts: StoreOptions = {},
+  opts: StoreInteractionsOptions = {},
 ): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
   if (!opts.usersLocked) {
@@ -446,7 +452,7 @@ export async function storeInteractions(
   }
   const { rows: out } = await db.query<{ inserted: number; newest: Date | null }>(
     STORE_INTERACTIONS,
-    interactionColumns(rows),
+    opts.columns ?? interactionColumns(rows),
   );
   return { inserted: out[0]?.inserted ?? 0, newest: out[0]?.newest ?? null };
 }

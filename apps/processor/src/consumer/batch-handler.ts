@@ -1,5 +1,6 @@
 import type { pg } from '@tracker/db';
 import {
+  interactionColumns,
   lockUsers,
   recordApiHits,
   recordBatchProgress,
@@ -75,6 +76,10 @@ export interface PreparedBatch {
 
 type Retry = <T>(dependency: string, fn: () => Promise<T>, classify?: (e: unknown) => Failure) => Promise<T>;
 
+/** Messages decoded between two turns of the event loop. */
+const DECODE_SLICE = 500;
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const newer = (a: Date | null, b: Date | null) => (a === null ? b : b === null ? a : a > b ? a : b);
 
 /**
@@ -105,10 +110,19 @@ export class BatchHandler {
     } else {
       const decoded = await retry('schema registry', async () => {
         const out: DecodedInteraction[] = [];
-        for (const m of messages) out.push(await decodeInteraction(this.o.serde, m));
+        for (const m of messages) {
+          out.push(await decodeInteraction(this.o.serde, m));
+          // Awaiting a decode only runs microtasks: without a turn of the event loop now and then,
+          // the other batches' database replies wait until the whole batch is decoded.
+          if (out.length % DECODE_SLICE === 0) await yieldToIo();
+        }
         return out;
       });
       plan = planInteractions(decoded, partition);
+      await yieldToIo();
+      // The statement's parameters are built now, while the batch waits for its turn, rather than
+      // between its lock and its statement (a transaction open on an idle connection meanwhile).
+      plan.trackColumns = interactionColumns(plan.items.flatMap((i) => (i.kind === 'track' ? [i.row] : [])));
     }
     const last = messages[messages.length - 1]!.offset;
     return {
@@ -147,7 +161,7 @@ export class BatchHandler {
       nextOffset: b.next,
       size: b.size,
     };
-    const stored = await this.store(plan.items, progress, retry);
+    const stored = await this.store(plan, progress, retry);
     const storedAt = performance.now();
 
     // 3. Dead-letter the poison (the original bytes and headers, plus why).
@@ -233,7 +247,8 @@ export class BatchHandler {
    * 22, 23, 54), the offending rows are isolated by halving in separate transactions and returned as
    * poison; the rest is stored. Outage errors are retried by `retry`.
    */
-  private async store(items: StoreItem[], progress: Progress, retry: Retry): Promise<Stored> {
+  private async store(plan: BatchPlan, progress: Progress, retry: Retry): Promise<Stored> {
+    const { items } = plan;
     const total: Stored = {
       track: 0,
       identify: 0,
@@ -250,7 +265,13 @@ export class BatchHandler {
       total.newest = newer(total.newest, s.newest);
     };
     try {
-      add(await retry('database', () => this.transaction(items, progress, null), classifyDbError));
+      add(
+        await retry(
+          'database',
+          () => this.transaction(items, progress, null, plan.trackColumns),
+          classifyDbError,
+        ),
+      );
       return total;
     } catch (error) {
       if (classifyDbError(error) !== 'reject') throw error;
@@ -281,10 +302,12 @@ export class BatchHandler {
     return total;
   }
 
+  /** `trackColumns`: interactionColumns() of the items' track rows, when already built. */
   private async transaction(
     items: StoreItem[],
     progress: Progress | null,
     newestKnown: Date | null,
+    trackColumns?: string[],
   ): Promise<Omit<Stored, 'rejected'>> {
     const track = items.flatMap((i) => (i.kind === 'track' ? [i.row] : []));
     const identify = items.flatMap((i) => (i.kind === 'identify' ? [i.row] : []));
@@ -306,7 +329,7 @@ export class BatchHandler {
         client,
         [...track, ...identify].map((r) => r.userId),
       );
-      const t = await storeInteractions(client, track, { usersLocked: true });
+      const t = await storeInteractions(client, track, { usersLocked: true, columns: trackColumns });
       const i = await storeIdentifies(client, identify, { usersLocked: true });
       await recordApiHits(client, apiHits);
       if (progress)

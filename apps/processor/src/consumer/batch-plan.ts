@@ -15,6 +15,8 @@ export interface BatchPlan {
   poison: Poison[];
   /** Messages dropped because an earlier message of the same batch had the same id. */
   duplicatesInBatch: number;
+  /** interactionColumns() of the track items' rows, in order: built ahead of the transaction. */
+  trackColumns?: string[];
 }
 
 export function toInteractionRow(
