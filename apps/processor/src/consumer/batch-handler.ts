@@ -18,6 +18,7 @@ import {
   planApiHits,
   planInteractions,
   type StoreItem,
+  trackRows,
 } from './batch-plan.js';
 import { type DecodedInteraction, decodeApiHits, decodeInteraction } from './decode.js';
 import { buildDlqMessage } from './dlq.js';
@@ -122,7 +123,7 @@ export class BatchHandler {
       await yieldToIo();
       // The statement's parameters are built now, while the batch waits for its turn, rather than
       // between its lock and its statement (a transaction open on an idle connection meanwhile).
-      plan.trackColumns = interactionColumns(plan.items.flatMap((i) => (i.kind === 'track' ? [i.row] : [])));
+      plan.trackColumns = interactionColumns(trackRows(plan.items));
     }
     const last = messages[messages.length - 1]!.offset;
     return {
@@ -309,7 +310,7 @@ export class BatchHandler {
     newestKnown: Date | null,
     trackColumns?: string[],
   ): Promise<Omit<Stored, 'rejected'>> {
-    const track = items.flatMap((i) => (i.kind === 'track' ? [i.row] : []));
+    const track = trackRows(items);
     const identify = items.flatMap((i) => (i.kind === 'identify' ? [i.row] : []));
     const apiHits = items.flatMap((i) => (i.kind === 'apiHits' ? [i.row] : []));
     const client = await this.o.pool.connect();

@@ -15,8 +15,13 @@ export interface BatchPlan {
   poison: Poison[];
   /** Messages dropped because an earlier message of the same batch had the same id. */
   duplicatesInBatch: number;
-  /** interactionColumns() of the track items' rows, in order: built ahead of the transaction. */
+  /** interactionColumns(trackRows(items)): built ahead of the transaction. */
   trackColumns?: string[];
+}
+
+/** The rows of the track items, in the items' order. */
+export function trackRows(items: StoreItem[]): InteractionRow[] {
+  return items.flatMap((i) => (i.kind === 'track' ? [i.row] : []));
 }
 
 export function toInteractionRow(
