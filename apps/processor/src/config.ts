@@ -22,7 +22,8 @@ export const ProcessorEnvSchema = Type.Object({
   /**
    * Fetch size per partition, so the largest batch (~12 000 events of ~340 bytes). A backlog is
    * stored fastest in big batches: the aggregate rows a batch shares (time buckets, pages, users) are
-   * upserted once per batch (1 MiB → 4 MiB: pipeline benchmark 9 700 → 14 700–15 700 events/s).
+   * upserted once per batch (1 MiB → 4 MiB: pipeline benchmark ratio 0.37–0.42 → 0.42–0.66, median
+   * 0.51; README "Throughput").
    */
   PROCESSOR_MAX_BYTES_PER_PARTITION: Type.Integer({ minimum: 1024, default: 4_194_304 }),
   PROCESSOR_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
