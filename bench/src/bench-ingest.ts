@@ -16,6 +16,7 @@ import {
   log,
   type ServiceProcess,
   scrapeMetrics,
+  settle,
   stackEnv,
   startService,
 } from './bench-stack.js';
@@ -99,6 +100,7 @@ async function ingestSingle(
   }
 
   log(`ingest_single: ${sizes.singleConnections} connections, ${sizes.singleDurationS} s`);
+  await settle('ingest_single');
   if (sizes.warmupS > 0) await load(ingestUrl, sizes.warmupS);
   const before = await scrapeMetrics(ingestUrl);
   const cpu0 = await ingest.cpuSeconds();
@@ -150,6 +152,7 @@ async function ingestBatch(ctx: BenchContext, ingest: ServiceProcess, topic: str
   log(
     `ingest_batch: ${size} events per request, ${sizes.batchConnections} connections, ${sizes.batchDurationS} s`,
   );
+  await settle('ingest_batch');
   if (sizes.warmupS > 0) await load(sizes.warmupS);
   const before = await scrapeMetrics(ingestUrl);
   const cpu0 = await ingest.cpuSeconds();
@@ -162,6 +165,7 @@ async function ingestBatch(ctx: BenchContext, ingest: ServiceProcess, topic: str
   log(`ingest_batch baseline (plain kafkajs producer, same Avro payloads): ${sizes.batchDurationS} s`);
   await ctx.serde.register();
   const payloads = eventBatches.map((b) => toMessages(ctx.serde, toRecords(b)));
+  await settle('ingest_batch baseline');
   const base = await produceRaw(
     ctx,
     topic,

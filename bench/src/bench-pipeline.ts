@@ -15,6 +15,7 @@ import {
   histogramMean,
   log,
   scrapeMetrics,
+  settle,
   sleep,
   stackEnv,
   startService,
@@ -51,6 +52,7 @@ export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
   }
   await producer.disconnect();
 
+  await settle('pipeline');
   log('pipeline: starting one processor');
   const admin = ctx.topics.kafka.admin();
   await admin.connect();
@@ -111,6 +113,7 @@ export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
   log(
     `pipeline baseline: set-based INSERT of the same ${n} rows, batches of ${batchSize}, ${PROCESSOR_CONCURRENCY} at a time`,
   );
+  await settle('pipeline baseline');
   const base = await insertBaseline(ctx, records, batchSize);
 
   ctx.emit(

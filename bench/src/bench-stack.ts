@@ -3,13 +3,14 @@
  * (created here, dropped at the end, never a developer's), the services started as child processes
  * from their built dist/server.js, and their memory read from /proc.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createPool, ensureDatabase, migrate, pg } from '@tracker/db';
 import { createKafka } from '@tracker/kafka';
 import { databaseUrl, waitFor } from '@tracker/test-utils';
@@ -28,6 +29,27 @@ export function currentLoad(): number[] {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Dirty page-cache data (Dirty + Writeback in /proc/meminfo), MB; undefined where there is none. */
+async function dirtyMb(): Promise<number | undefined> {
+  const info = await readFile('/proc/meminfo', 'utf8').catch(() => undefined);
+  if (info === undefined) return undefined;
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return (kb('Dirty') + kb('Writeback')) / 1024;
+}
+
+/**
+ * Writes the page cache's dirty data out (`sync`) before a timed phase. The ingest rows leave ~1 GB
+ * of Kafka log data unwritten; the kernel flushes it in bursts (measured: 900 MB dirty, then 6 MB
+ * three seconds later), and a burst during one side of a comparison slowed every commit's WAL flush
+ * on that side only: the pipeline row ran after ingest at 0.46 of its baseline, alone at 0.51–0.54.
+ */
+export async function settle(what: string): Promise<void> {
+  const before = await dirtyMb();
+  await promisify(execFile)('sync').catch(() => undefined);
+  if (before !== undefined && before >= 64)
+    log(`${what}: wrote out ${before.toFixed(0)} MB of dirty page cache first`);
+}
 
 /** A TCP port nothing listens on right now (the OS picks it). */
 export async function freePort(): Promise<number> {
