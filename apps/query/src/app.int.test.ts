@@ -211,8 +211,10 @@ describe('the dashboard and demo pages', () => {
 });
 
 describe('database sessions', () => {
-  it('run with JIT off, the stats work_mem and the configured statement timeout', async () => {
-    const timed = await buildApp(testConfig(db.url, { QUERY_STATEMENT_TIMEOUT_MS: '4321' }));
+  it('run with JIT off, the stats work_mem, the configured statement timeout and parallel workers', async () => {
+    const timed = await buildApp(
+      testConfig(db.url, { QUERY_STATEMENT_TIMEOUT_MS: '4321', QUERY_DB_PARALLEL_WORKERS: '3' }),
+    );
     try {
       await timed.ready();
       const show = async (name: string) =>
@@ -220,6 +222,7 @@ describe('database sessions', () => {
       expect(await show('jit')).toBe('off');
       expect(await show('work_mem')).toBe('32MB');
       expect(await show('statement_timeout')).toBe('4321ms');
+      expect(await show('max_parallel_workers_per_gather')).toBe('3');
     } finally {
       await timed.close();
     }

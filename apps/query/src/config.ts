@@ -15,6 +15,12 @@ export const QueryEnvSchema = Type.Object({
   QUERY_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000 }),
   QUERY_TRUST_PROXY: Type.Boolean({ default: false }),
   QUERY_DB_POOL_SIZE: Type.Integer({ minimum: 2, maximum: 200, default: 10 }),
+  /**
+   * PostgreSQL parallel workers per statement (max_parallel_workers_per_gather) of the query
+   * service's sessions. 0: one /api/stats already runs its statements side by side on up to 7
+   * connections.
+   */
+  QUERY_DB_PARALLEL_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
   /** Time limit of one SQL statement of the JSON endpoints (exports are not limited). */
   QUERY_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 15_000 }),
   /** Where the compiled dashboard lives; served at /. */
