@@ -170,7 +170,17 @@ function latencyChart(rows: BenchRow[]): Canvas {
       plugins: {
         title: { display: true, text: 'Latency: e2e (POST to visible) and /api/stats', font: { size: 16 } },
       },
-      scales: { y: { type: 'logarithmic', title: { display: true, text: 'ms (log scale)' } } },
+      scales: {
+        y: {
+          type: 'logarithmic',
+          title: { display: true, text: 'ms (log scale)' },
+          // 1, 3, 10, 30, ... only: Chart.js also labels e.g. 7,000 just under 10,000, overprinting it.
+          ticks: {
+            callback: (v: number | string) =>
+              /^[13]0*$/.test(String(v)) ? Number(v).toLocaleString('en-US') : '',
+          },
+        },
+      },
     },
     plugins: [valueLabels((v) => fmt(v, 1))],
   } as ChartConfiguration);
