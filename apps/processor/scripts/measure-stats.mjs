@@ -10,6 +10,7 @@ const skipRaw = process.argv[3] === 'skipRaw';
 // Session settings as the query service's (apps/query clients.plugin.ts).
 const pool = createPool(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tracker', 5, 'measure-stats', {
   work_mem: '32MB',
+  max_parallel_workers_per_gather: '0',
 });
 const { rows } = await pool.query(
   `SELECT (SELECT user_id FROM users ORDER BY action_count DESC LIMIT 1) AS heavy,

@@ -139,24 +139,36 @@ export const USER_COLUMNS = [
 export const CUM_PERIOD_DAYS = 128;
 
 /**
+ * agg_user_cum's time step: half a UTC day (00:00–12:00, 12:00–24:00; migration
+ * 20261127100000_user_cum_half_days), so that a time range's ends are at most 6 hours from a step
+ * and the raw rows counted between them stay few (with whole days, up to 12 hours at each end).
+ */
+export const CUM_SLOT_MS = 43_200_000;
+
+/** Steps per period of agg_user_cum (the length of a full period's array). */
+export const CUM_PERIOD_SLOTS = (CUM_PERIOD_DAYS * 86_400_000) / CUM_SLOT_MS;
+
+/**
  * agg_user_cum's hash partitions by user_id (agg_user_cum_0, agg_user_cum_1; migration
  * 20261127000000_user_cum_split): a time-filtered /api/stats reads them side by side.
  */
 export const USER_CUM_PARTS = 2;
 
 /**
- * agg_user_cum from any relation of interaction rows: per user and period, the cumulative daily
- * counts from the period's first day to the user's last active day in it (zeros before the first).
- * Days before the origin are negative, and so are their periods: floor division (integer `/` and
- * `%` truncate towards zero, which gave index 0 and below, an error, for any event before 2000).
+ * agg_user_cum from any relation of interaction rows: per user and period, the cumulative counts per
+ * half-day step (CUM_SLOT_MS) from the period's first step to the user's last active step in it
+ * (zeros before the first). Steps before the origin are negative, and so are their periods: floor
+ * division (integer `/` and `%` truncate towards zero, which gave index 0 and below, an error, for
+ * any event before 2000).
  */
 const userCumFromRows = (src: string) => `
   WITH d AS (
-    SELECT s.user_id, (floor(extract(epoch FROM s.occurred_at - ${ORIGIN}) / 86400))::int AS day, count(*)::int AS n
+    SELECT s.user_id, (floor(extract(epoch FROM s.occurred_at - ${ORIGIN}) / ${CUM_SLOT_MS / 1000}))::int AS slot,
+           count(*)::int AS n
       FROM ${src} s GROUP BY 1, 2
   ), p AS (
-    SELECT user_id, period, day - period * ${CUM_PERIOD_DAYS} + 1 AS idx, n
-      FROM (SELECT user_id, floor(day / ${CUM_PERIOD_DAYS}.0)::int AS period, day, n FROM d) q
+    SELECT user_id, period, slot - period * ${CUM_PERIOD_SLOTS} + 1 AS idx, n
+      FROM (SELECT user_id, floor(slot / ${CUM_PERIOD_SLOTS}.0)::int AS period, slot, n FROM d) q
   ), m AS (
     SELECT period, user_id, min(idx) AS mn, max(idx) AS mx FROM p GROUP BY 1, 2
   )
@@ -212,7 +224,7 @@ export const AGGREGATES: AggregateDef[] = [
     value: 'cum',
     recompute: userCumFromRows('interactions'),
     fromRows: userCumFromRows,
-    merge: 'tracker_cum_merge(agg_user_cum.cum, EXCLUDED.cum)',
+    merge: 'tracker_cum_merge_slots(agg_user_cum.cum, EXCLUDED.cum)',
     present: 'TRUE',
   },
   {

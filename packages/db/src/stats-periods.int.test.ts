@@ -7,7 +7,8 @@ import { interactionRow } from './rows.harness.js';
 import { computeStats, computeStatsFromRaw } from './stats.js';
 import type { InteractionFilters } from './stats-types.js';
 
-// Per-user counts over time ranges come from cumulative arrays per 128-day period (agg_user_cum).
+// Per-user counts over time ranges come from cumulative arrays per 128-day period (agg_user_cum),
+// one element per half day.
 // Here: events 20 days either side of a period boundary, stored out of order (late events land in
 // the middle of existing arrays, others extend them, some users start a new period), then
 // ranges that straddle the boundary, end or start on it, and cut days at either side of noon.
@@ -70,6 +71,11 @@ describe.each(CASES)('per-user counts across agg_user_cum periods, at $name', ({
     ['straddling, day-aligned', { from: at(-9), to: at(7) }],
     ['straddling, morning and evening cuts', { from: at(-9, 5.5), to: at(7, 19.25) }],
     ['straddling, evening and morning cuts', { from: at(-9, 20), to: at(7, 3) }],
+    // agg_user_cum's steps are half days: ends on a step (noon), halfway between (06:00, 18:00)
+    // and either side of noon, with the raw part before or after the step
+    ['straddling, from noon to 06:00', { from: at(-9, 12), to: at(7, 6) }],
+    ['straddling, from 18:00 to just after noon', { from: at(-9, 18), to: at(7, 12.01) }],
+    ['straddling, just before noon to 17:59', { from: at(-9, 11.99), to: at(7, 17.98) }],
     ['ending on the boundary', { from: at(-15, 13), to: at(0) }],
     ['starting on the boundary', { from: at(0), to: at(12, 11) }],
     ['only the old period', { from: at(-19, 2), to: at(-3, 23) }],

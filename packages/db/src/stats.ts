@@ -1,6 +1,12 @@
 import { ROLES, type Role } from '@tracker/schemas';
 import type pg from 'pg';
-import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS, MAX_PREFIX_DEPTH, USER_CUM_PARTS } from './aggregates.js';
+import {
+  BUCKET_ORIGIN_MS,
+  CUM_PERIOD_SLOTS,
+  CUM_SLOT_MS,
+  MAX_PREFIX_DEPTH,
+  USER_CUM_PARTS,
+} from './aggregates.js';
 import { totalApiHits } from './api-hits.js';
 import { inSnapshot, type Queryable } from './snapshot.js';
 import {
@@ -275,8 +281,9 @@ const wholePerUser = (sql: string): PerUser => ({ parts: [null], sql: () => sql 
 /**
  * `SELECT user_id, n`: each user's interactions in [from, to) (n > 0 only; userId filter applied),
  * from agg_user_cum: per period row, the cumulative count at the range's end minus at its start.
- * A boundary inside a UTC day is moved to the nearer midnight and the hours in between are counted
- * from raw rows (at most 12 hours' worth per boundary); a range shorter than a day is read raw.
+ * A boundary inside a half-day step (CUM_SLOT_MS: 00:00–12:00, 12:00–24:00 UTC) is moved to the
+ * nearer step and the time in between is counted from raw rows (at most 6 hours' worth per
+ * boundary); a range of a day or less is read raw.
  * NOTE: every part's statement uses the same parameters (added to `p` once, here), so that they can
  * all be sent with `p.values`.
  */
@@ -286,28 +293,28 @@ async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promis
     edges.push({ start: f.from, end: f.to, sign: 1 });
     return wholePerUser(`SELECT user_id, n FROM (${rawEdges()(null)}) r`);
   }
-  const P = CUM_PERIOD_DAYS;
+  const P = CUM_PERIOD_SLOTS;
   const periods: number[] = [];
-  // The day number (days since BUCKET_ORIGIN_MS) whose midnight stands for boundary t, plus the raw part
-  // between that midnight and t: counted with `sign` when t is later than the midnight.
+  // The step number (half days since BUCKET_ORIGIN_MS) whose start stands for boundary t, plus the
+  // raw part between that start and t: counted with `sign` when t is later than the step's start.
   const boundary = (t: number | null, sign: 1 | -1): number | null => {
     if (t === null) return null;
-    const days = (t - BUCKET_ORIGIN_MS) / DAY_MS;
-    const floor = Math.floor(days);
+    const slots = (t - BUCKET_ORIGIN_MS) / CUM_SLOT_MS;
+    const floor = Math.floor(slots);
     periods.push(Math.floor(floor / P));
-    if (floor === days) return floor;
-    const midnight = BUCKET_ORIGIN_MS + floor * DAY_MS;
-    if (t - midnight <= DAY_MS / 2) {
-      edges.push({ start: midnight, end: t, sign });
+    if (floor === slots) return floor;
+    const start = BUCKET_ORIGIN_MS + floor * CUM_SLOT_MS;
+    if (t - start <= CUM_SLOT_MS / 2) {
+      edges.push({ start, end: t, sign });
       return floor;
     }
-    edges.push({ start: t, end: midnight + DAY_MS, sign: sign === 1 ? -1 : 1 });
+    edges.push({ start: t, end: start + CUM_SLOT_MS, sign: sign === 1 ? -1 : 1 });
     return floor + 1;
   };
   const first = boundary(f.from, -1);
   const end = boundary(f.to, 1);
   // Periods wholly before `first` or from `end` on contribute 0 and need not be read; those of the
-  // raw edges' days are read too (contributing 0 when outside the range), so that every user with
+  // raw edges' steps are read too (contributing 0 when outside the range), so that every user with
   // an edge row has a period row.
   if (first !== null) periods.push(Math.floor(first / P));
   if (end !== null) periods.push(Math.ceil(end / P) - 1);
@@ -325,14 +332,14 @@ async function perUserInRange(pool: Queryable, p: Params, f: Normalized): Promis
   const lo = first === null ? stored!.lo! : Math.min(...periods);
   const hi = end === null ? stored!.hi! : Math.max(...periods);
   const single = lo === hi;
-  // cum[k]: the count to the end of the period's k-th day (0 before it; the last element past the
+  // cum[k]: the count to the end of the period's k-th step (0 before it; the last element past the
   // array's end). With one period, k is the same for every row: a constant.
-  const at = (day: number | null, empty: number): string => {
+  const at = (slot: number | null, empty: number): string => {
     if (single) {
-      const k = day === null ? empty : Math.max(0, Math.min(P, day - lo * P));
+      const k = slot === null ? empty : Math.max(0, Math.min(P, slot - lo * P));
       return k === 0 ? '0' : `cum[least(${k}, cardinality(cum))]`;
     }
-    const k = day === null ? `${empty}` : `greatest(0, least(${P}, ${p.add(day, 'int')} - period * ${P}))`;
+    const k = slot === null ? `${empty}` : `greatest(0, least(${P}, ${p.add(slot, 'int')} - period * ${P}))`;
     return `CASE WHEN ${k} > 0 THEN cum[least(${k}, cardinality(cum))] ELSE 0 END`;
   };
   const n = `(${at(end, P)} - ${at(first, 0)})::bigint`;

@@ -43,7 +43,7 @@ export const clientsPlugin = fp<ClientsOptions>(
       // runs up to 7 statements at once; PostgreSQL's default (2) had the planner start two workers
       // for a raw edge of a few hundred rows, and starting them took longer than the scan (from 30
       // to 7 days ago, asked at 00:30 UTC, on the 5M-row benchmark data: 34 -> 25 ms p50,
-      // `STATS_NOW=... node bench/scripts/measure-stats.mjs fromTo`).
+      // `STATS_NOW=... node bench/scripts/trace-stats.mjs fromTo`).
       // NOTE: not as `?options=` in the URL: node-postgres lets the URL's options replace the pool's
       // (which turn JIT off).
       pool = createPool(config.DATABASE_URL, config.QUERY_DB_POOL_SIZE, 'tracker-query', {

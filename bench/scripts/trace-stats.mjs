@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // computeStats (what /api/stats runs) in-process on the stats_query row's kept database, timed per
 // request and per SQL statement: where a filter's time goes, without HTTP and the load tool.
-//   node bench/scripts/measure-stats.mjs [filter=fromTo] [requests=50]
+//   node bench/scripts/trace-stats.mjs [filter=fromTo] [requests=50]
 // filter: a stats_query filter name (none, userId, role, action, page, pagePrefix, from, to, fromTo,
 // last30DaysNewYork). Env: STATS_NOW=ISO instant the filters are relative to (default now: the
 // edges of a time range, counted from raw rows, grow towards noon UTC); STATS_FILTERS=JSON filters
@@ -9,12 +9,14 @@
 // top of the query service's (jit off, work_mem 32MB, no parallel workers); DATABASE_URL (default
 // the kept database of `BENCH_KEEP_STATS_DB=1 ./tracker bench --only stats_query`).
 // Prints the request times (p50, p90, p95, max) and each statement's median. Needs `pnpm build`.
+// (apps/processor/scripts/measure-stats.mjs times whole requests for filter sets derived from any
+// database's data; this one is the benchmark's filters, statement by statement.)
 import { computeStats, createPool, pg } from '@tracker/db';
 import { statsVariants } from '../dist/bench-stats-query.js';
 
 const [which, requests] = [process.argv[2] ?? 'fromTo', Number(process.argv[3] ?? 50)];
 const url = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tracker_bench_stats_5000000';
-const pool = createPool(url, 20, 'tracker-measure-stats', {
+const pool = createPool(url, 20, 'tracker-trace-stats', {
   work_mem: '32MB',
   max_parallel_workers_per_gather: '0',
   ...JSON.parse(process.env.STATS_PG ?? '{}'),
