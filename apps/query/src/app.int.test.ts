@@ -211,9 +211,13 @@ describe('the dashboard and demo pages', () => {
 });
 
 describe('database sessions', () => {
-  it('run with JIT off, the stats work_mem, the configured statement timeout and parallel workers', async () => {
+  it('run with JIT off, the stats work_mem, the configured statement timeout, parallel workers and idle timeout', async () => {
     const timed = await buildApp(
-      testConfig(db.url, { QUERY_STATEMENT_TIMEOUT_MS: '4321', QUERY_DB_PARALLEL_WORKERS: '3' }),
+      testConfig(db.url, {
+        QUERY_STATEMENT_TIMEOUT_MS: '4321',
+        QUERY_DB_PARALLEL_WORKERS: '3',
+        QUERY_DB_IDLE_TIMEOUT_MS: '45000',
+      }),
     );
     try {
       await timed.ready();
@@ -223,6 +227,10 @@ describe('database sessions', () => {
       expect(await show('work_mem')).toBe('32MB');
       expect(await show('statement_timeout')).toBe('4321ms');
       expect(await show('max_parallel_workers_per_gather')).toBe('3');
+      // idle connections are kept 45 s (node-postgres' own default: 10 s)
+      expect(
+        (timed.db as unknown as { options: { idleTimeoutMillis: number } }).options.idleTimeoutMillis,
+      ).toBe(45_000);
     } finally {
       await timed.close();
     }

@@ -18,18 +18,26 @@ export function createPrisma(url: string, poolSize = 10): PrismaClient {
  * A plain node-postgres pool for the hot paths (set-based writes, COPY, streaming reads). JIT
  * compilation is off for its sessions: the planner overestimates the many small index range scans
  * of the statistics queries, and compiling them (20-50 ms) took longer than running them. `settings`
- * adds other session settings (e.g. work_mem).
+ * adds other session settings (e.g. work_mem); `idleTimeoutMillis`: how long an unused connection is
+ * kept (node-postgres' default: 10 s).
  */
 export function createPool(
   url: string,
   max = 10,
   applicationName = 'tracker',
   settings: Record<string, string> = {},
+  idleTimeoutMillis = 10_000,
 ): pg.Pool {
   const options = Object.entries({ jit: 'off', ...settings })
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
-  return new pg.Pool({ connectionString: url, max, application_name: applicationName, options });
+  return new pg.Pool({
+    connectionString: url,
+    max,
+    application_name: applicationName,
+    options,
+    idleTimeoutMillis,
+  });
 }
 
 export { pg };

@@ -46,11 +46,17 @@ export const clientsPlugin = fp<ClientsOptions>(
       // `STATS_NOW=... node bench/scripts/trace-stats.mjs fromTo`).
       // NOTE: not as `?options=` in the URL: node-postgres lets the URL's options replace the pool's
       // (which turn JIT off).
-      pool = createPool(config.DATABASE_URL, config.QUERY_DB_POOL_SIZE, 'tracker-query', {
-        statement_timeout: String(config.QUERY_STATEMENT_TIMEOUT_MS),
-        work_mem: '32MB',
-        max_parallel_workers_per_gather: String(config.QUERY_DB_PARALLEL_WORKERS),
-      });
+      pool = createPool(
+        config.DATABASE_URL,
+        config.QUERY_DB_POOL_SIZE,
+        'tracker-query',
+        {
+          statement_timeout: String(config.QUERY_STATEMENT_TIMEOUT_MS),
+          work_mem: '32MB',
+          max_parallel_workers_per_gather: String(config.QUERY_DB_PARALLEL_WORKERS),
+        },
+        config.QUERY_DB_IDLE_TIMEOUT_MS,
+      );
       pool.on('error', (error) => log.warn({ msg: 'db_idle_client_error', err: error.message }));
     }
     const kafka = deps.kafka ?? createKafka(config, log.child({ component: 'kafka' }));
