@@ -11,14 +11,14 @@
 // Prints the request times (p50, p90, p95, max) and each statement's median. Needs `pnpm build`.
 // (apps/processor/scripts/measure-stats.mjs times whole requests for filter sets derived from any
 // database's data; this one is the benchmark's filters, statement by statement.)
-import { computeStats, createPool, pg } from '@tracker/db';
+import { computeStats, createPool, pg, statsSessionSettings } from '@tracker/db';
+import { percentileSorted, summarize } from '../dist/bench-report.js';
 import { statsVariants } from '../dist/bench-stats-query.js';
 
 const [which, requests] = [process.argv[2] ?? 'fromTo', Number(process.argv[3] ?? 50)];
 const url = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tracker_bench_stats_5000000';
 const pool = createPool(url, 10, 'tracker-trace-stats', {
-  work_mem: '32MB',
-  max_parallel_workers_per_gather: '0',
+  ...statsSessionSettings(),
   ...JSON.parse(process.env.STATS_PG ?? '{}'),
 });
 const now = process.env.STATS_NOW ? Date.parse(process.env.STATS_NOW) : Date.now();
@@ -56,22 +56,20 @@ for (let i = 0; i < requests; i += 1) {
   totals.push(performance.now() - started);
 }
 await pool.end();
-const at = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)];
-const sorted = [...totals].sort((a, b) => a - b);
+const sorted = Float64Array.from(totals).sort();
+const { p50, p95, max } = summarize(totals);
+const ms = (v) => +v.toFixed(1);
 console.log(
   JSON.stringify({
     filter: variant.filter,
     requests,
-    p50: +at(sorted, 0.5).toFixed(1),
-    p90: +at(sorted, 0.9).toFixed(1),
-    p95: +at(sorted, 0.95).toFixed(1),
-    max: +sorted[sorted.length - 1].toFixed(1),
+    p50: ms(p50),
+    p90: ms(percentileSorted(sorted, 90)),
+    p95: ms(p95),
+    max: ms(max),
   }),
 );
 for (const [key, times] of statements) {
-  const median = at(
-    [...times].sort((a, b) => a - b),
-    0.5,
-  );
+  const median = summarize(times).p50;
   console.log(`${median.toFixed(1).padStart(7)} ms ${String(times.length).padStart(5)}x  ${key}`);
 }

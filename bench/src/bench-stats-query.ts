@@ -161,10 +161,7 @@ export async function runStatsBenchmark(ctx: BenchContext): Promise<void> {
         // NOTE: from the responses' latencies, not the run's wall time: that includes autocannon's
         // start-up (~0.5 s), which made every filter get ~30 requests, so that p95 was the
         // second-slowest of them.
-        const each = Math.max(
-          1,
-          warm.latencies.reduce((s, l) => s + l, 0) / Math.max(1, warm.latencies.length),
-        );
+        const each = Math.max(1, summarize(warm.latencies).mean || 1);
         const amount = Math.max(
           5,
           Math.min(sizes.statsRequests, Math.floor((sizes.statsBudgetS * 1000) / each)),

@@ -3,15 +3,17 @@
 // computeStatsFromRaw (naive GROUP BY over raw rows) as the baseline.
 //   DATABASE_URL=postgresql://…/db node scripts/measure-stats.mjs [runs=20] [skipRaw]
 // Runs sequentially (one request at a time) with a pool of 5, like one query-service request.
-import { computeStats, computeStatsFromRaw, createPool } from '@tracker/db';
+import { computeStats, computeStatsFromRaw, createPool, statsSessionSettings } from '@tracker/db';
 
 const runs = Number(process.argv[2] ?? 20);
 const skipRaw = process.argv[3] === 'skipRaw';
 // Session settings as the query service's (apps/query clients.plugin.ts).
-const pool = createPool(process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tracker', 5, 'measure-stats', {
-  work_mem: '32MB',
-  max_parallel_workers_per_gather: '0',
-});
+const pool = createPool(
+  process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tracker',
+  5,
+  'measure-stats',
+  statsSessionSettings(),
+);
 const { rows } = await pool.query(
   `SELECT (SELECT user_id FROM users ORDER BY action_count DESC LIMIT 1) AS heavy,
           (SELECT user_id FROM users ORDER BY action_count LIMIT 1 OFFSET (SELECT count(*) / 2 FROM users)) AS median,

@@ -33,6 +33,20 @@ export class StatsInputError extends Error {
   }
 }
 
+/**
+ * Session settings computeStats is tuned for (on top of createPool's jit=off): the query service's
+ * pool and the measuring scripts use these. work_mem: the per-user counts of a time-filtered answer
+ * hash one row per active user (tens of thousands); with the 4 MB default they spilled to disk.
+ * max_parallel_workers_per_gather (the query service's QUERY_DB_PARALLEL_WORKERS, default 0): an
+ * answer already runs up to 7 statements at once; PostgreSQL's default (2) had the planner start two
+ * workers for a raw edge of a few hundred rows, and starting them took longer than the scan (from 30
+ * to 7 days ago, asked at 00:30 UTC, on the 5M-row benchmark data: 34 -> 25 ms p50,
+ * `STATS_NOW=... node bench/scripts/trace-stats.mjs fromTo`).
+ */
+export function statsSessionSettings(parallelWorkers = 0): Record<string, string> {
+  return { work_mem: '32MB', max_parallel_workers_per_gather: String(parallelWorkers) };
+}
+
 export const STATS_LIMITS = {
   /** Longest daily series (days) a request may ask for. */
   maxDays: 3700,

@@ -1,4 +1,4 @@
-import { computeStats, createPool, type pg } from '@tracker/db';
+import { computeStats, createPool, type pg, statsSessionSettings } from '@tracker/db';
 import { createKafka } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
 import type { FastifyInstance } from 'fastify';
@@ -37,13 +37,7 @@ export const clientsPlugin = fp<ClientsOptions>(
     let pool = deps.pool;
     if (!pool) {
       // Session defaults for every connection. statement_timeout: exports lift it inside their own
-      // transaction. work_mem: the per-user counts of a time-filtered /api/stats hash
-      // one row per active user (tens of thousands); with the 4 MB default they spilled to disk.
-      // max_parallel_workers_per_gather (QUERY_DB_PARALLEL_WORKERS, default 0): a /api/stats already
-      // runs up to 7 statements at once; PostgreSQL's default (2) had the planner start two workers
-      // for a raw edge of a few hundred rows, and starting them took longer than the scan (from 30
-      // to 7 days ago, asked at 00:30 UTC, on the 5M-row benchmark data: 34 -> 25 ms p50,
-      // `STATS_NOW=... node bench/scripts/trace-stats.mjs fromTo`).
+      // transaction. work_mem and parallel workers: statsSessionSettings (packages/db stats.ts).
       // NOTE: not as `?options=` in the URL: node-postgres lets the URL's options replace the pool's
       // (which turn JIT off).
       pool = createPool(
@@ -52,8 +46,7 @@ export const clientsPlugin = fp<ClientsOptions>(
         'tracker-query',
         {
           statement_timeout: String(config.QUERY_STATEMENT_TIMEOUT_MS),
-          work_mem: '32MB',
-          max_parallel_workers_per_gather: String(config.QUERY_DB_PARALLEL_WORKERS),
+          ...statsSessionSettings(config.QUERY_DB_PARALLEL_WORKERS),
         },
         config.QUERY_DB_IDLE_TIMEOUT_MS,
       );
