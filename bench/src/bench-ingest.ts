@@ -30,6 +30,7 @@ export function ingestEnv(ctx: BenchContext, topic: string, hitsTopic: string): 
     INGEST_SUBJECT: BENCH_SUBJECT,
     // The bench is one client sending as fast as it can: the per-key limit would only measure 429s.
     INGEST_RATE_LIMIT_MAX: '0',
+    INGEST_EVENT_RATE_MAX: '0',
   };
 }
 

@@ -111,6 +111,7 @@ export async function runSoak(ctx: SoakContext, options: SoakOptions = soakOptio
       INGEST_TOPIC: topics.topic,
       INGEST_API_HITS_TOPIC: topics.hits,
       INGEST_RATE_LIMIT_MAX: '0',
+      INGEST_EVENT_RATE_MAX: '0',
     },
     processor: {
       ...base,

@@ -1,11 +1,13 @@
 import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { trustProxyOption } from '@tracker/config';
 import {
   apiHitsPlugin,
   type BaseAppOptions,
   createBaseApp,
   HttpError,
   healthPlugin,
+  httpServerOptions,
   type TrackerApp,
 } from '@tracker/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -38,7 +40,8 @@ export function baseAppOptions(config: IngestConfig): Omit<BaseAppOptions, 'docs
     corsHeaders: ['x-write-key', 'content-encoding'],
     rateLimitMax: config.INGEST_RATE_LIMIT_MAX,
     rateLimitWindowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustProxyOption(config.TRUST_PROXY),
+    ...httpServerOptions(config),
   };
 }
 
@@ -133,6 +136,11 @@ export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promis
     app.log.warn({
       msg: 'write_keys_unset',
       hint: 'INGEST_WRITE_KEYS is empty: anyone who reaches this port can send events',
+    });
+  } else if (config.INGEST_IMPORT_KEYS.length === 0) {
+    app.log.info({
+      msg: 'imports_disabled',
+      hint: 'write keys are set and INGEST_IMPORT_KEYS is empty: /v1/import refuses every request',
     });
   }
 

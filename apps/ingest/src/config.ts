@@ -1,5 +1,13 @@
 import { fileURLToPath } from 'node:url';
-import { CommonEnv, loadConfig, type Static, Type } from '@tracker/config';
+import {
+  CommonEnv,
+  HttpServerEnv,
+  KeyList,
+  loadConfig,
+  type Static,
+  TrustProxy,
+  Type,
+} from '@tracker/config';
 import { TOPICS } from '@tracker/schemas';
 
 /** packages/tracker's build output, relative to this file in src/ or dist/. */
@@ -12,7 +20,8 @@ export const IngestEnvSchema = Type.Object({
   LOG_LEVEL: CommonEnv.LOG_LEVEL,
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
-  TRUST_PROXY: Type.Boolean({ default: false }),
+  TRUST_PROXY: TrustProxy,
+  ...HttpServerEnv,
   KAFKA_BROKERS: CommonEnv.KAFKA_BROKERS,
   KAFKA_CLIENT_ID: Type.String({ default: 'tracker-ingest' }),
   KAFKA_SSL: CommonEnv.KAFKA_SSL,
@@ -27,10 +36,21 @@ export const IngestEnvSchema = Type.Object({
   INGEST_SUBJECT: Type.Optional(Type.String({ minLength: 1 })),
   INGEST_API_HITS_TOPIC: Type.String({ minLength: 1, default: TOPICS.apiHits }),
   INGEST_API_HITS_INTERVAL_MS: Type.Integer({ minimum: 100, default: 2000 }),
-  INGEST_WRITE_KEYS: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  INGEST_WRITE_KEYS: KeyList(),
+  /** Keys that may use /v1/import (bulk, any user and time); a write key alone may not. */
+  INGEST_IMPORT_KEYS: KeyList(),
+  /**
+   * Query parameters kept in stored pages and referrers: names, `prefix*`, or `*` for all. Every other
+   * parameter and every fragment is dropped (they carry reset tokens and session ids).
+   */
+  INGEST_URL_QUERY_ALLOW: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { default: ['utm_*'] }),
   INGEST_CORS_ORIGINS: Type.Array(Type.String({ minLength: 1 }), { default: ['*'] }),
   INGEST_RATE_LIMIT_MAX: Type.Integer({ minimum: 0, default: 6000 }),
   INGEST_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000 }),
+  /** Events (not requests) per INGEST_RATE_LIMIT_WINDOW_MS per key and client address; 0: no limit. */
+  INGEST_EVENT_RATE_MAX: Type.Integer({ minimum: 0, default: 120_000 }),
+  /** Events per INGEST_RATE_LIMIT_WINDOW_MS one import key may import; 0: no limit. */
+  INGEST_IMPORT_EVENT_RATE_MAX: Type.Integer({ minimum: 0, default: 1_000_000 }),
   INGEST_BATCH_MAX_EVENTS: Type.Integer({ minimum: 1, default: 1000 }),
   INGEST_BATCH_MAX_BYTES: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
   INGEST_IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 250 * 1024 * 1024 }),

@@ -14,6 +14,7 @@ import {
   prepareInteraction,
   type RequestContext,
 } from './normalize.js';
+import { queryAllowList } from './url-privacy.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00.000Z');
 const ctx: RequestContext = { receivedAt: NOW, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' };
@@ -263,7 +264,7 @@ describe('prepareInteraction', () => {
         ...base,
         role: 'admin',
         action: 'Click',
-        page: 'https://a.example/p?q=1',
+        page: 'https://a.example/p?q=1&utm_source=news#access_token=t',
         properties: { n: 1, ok: true, s: 'x' },
       },
       ctx,
@@ -275,7 +276,7 @@ describe('prepareInteraction', () => {
       userId: 'u-1',
       role: 'ADMIN',
       action: 'click',
-      page: '/p?q=1',
+      page: '/p?utm_source=news', // only allowed parameters (default utm_*), never the fragment
       occurredAt: NOW,
       receivedAt: NOW,
       sessionId: null,
@@ -284,6 +285,19 @@ describe('prepareInteraction', () => {
       isBot: false,
     });
     expect(prepared.record.eventId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("keeps the query parameters INGEST_URL_QUERY_ALLOW names, and scrubs the snippet's referrer", () => {
+    const prepared = prepareInteraction(
+      {
+        ...base,
+        page: '/reset?token=abc&plan=pro',
+        properties: { referrer: 'https://mail.example/open?token=abc#frag', hash: '#access_token=t' },
+      },
+      { ...ctx, keepParam: queryAllowList(['plan']) },
+    );
+    expect(prepared.ok && prepared.record.page).toBe('/reset?plan=pro');
+    expect(prepared.ok && prepared.record.properties).toEqual({ referrer: 'https://mail.example/open' });
   });
 
   it('keeps the client eventId (lower-cased) so a resend is the same event', () => {

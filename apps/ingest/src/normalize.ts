@@ -15,6 +15,7 @@ import {
 } from '@tracker/schemas';
 import { isbot } from 'isbot';
 import { instantOf } from './instant.js';
+import { type ParamFilter, queryAllowList, scrubPage, scrubProperties } from './url-privacy.js';
 import { compileValidator, toDetail } from './validation.js';
 
 /** Why an occurredAt outside OCCURRED_AT_LIMITS (after skew correction) is refused. */
@@ -38,7 +39,11 @@ export interface RequestContext {
   receivedAt: number;
   /** The request's User-Agent header, when any. */
   userAgent: string | undefined;
+  /** Query parameters kept in pages and referrers (INGEST_URL_QUERY_ALLOW); default `utm_*`. */
+  keepParam?: ParamFilter;
 }
+
+const DEFAULT_KEEP_PARAM = queryAllowList(['utm_*']);
 
 export type Prepared =
   | { ok: true; record: InteractionRecord }
@@ -253,7 +258,9 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
     errors.push({ path: 'action', message: 'must be 1 to 64 of a-z 0-9 _ . : - (after lower-casing)' });
     reason = 'action';
   }
-  const page = normalizePage(input.page);
+  const keep = ctx.keepParam ?? DEFAULT_KEEP_PARAM;
+  const normalized = normalizePage(input.page);
+  const page = normalized === undefined ? undefined : scrubPage(normalized, keep);
   if (page === undefined) {
     errors.push({ path: 'page', message: 'must be a path starting with / or an absolute http(s) URL' });
     reason = 'page';
@@ -272,7 +279,7 @@ export function prepareInteraction(raw: unknown, ctx: RequestContext, bytes?: nu
     occurredAt: at,
     receivedAt: ctx.receivedAt,
     sessionId: input.sessionId ?? null,
-    properties: input.properties ?? {},
+    properties: scrubProperties(input.properties ?? {}, keep),
     ...agentOf(input.userAgent, ctx),
   });
   return roleMarked(prepared, input.role);

@@ -62,6 +62,8 @@ describe('Kafka unreachable', () => {
     expect(failed.statusCode).toBe(503);
     expect(failed.headers['retry-after']).toBe('2');
     expect(failed.json()).toMatchObject({ status: 503, code: 'BROKER_UNAVAILABLE' });
+    // Not "nothing was accepted": a timed-out send may land; the client is told how to resend safely.
+    expect(failed.json().message).toMatch(/may have been stored.*resend.*same eventId/);
 
     expect(await ready()).toEqual({ ready: false, checks: { kafka: false, schemaRegistry: true } });
     // Fail fast while down: no request waits for a timeout.

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { TopicReader, testConfig, testKafka, testTopics } from './testing/harness.js';
 
-const KEY = 'wk_test_1';
+const KEY = 'wk_test_1_0123456789abcdef';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0';
 const auth = { 'x-write-key': KEY, 'user-agent': FIREFOX };
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
       INGEST_TOPIC: topics.interactions,
       INGEST_API_HITS_TOPIC: topics.apiHits,
       INGEST_API_HITS_INTERVAL_MS: '200',
-      INGEST_WRITE_KEYS: `other_key,${KEY}`,
+      INGEST_WRITE_KEYS: `other_key_0123456789abcdef,${KEY}`,
       INGEST_CORS_ORIGINS: '*',
       INGEST_TRACKER_JS_PATH: join(trackerDir, 'tracker.js'),
     }),
@@ -61,7 +61,7 @@ describe('POST /v1/events', () => {
       userId: 'alice',
       role: 'admin',
       action: 'Form_Submit',
-      page: 'https://shop.example/checkout?step=2#pay',
+      page: 'https://shop.example/checkout?step=2&utm_campaign=spring#pay',
       timestamp: '2030-01-01T00:00:00.000Z',
       sentAt: '2030-01-01T00:00:10.000Z',
       sessionId: 's-1',
@@ -77,7 +77,7 @@ describe('POST /v1/events', () => {
       userId: 'alice',
       role: 'ADMIN',
       action: 'form_submit',
-      page: '/checkout?step=2',
+      page: '/checkout?utm_campaign=spring', // only INGEST_URL_QUERY_ALLOW's parameters (utm_*)
       sessionId: 's-1',
       properties: { plan: 'pro', seats: 3, trial: false },
       userAgent: FIREFOX,

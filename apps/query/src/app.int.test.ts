@@ -9,7 +9,7 @@ import { storeRecords, testConfig } from './test-support.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
-const KEYS = 'read-key-one,read-key-two';
+const KEYS = 'read-key-one-0123456789,read-key-two-0123456789';
 
 /** Every /api route with a valid query; the keys matter, not the answers. */
 const API_ROUTES = [
@@ -24,7 +24,9 @@ const API_ROUTES = [
 beforeAll(async () => {
   db = await createTestDatabase('query_app');
   await storeRecords(db.pool, [buildInteraction({ userId: 'k' })]);
-  app = await buildApp(testConfig(db.url, { QUERY_READ_KEYS: KEYS, QUERY_DLQ_TIMEOUT_MS: '2000' }));
+  app = await buildApp(
+    testConfig(db.url, { QUERY_READ_KEYS: KEYS, QUERY_DLQ_TIMEOUT_MS: '2000', AUTH_FAILURE_LIMIT: '1000' }),
+  );
   await app.ready();
 });
 
@@ -45,9 +47,9 @@ describe('read keys', () => {
     });
     for (const headers of [
       { authorization: 'Bearer nope' },
-      { 'x-api-key': 'read-key-one ' },
+      { 'x-api-key': 'read-key-one-0123456789 ' },
       { authorization: 'Basic cmVhZC1rZXktb25lOg==' },
-      { 'x-api-key': 'READ-KEY-ONE' },
+      { 'x-api-key': 'READ-KEY-ONE-0123456789' },
     ]) {
       const wrong = await app.inject({ method: 'GET', url, headers });
       expect(wrong.statusCode, JSON.stringify(headers)).toBe(401);
@@ -57,7 +59,10 @@ describe('read keys', () => {
   it.each(API_ROUTES.filter((u) => !u.startsWith('/api/stream')))(
     '%s accepts either key in either header',
     async (url) => {
-      for (const headers of [{ authorization: 'Bearer read-key-one' }, { 'x-api-key': 'read-key-two' }]) {
+      for (const headers of [
+        { authorization: 'Bearer read-key-one-0123456789' },
+        { 'x-api-key': 'read-key-two-0123456789' },
+      ]) {
         const res = await app.inject({ method: 'GET', url, headers });
         // /api/dlq may answer 503 when Kafka is slow; it is past the key check either way.
         expect([200, 503], url).toContain(res.statusCode);
@@ -71,17 +76,22 @@ describe('read keys', () => {
   });
 
   it('takes ?key= on /api/stream and /api/export only (EventSource and download links cannot set headers)', async () => {
-    const exported = await app.inject({ method: 'GET', url: '/api/export?format=ndjson&key=read-key-two' });
+    const exported = await app.inject({
+      method: 'GET',
+      url: '/api/export?format=ndjson&key=read-key-two-0123456789',
+    });
     expect(exported.statusCode).toBe(200);
     expect(JSON.parse(exported.body.trim()).userId).toBe('k');
     expect((await app.inject({ method: 'GET', url: '/api/export?key=wrong' })).statusCode).toBe(401);
     // Elsewhere ?key= is no key at all.
-    expect((await app.inject({ method: 'GET', url: '/api/stats?key=read-key-one' })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/stats?key=read-key-one-0123456789' })).statusCode,
+    ).toBe(401);
     // …and with a header it is an unknown parameter.
     const extra = await app.inject({
       method: 'GET',
-      url: '/api/stats?key=read-key-one',
-      headers: { 'x-api-key': 'read-key-one' },
+      url: '/api/stats?key=read-key-one-0123456789',
+      headers: { 'x-api-key': 'read-key-one-0123456789' },
     });
     expect(extra.statusCode).toBe(400);
     expect(extra.json().details[0].path).toBe('querystring.key');
@@ -92,7 +102,9 @@ describe('read keys', () => {
     const denied = await fetch(`${base}/api/stream?key=wrong`);
     expect(denied.status).toBe(401);
     const controller = new AbortController();
-    const ok = await fetch(`${base}/api/stream?stats=false&key=read-key-one`, { signal: controller.signal });
+    const ok = await fetch(`${base}/api/stream?stats=false&key=read-key-one-0123456789`, {
+      signal: controller.signal,
+    });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toContain('text/event-stream');
     controller.abort();
@@ -136,7 +148,7 @@ describe('service basics', () => {
     const res = await app.inject({
       method: 'GET',
       url: '/api/nope',
-      headers: { 'x-api-key': 'read-key-one' },
+      headers: { 'x-api-key': 'read-key-one-0123456789' },
     });
     expect(res.statusCode).toBe(404);
     expect(res.json().code).toBe('NOT_FOUND');

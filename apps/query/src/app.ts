@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { trustProxyOption } from '@tracker/config';
 import type { pg } from '@tracker/db';
 import { recordApiHits } from '@tracker/db';
 import {
   apiHitsPlugin,
   createBaseApp,
+  HttpError,
   healthPlugin,
+  httpServerOptions,
   type KeySource,
   requireKey,
   type TrackerApp,
@@ -12,10 +15,13 @@ import {
 import { PATTERN_MESSAGES } from '@tracker/schemas';
 import type { Kafka } from 'kafkajs';
 import type { QueryConfig } from './config.js';
+import { createExportLinks } from './export-link.js';
 import { clientsPlugin } from './plugins/clients.plugin.js';
+import { securityHeadersPlugin } from './plugins/security-headers.plugin.js';
 import { webPlugin } from './plugins/web.plugin.js';
 import { dlqRoute } from './routes/dlq.route.js';
 import { exportRoute } from './routes/export.route.js';
+import { exportLinkRoute } from './routes/export-link.route.js';
 import { facetsRoute } from './routes/facets.route.js';
 import { interactionsRoute } from './routes/interactions.route.js';
 import { statsRoute } from './routes/stats.route.js';
@@ -50,17 +56,20 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
     corsOrigins: config.QUERY_CORS_ORIGINS,
     rateLimitMax: config.QUERY_RATE_LIMIT_MAX,
     rateLimitWindowMs: config.QUERY_RATE_LIMIT_WINDOW_MS,
-    trustProxy: config.QUERY_TRUST_PROXY,
+    trustProxy: trustProxyOption(config.QUERY_TRUST_PROXY),
+    ...httpServerOptions(config),
     docs: {
       title: 'Interaction tracker: query API',
       description:
         'Filtered, paginated reads of stored interactions, statistics from exact aggregates, CSV/NDJSON export, ' +
         'live updates (server-sent events) and the dead-letter view. With QUERY_READ_KEYS set, every /api route ' +
-        'needs `Authorization: Bearer <key>` or `x-api-key: <key>`; /api/stream and /api/export also take `?key=`.',
+        'needs `Authorization: Bearer <key>` or `x-api-key: <key>`; /api/stream and /api/export also take `?key=`, ' +
+        'and /api/export a signed link from POST /api/export/link instead.',
     },
   });
   app.addSchema(InteractionItemSchema);
   app.addSchema(StatsSchema);
+  await app.register(securityHeadersPlugin, { demoIngestUrl: config.QUERY_DEMO_INGEST_URL });
 
   await app.register(clientsPlugin, {
     config,
@@ -90,6 +99,7 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
   const headerSources: KeySource[] = ['bearer', 'header:x-api-key'];
   const headerAuth = requireKey(config.QUERY_READ_KEYS, headerSources, 'read key');
   const urlAuth = requireKey(config.QUERY_READ_KEYS, [...headerSources, 'query:key'], 'read key');
+  const exportLinks = createExportLinks(config.QUERY_READ_KEYS, config.QUERY_EXPORT_LINK_TTL_S);
 
   await app.register(
     async (api) => {
@@ -97,6 +107,16 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
       // buckets by key and an unauthenticated caller learns nothing about the parameters.
       api.addHook('onRequest', async (request) => {
         const route = request.routeOptions.url ?? '';
+        // A signed export link (POST /api/export/link) stands in for the key; a bad one is refused.
+        const search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+        const link = route === '/api/export' ? exportLinks?.verify(search) : undefined;
+        if (link === 'valid') return;
+        if (link === 'expired' || link === 'invalid')
+          throw new HttpError(
+            401,
+            'UNAUTHORIZED',
+            `the export link ${link === 'expired' ? 'has expired' : 'is not valid'}`,
+          );
         await (URL_KEY_ROUTES.has(route) ? urlAuth : headerAuth)(request);
       });
       await api.register(interactionsRoute);
@@ -105,13 +125,23 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
       await api.register(exportRoute, {
         formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION,
         maxConcurrent: config.QUERY_EXPORT_MAX_CONCURRENT,
+        perAddress: config.QUERY_EXPORTS_PER_ADDRESS,
+        perKey: config.QUERY_EXPORTS_PER_KEY,
+        statementTimeoutMs: config.QUERY_EXPORT_STATEMENT_TIMEOUT_MS,
+        idleTimeoutMs: config.QUERY_EXPORT_IDLE_TIMEOUT_MS,
       });
+      await api.register(exportLinkRoute, { links: exportLinks });
       await api.register(streamRoute, { config });
       await api.register(dlqRoute);
     },
     { prefix: '/api' },
   );
 
-  await app.register(webPlugin, { publicDir: config.QUERY_PUBLIC_DIR, demoDir: config.QUERY_DEMO_DIR });
+  await app.register(webPlugin, {
+    publicDir: config.QUERY_PUBLIC_DIR,
+    demoDir: config.QUERY_DEMO_DIR,
+    demoIngestUrl: config.QUERY_DEMO_INGEST_URL,
+    demoWriteKey: config.QUERY_DEMO_WRITE_KEY,
+  });
   return app;
 }

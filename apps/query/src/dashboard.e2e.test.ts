@@ -687,7 +687,8 @@ describe('dashboard states', () => {
   });
 
   it('asks for a read key on 401, keeps it and sends it', async () => {
-    const keyed = await startQuery(seeded.url, { QUERY_READ_KEYS: 'dash-read-key,other-key' });
+    const readKey = 'dash-read-key-0123456789';
+    const keyed = await startQuery(seeded.url, { QUERY_READ_KEYS: `${readKey},other-read-key-0123456789` });
     try {
       const page = await open(`${keyed.base}/`);
       await page.waitForSelector('#key-dialog[open]');
@@ -700,14 +701,26 @@ describe('dashboard states', () => {
       await page.click('#key-form button[type="submit"]');
       await page.waitForSelector('#key-dialog[open] #key-error:not([hidden])');
 
-      await page.fill('#key-input', 'dash-read-key');
+      await page.fill('#key-input', readKey);
       await page.click('#key-form button[type="submit"]');
       await readyState(page);
-      await expectCardsToEqualApi(page, {}, keyed.base, 'dash-read-key');
-      expect(await page.evaluate(() => localStorage.getItem('tracker.readKey'))).toBe('dash-read-key');
-      expect(
-        new URL((await page.getAttribute('#export', 'href')) ?? '', keyed.base).searchParams.get('key'),
-      ).toBe('dash-read-key');
+      const stats = await expectCardsToEqualApi(page, {}, keyed.base, readKey);
+      expect(await page.evaluate(() => localStorage.getItem('tracker.readKey'))).toBe(readKey);
+      // The export link never carries the key: a click fetches a short-lived signed URL and follows it.
+      expect((await page.getAttribute('#export', 'href')) ?? '').not.toContain(readKey);
+      const linkRequests: string[] = [];
+      page.on('request', (request) => {
+        if (request.url().includes('/api/export')) linkRequests.push(request.url());
+      });
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+      expect(download.url()).toMatch(/\/api\/export\?.*&expires=\d+&.*sig=/);
+      expect(linkRequests.some((url) => new URL(url).pathname === '/api/export/link')).toBe(true);
+      for (const url of [download.url(), ...linkRequests]) expect(url).not.toContain(readKey);
+      const exported = parse(await readFile(await download.path()), {
+        columns: true,
+        bom: true,
+      }) as unknown[];
+      expect(exported).toHaveLength(stats.totalActions);
       await waitFor(
         () =>
           page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),

@@ -7,15 +7,25 @@ export interface ApiHitDelta {
   hits: number;
 }
 
+/** How long a delta's id is kept to refuse its redelivery; redeliveries come within minutes. */
+export const API_HIT_BATCH_RETENTION_HOURS = 24;
+/** Expired ids removed per call at most, so one call stays cheap however far behind pruning is. */
+const PRUNE_PER_CALL = 1000;
+
 /**
  * Adds hit deltas to the per-service totals exactly once (set-based: one statement for any number
- * of deltas). Call inside the caller's transaction when the deltas come from Kafka, so the offsets
- * and the counts commit together.
+ * of deltas), and removes up to PRUNE_PER_CALL ids older than API_HIT_BATCH_RETENTION_HOURS, so the
+ * dedupe table stays small with no job of its own. Call inside the caller's transaction when the
+ * deltas come from Kafka, so the offsets and the counts commit together.
  */
 export async function recordApiHits(db: Queryable, deltas: ApiHitDelta[]): Promise<number> {
   if (deltas.length === 0) return 0;
   const { rows } = await db.query<{ added: number }>(
-    `WITH fresh AS (
+    `WITH pruned AS (
+       DELETE FROM api_hit_batches WHERE batch_id IN (
+         SELECT batch_id FROM api_hit_batches
+          WHERE recorded_at < now() - make_interval(hours => $4) LIMIT $5)
+     ), fresh AS (
        INSERT INTO api_hit_batches (batch_id, service, hits)
        SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
        ON CONFLICT (batch_id) DO NOTHING
@@ -29,18 +39,15 @@ export async function recordApiHits(db: Queryable, deltas: ApiHitDelta[]): Promi
        RETURNING 1
      )
      SELECT coalesce((SELECT sum(hits) FROM sums), 0)::bigint AS added`,
-    [deltas.map((d) => d.batchId), deltas.map((d) => d.service), deltas.map((d) => d.hits)],
+    [
+      deltas.map((d) => d.batchId),
+      deltas.map((d) => d.service),
+      deltas.map((d) => d.hits),
+      API_HIT_BATCH_RETENTION_HOURS,
+      PRUNE_PER_CALL,
+    ],
   );
   return Number(rows[0]?.added ?? 0);
-}
-
-/** Removes dedupe rows older than `maxAgeHours`; redeliveries come within minutes, not days. */
-export async function pruneApiHitBatches(db: Queryable, maxAgeHours = 24): Promise<number> {
-  const res = await db.query(
-    'DELETE FROM api_hit_batches WHERE recorded_at < now() - make_interval(hours => $1)',
-    [maxAgeHours],
-  );
-  return res.rowCount ?? 0;
 }
 
 /** Total hits over all services. */

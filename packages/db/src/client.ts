@@ -19,7 +19,8 @@ export function createPrisma(url: string, poolSize = 10): PrismaClient {
  * compilation is off for its sessions: the planner overestimates the many small index range scans
  * of the statistics queries, and compiling them (20-50 ms) took longer than running them. `settings`
  * adds other session settings (e.g. work_mem); `idleTimeoutMillis`: how long an unused connection is
- * kept (node-postgres' default: 10 s).
+ * kept (node-postgres' default: 10 s); `connectionTimeoutMillis`: how long a caller waits for a
+ * connection (a new one, or a free one of a busy pool) before an error (node-postgres: forever).
  */
 export function createPool(
   url: string,
@@ -27,6 +28,7 @@ export function createPool(
   applicationName = 'tracker',
   settings: Record<string, string> = {},
   idleTimeoutMillis = 10_000,
+  connectionTimeoutMillis = 10_000,
 ): pg.Pool {
   const options = Object.entries({ jit: 'off', ...settings })
     .map(([k, v]) => `-c ${k}=${v}`)
@@ -37,6 +39,7 @@ export function createPool(
     application_name: applicationName,
     options,
     idleTimeoutMillis,
+    connectionTimeoutMillis,
   });
 }
 

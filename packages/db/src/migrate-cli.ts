@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** `pnpm db:migrate`: creates the database when missing, then applies pending migrations. */
-import { CommonEnv, loadConfig, Type } from '@tracker/config';
+import { CommonEnv, loadConfig, redactCredentials, Type } from '@tracker/config';
 import { ensureDatabase, migrate } from './migrate.js';
 
 const { DATABASE_URL } = loadConfig(Type.Object({ DATABASE_URL: CommonEnv.DATABASE_URL }));
-const redacted = DATABASE_URL.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+const redacted = redactCredentials(DATABASE_URL);
 try {
   if (await ensureDatabase(DATABASE_URL)) console.log(`created database ${redacted}`);
   const { applied, alreadyApplied } = await migrate(DATABASE_URL);
@@ -12,6 +12,6 @@ try {
     `migrations: ${applied.length} applied${applied.length ? ` (${applied.join(', ')})` : ''}, ${alreadyApplied.length} already applied`,
   );
 } catch (error) {
-  console.error(`db:migrate failed for ${redacted}: ${(error as Error).message}`);
+  console.error(`db:migrate failed for ${redacted}: ${redactCredentials((error as Error).message)}`);
   process.exitCode = 1;
 }

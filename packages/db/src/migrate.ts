@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { redactCredentials } from '@tracker/config';
 import pg from 'pg';
 
 /** Prisma's own advisory lock key for migrations, so this runner and `prisma migrate` exclude each other. */
@@ -38,7 +39,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
 export async function ensureDatabase(url: string): Promise<boolean> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
-  if (!name) throw new Error(`DATABASE_URL names no database: ${url}`);
+  if (!name) throw new Error(`DATABASE_URL names no database: ${redactCredentials(url)}`);
   // Managed services often refuse connections to `postgres`: when the target answers, it exists.
   const direct = new pg.Client({ connectionString: url });
   try {
@@ -89,9 +90,11 @@ export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<Migrat
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
     )`);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
-      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
-    );
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+    }>('SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL');
     const done = new Map(rows.map((r) => [r.migration_name, r]));
     const result: MigrateResult = { applied: [], alreadyApplied: [] };
     for (const m of migrations) {

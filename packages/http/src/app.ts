@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -12,6 +12,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import { rateLimitKey } from './auth.js';
+import { authFailurePlugin } from './auth-failures.js';
 import { ErrorResponseSchema, errorBody, errorHandler, notFoundHandler } from './errors.js';
 import { metricsPlugin } from './metrics.js';
 import { finiteNumbers, strictJsonParser, strictQueryString } from './strict-input.js';
@@ -43,8 +44,14 @@ export interface BaseAppOptions {
   };
   /** Extra headers CORS must allow (e.g. x-write-key). */
   corsHeaders?: string[];
-  /** Trust X-Forwarded-For from a reverse proxy. */
-  trustProxy?: boolean;
+  /** Which proxies may set X-Forwarded-For: none (false), a hop count, or their addresses/CIDRs. */
+  trustProxy?: false | number | string[];
+  /** HTTP server timeouts (ms): whole request, request headers, idle keep-alive connection. */
+  timeouts?: { requestMs: number; headersMs: number; keepAliveMs: number };
+  /** 401 answers per client address per window before it gets 429 (default 20 per minute). */
+  authFailures?: { max: number; windowMs: number };
+  /** When set, GET /metrics needs it as a bearer token. */
+  metricsKey?: string;
   /** Validation messages for patterns, by pattern (instead of "must match pattern ^(?:…)$"). */
   patternMessages?: Readonly<Record<string, string>>;
 }
@@ -55,10 +62,24 @@ export interface BaseAppOptions {
  * limiting per key and IP, Prometheus metrics and OpenAPI at /docs.
  */
 export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
-  const app = Fastify({
+  const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
+  const app = Fastify<RawServerDefault, IncomingMessage, ServerResponse>({
     logger: fastifyLoggerOptions(opts.service, opts.logLevel ?? 'info'),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
-    trustProxy: opts.trustProxy ?? false,
+    trustProxy: proxyTrust(opts.trustProxy ?? false),
+    serverFactory: (handler) => {
+      const server = createServer(
+        {
+          requestTimeout: timeouts.requestMs,
+          headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+          keepAliveTimeout: timeouts.keepAliveMs,
+          // How often Node checks the two timeouts above (its default, 30 s, is too coarse).
+          connectionsCheckingInterval: Math.min(5000, timeouts.headersMs),
+        },
+        handler,
+      );
+      return server;
+    },
     // Per-request lines off: metrics count requests, and the error handler logs what matters.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
@@ -70,6 +91,8 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorResponseSchema);
+  // First of all hooks: an address that keeps failing authentication is turned away before anything.
+  await app.register(authFailurePlugin, opts.authFailures ?? { max: 20, windowMs: 60_000 });
   app.setErrorHandler((error, request, reply) =>
     errorHandler(error as Parameters<typeof errorHandler>[0], request, reply, opts.patternMessages),
   );
@@ -130,9 +153,50 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
     });
   }
 
-  await app.register(metricsPlugin, { service: opts.service });
+  await app.register(metricsPlugin, {
+    service: opts.service,
+    ...(opts.metricsKey ? { key: opts.metricsKey } : {}),
+  });
   return app;
 }
+
+/**
+ * Fastify's trustProxy. A hop count trusts that many proxies in front of us whatever their address
+ * (Fastify 5 ignores a bare number), so the port must be reachable only through them.
+ */
+function proxyTrust(
+  trust: false | number | string[],
+): boolean | string[] | ((a: string, i: number) => boolean) {
+  if (typeof trust !== 'number') return trust;
+  return (_address, hop) => hop < trust;
+}
+
+/** The HttpServerEnv settings (@tracker/config) every service reads, as base app options. */
+export interface HttpServerSettings {
+  HTTP_REQUEST_TIMEOUT_MS: number;
+  HTTP_HEADERS_TIMEOUT_MS: number;
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: number;
+  AUTH_FAILURE_LIMIT: number;
+  AUTH_FAILURE_WINDOW_MS: number;
+  METRICS_KEY?: string | undefined;
+}
+
+export function httpServerOptions(
+  c: HttpServerSettings,
+): Pick<BaseAppOptions, 'timeouts' | 'authFailures' | 'metricsKey'> {
+  return {
+    timeouts: {
+      requestMs: c.HTTP_REQUEST_TIMEOUT_MS,
+      headersMs: c.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveMs: c.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
+    authFailures: { max: c.AUTH_FAILURE_LIMIT, windowMs: c.AUTH_FAILURE_WINDOW_MS },
+    ...(c.METRICS_KEY ? { metricsKey: c.METRICS_KEY } : {}),
+  };
+}
+
+/** Node's defaults for the whole request and idle keep-alive; headers well under Node's 60 s. */
+export const DEFAULT_TIMEOUTS = { requestMs: 300_000, headersMs: 15_000, keepAliveMs: 65_000 };
 
 /** A rate-limit window for people: `1 minute`, `10 seconds`, `1500 ms`. */
 export function windowText(ms: number): string {

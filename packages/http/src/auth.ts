@@ -49,8 +49,12 @@ declare module 'fastify' {
   }
 }
 
-/** Rate limit bucket: key and client IP, the key hashed so it never appears in memory dumps or logs. */
+/** A key's stand-in for buckets and maps: a short hash, so the key never sits in memory dumps or logs. */
+export function keyId(key: string): string {
+  return digest(key).toString('hex').slice(0, 16);
+}
+
+/** Rate limit bucket: key and client IP. */
 export function rateLimitKey(request: FastifyRequest): string {
-  const key = request.apiKey ? digest(request.apiKey).toString('hex').slice(0, 16) : '-';
-  return `${key}|${request.ip}`;
+  return `${request.apiKey ? keyId(request.apiKey) : '-'}|${request.ip}`;
 }

@@ -103,6 +103,10 @@ const FASTIFY_CODES: Record<string, [number, string]> = {
   FST_ERR_NOT_FOUND: [404, 'NOT_FOUND'],
 };
 
+/** node-postgres' errors when no connection could be had within connectionTimeoutMillis. */
+const POOL_TIMEOUT =
+  /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/;
+
 /**
  * Fastify error handler: validation errors, parser errors, HttpErrors and rate limiting all leave in
  * the common shape. Unexpected errors are logged and answer 500 without internals.
@@ -149,6 +153,14 @@ export function errorHandler(
     return reply
       .code(error.statusCode)
       .send(errorBody(error.statusCode, error.code ?? 'BAD_REQUEST', error.message));
+  }
+  if (POOL_TIMEOUT.test(error.message)) {
+    // No database connection within the pool's connection timeout: busy or down, not a bug.
+    request.log.warn({ msg: 'db_connect_timeout', url: request.url.split('?')[0] });
+    return reply
+      .code(503)
+      .header('retry-after', '5')
+      .send(errorBody(503, 'DATABASE_UNAVAILABLE', 'no database connection is free; retry shortly'));
   }
   request.log.error({ msg: 'request_failed', err: error });
   return reply.code(500).send(errorBody(500, 'INTERNAL', 'internal server error'));

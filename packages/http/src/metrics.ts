@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { requireKey } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,6 +12,8 @@ declare module 'fastify' {
 
 export interface MetricsOptions {
   service: string;
+  /** When set, GET /metrics answers only `Authorization: Bearer <key>` (401 otherwise). */
+  key?: string;
 }
 
 /**
@@ -41,10 +44,15 @@ export const metricsPlugin = fp<MetricsOptions>(
       requests.inc({ method: request.method, route, status: String(reply.statusCode) });
       duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     });
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
-    });
+    const auth = opts.key ? requireKey([opts.key], ['bearer'], 'metrics key') : undefined;
+    app.get(
+      '/metrics',
+      { schema: { hide: true }, ...(auth ? { onRequest: auth } : {}) },
+      async (_request, reply) => {
+        reply.type(registry.contentType);
+        return registry.metrics();
+      },
+    );
   },
   { name: 'tracker-metrics' },
 );

@@ -91,14 +91,15 @@ describe('page views', () => {
     const views = sent().filter((e) => e.action === 'page_view');
     expect(views.map((e) => e.page)).toEqual([
       '/demo/',
-      '/demo/pricing?plan=pro',
+      '/demo/pricing',
       '/demo/docs',
       '/demo/signup',
       '/demo/docs',
       '/demo/docs',
     ]);
     expect(views[1]!.properties.referrer).toBe(`${location.origin}/demo/`);
-    expect(views[5]!.properties.hash).toBe('#install');
+    expect(views[2]!.properties.referrer).toBe(`${location.origin}/demo/pricing`);
+    expect(views[5]!.properties).not.toHaveProperty('hash');
   });
 
   it('sends none by itself with autoPageview off, one on page()', async () => {
@@ -120,6 +121,44 @@ describe('page views', () => {
     expect(history.pushState).not.toBe(push);
     t.destroy();
     expect(history.pushState).toBe(push);
+  });
+});
+
+describe('URLs: no fragments, no query parameters but utm_* and the allowed ones', () => {
+  it('sends /reset?token=abc&utm_source=x#access_token=y as /reset?utm_source=x, in page and referrer', async () => {
+    history.replaceState(null, '', '/reset?token=abc&utm_source=x#access_token=y');
+    const t = start();
+    history.pushState(null, '', '/next?utm_campaign=spring&email=a%40b.c');
+    t.track('clicked');
+    await t.flush();
+    const [first, second, custom] = sent();
+    expect(first!.page).toBe('/reset?utm_source=x');
+    expect(second!.page).toBe('/next?utm_campaign=spring');
+    expect(second!.properties.referrer).toBe(`${location.origin}/reset?utm_source=x`);
+    expect(custom!.page).toBe('/next?utm_campaign=spring');
+    const body = JSON.stringify(sent());
+    for (const secret of ['token', 'abc', 'access_token', 'a%40b.c', '#']) expect(body).not.toContain(secret);
+  });
+
+  it('keeps only origin, path and allowed parameters of a referrer from another site', async () => {
+    Object.defineProperty(document, 'referrer', {
+      value: 'https://other.example/account/reset?token=s3cret&utm_medium=mail&ref=a#frag',
+      configurable: true,
+    });
+    try {
+      const t = start();
+      await t.flush();
+      expect(sent()[0]!.properties.referrer).toBe('https://other.example/account/reset?utm_medium=mail');
+    } finally {
+      Object.defineProperty(document, 'referrer', { value: '', configurable: true });
+    }
+  });
+
+  it('keeps the parameters the site allows (allowParams), as written', async () => {
+    history.replaceState(null, '', '/pricing?plan=pro&ref=mail%20x&session=s1&Plan=x');
+    const t = start({ allowParams: ['plan', 'ref'] });
+    await t.flush();
+    expect(sent()[0]!.page).toBe('/pricing?plan=pro&ref=mail%20x');
   });
 });
 
@@ -343,9 +382,32 @@ describe('Do-Not-Track', () => {
     expect(sessionStorage.length).toBe(0);
   });
 
-  it('is ignored unless respectDnt is set', async () => {
-    setNavigator('doNotTrack', '1');
+  it.each([
+    ['doNotTrack', '1'],
+    ['globalPrivacyControl', true],
+  ])('is honoured by default: navigator.%s = %s sends nothing', async (key, value) => {
+    setNavigator(key, value);
     const t = start();
+    t.track('x');
+    await t.flush();
+    expect(t.enabled).toBe(false);
+    expect(requests).toHaveLength(0);
+    expect(localStorage.length).toBe(0);
+  });
+
+  it('still hands the (disabled) tracker to the snippet, so calls queued on its stub are dropped', () => {
+    setNavigator('globalPrivacyControl', true);
+    let handed: Tracker | undefined;
+    tracker = createTracker({ ingestUrl: INGEST }, (t) => {
+      handed = t;
+    });
+    expect(handed).toBe(tracker);
+    expect(handed?.enabled).toBe(false);
+  });
+
+  it('is ignored when the site opts out (respectDnt: false)', async () => {
+    setNavigator('globalPrivacyControl', true);
+    const t = start({ respectDnt: false });
     await t.flush();
     expect(t.enabled).toBe(true);
     expect(actions()).toEqual(['page_view']);
@@ -393,7 +455,8 @@ describe('script tag configuration', () => {
         'data-user-id': 'u-1',
         'data-role': 'ADMIN',
         'data-track-clicks': '.btn',
-        'data-respect-dnt': '',
+        'data-respect-dnt': 'false',
+        'data-allow-params': 'plan, ref,,',
         'data-auto-pageview': 'false',
         'data-track-forms': '0',
         'data-batch-size': '5',
@@ -409,7 +472,8 @@ describe('script tag configuration', () => {
       trackClicks: '.btn',
       trackForms: false,
       autoPageview: false,
-      respectDnt: true,
+      respectDnt: false,
+      allowParams: ['plan', 'ref'],
       debug: true,
       batchSize: 5,
       flushInterval: 500,
@@ -422,7 +486,8 @@ describe('script tag configuration', () => {
     expect(config).toMatchObject({
       trackClicks: undefined,
       autoPageview: true,
-      respectDnt: false,
+      respectDnt: true,
+      allowParams: [],
       trackForms: true,
     });
     expect(readScriptConfig(script({ 'data-track-clicks': 'false' })).trackClicks).toBe(false);

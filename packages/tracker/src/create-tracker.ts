@@ -2,6 +2,7 @@ import { clickProperties, formProperties } from './capture.js';
 import { createIdentity } from './identity.js';
 import { createTransport } from './transport.js';
 import type { Tracker, TrackerConfig } from './types.js';
+import { allowedSearch, cleanUrl } from './url-privacy.js';
 import { cleanAction, cleanProperties, cut, MAX_PAGE, MAX_USER_ID, uuid } from './util.js';
 
 /** Defaults of every optional setting (README lists them). */
@@ -9,7 +10,8 @@ export const DEFAULTS = {
   trackClicks: 'a, button, [data-track]' as string | false,
   trackForms: true,
   autoPageview: true,
-  respectDnt: false,
+  respectDnt: true,
+  allowParams: [] as string[],
   batchSize: 20,
   flushInterval: 2000,
   maxRetries: 10,
@@ -46,7 +48,8 @@ const noop = (): Tracker => ({
  * Starts tracking the page: page views (on load and on SPA navigation), clicks on the configured
  * elements, form submissions, plus the calls of the returned API. Events are batched in memory,
  * sent to `${ingestUrl}/v1/batch`, retried with backoff, and handed to sendBeacon when the page
- * is hidden. With `respectDnt` and Do-Not-Track/GPC set, nothing is sent or stored.
+ * is hidden. With Do-Not-Track/GPC set (unless `respectDnt` is false), nothing is sent or stored.
+ * URLs lose their fragment and every query parameter but utm_* and `allowParams`.
  */
 export function createTracker(
   config: TrackerConfig,
@@ -57,7 +60,13 @@ export function createTracker(
   for (const k of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     if (config[k] === undefined) (c as Record<string, unknown>)[k] = DEFAULTS[k];
   }
-  if (typeof window === 'undefined' || (c.respectDnt && doNotTrack())) return noop();
+  if (typeof window === 'undefined') return noop();
+  if (c.respectDnt && doNotTrack()) {
+    // Calls queued on the snippet's stub are replayed into the no-op, and the page sees `enabled: false`.
+    const off = noop();
+    beforeStart?.(off);
+    return off;
+  }
   const warn = (...args: unknown[]) => {
     if (c.debug) console.warn('[tracker]', ...args);
   };
@@ -80,7 +89,7 @@ export function createTracker(
       role: who.role(),
       action,
       // (a longer URL, state kept in the query string, was refused with every event on the page)
-      page: cut(location.pathname + location.search, MAX_PAGE),
+      page: cut(location.pathname + allowedSearch(location.search, c.allowParams), MAX_PAGE),
       timestamp: new Date().toISOString(),
       sessionId: who.session(),
       properties,
@@ -94,10 +103,10 @@ export function createTracker(
 
   const page = (properties?: Record<string, unknown>) => {
     const base: Record<string, string> = {};
-    const referrer = lastUrl || document.referrer;
+    // Fragments and query strings carry tokens (`#access_token=`, `?token=`): never sent.
+    const referrer = cleanUrl(lastUrl || document.referrer, c.allowParams);
     if (document.title) base.title = document.title;
     if (referrer) base.referrer = referrer;
-    if (location.hash) base.hash = location.hash;
     lastUrl = location.href;
     emit('page_view', cleanProperties(properties, cleanProperties(base)));
   };

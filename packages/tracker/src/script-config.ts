@@ -25,7 +25,11 @@ export function readScriptConfig(script: HTMLScriptElement | null): TrackerConfi
     trackClicks: clicks ? flag(clicks, true) && clicks : undefined,
     trackForms: flag(d.trackForms, true),
     autoPageview: flag(d.autoPageview, true),
-    respectDnt: flag(d.respectDnt, false),
+    respectDnt: flag(d.respectDnt, true),
+    allowParams: (d.allowParams || '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
     debug: flag(d.debug, false),
     batchSize: num(d.batchSize),
     flushInterval: num(d.flushInterval),

@@ -41,6 +41,14 @@ const admin = kafka.admin();
 
 type TrackerApp = Awaited<ReturnType<typeof buildIngest>>;
 
+/** Every Content-Security-Policy violation of a page (the demo runs under the query service's CSP). */
+const RECORD_CSP_VIOLATIONS = `
+  window.__csp = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__csp.push(e.effectiveDirective + ' ' + (e.blockedURI || '?'));
+  });
+`;
+
 let db: TestDatabase;
 let ingest: TrackerApp | undefined;
 let processor: TrackerApp | undefined;
@@ -79,6 +87,8 @@ beforeAll(async () => {
       INGEST_API_HITS_TOPIC: topics.apiHits,
       INGEST_RATE_LIMIT_MAX: '0',
       INGEST_TRACKER_JS_PATH: TRACKER_JS,
+      // The demo's own allow list (data-allow-params="plan,step"): ingest strips the rest again.
+      INGEST_URL_QUERY_ALLOW: 'utm_*,plan,step',
     }),
   );
   processor = await buildProcessor(
@@ -92,13 +102,21 @@ beforeAll(async () => {
       PROCESSOR_GROUP_ID: uniqueName('tracker_e2e_processor'),
     }),
   );
-  query = await buildQuery(
-    loadQueryConfig({ ...kafkaEnv, LOG_LEVEL: 'warn', DATABASE_URL: db.url, QUERY_RATE_LIMIT_MAX: '0' }),
-  );
   ingestUrl = await ingest.listen({ host: '127.0.0.1', port: 0 });
+  // The demo pages load the snippet from the ingest the query service is configured with.
+  query = await buildQuery(
+    loadQueryConfig({
+      ...kafkaEnv,
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: db.url,
+      QUERY_RATE_LIMIT_MAX: '0',
+      QUERY_DEMO_INGEST_URL: ingestUrl,
+    }),
+  );
   queryUrl = await query.listen({ host: '127.0.0.1', port: 0 });
   await processor.ready();
   browser = await launchChromium({ viewport: { width: 1280, height: 800 } });
+  await browser.context.addInitScript({ content: RECORD_CSP_VIOLATIONS });
 });
 
 afterAll(async () => {
@@ -164,11 +182,10 @@ describe('tracker snippet on the demo site, through the whole stack', () => {
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
 
-    // Home. ?ingest= points the demo at this test's ingest (the demo's default is port 3001).
-    await page.goto(`${queryUrl}/demo/index.html?ingest=${encodeURIComponent(ingestUrl)}`);
+    // Home (the demo's ingest is QUERY_DEMO_INGEST_URL, this test's ingest).
+    await page.goto(`${queryUrl}/demo/index.html`);
     const anonymous = await trackerUser(page);
     expect(anonymous).toMatch(/^anon-[0-9a-f-]{36}$/);
-    expect(page.url()).toBe(`${queryUrl}/demo/index.html`);
     await page.click('#watch-video');
     await Promise.all([page.waitForURL('**/demo/pricing.html'), page.click('#cta-pricing')]);
 
@@ -193,6 +210,7 @@ describe('tracker snippet on the demo site, through the whole stack', () => {
     await page.click('#step-link-2');
     expect(page.url()).toBe(`${queryUrl}/demo/docs/getting-started.html?step=2`);
     await page.evaluate(() => (window as unknown as { tracker: Tracker }).tracker.flush());
+    expect(await page.evaluate('window.__csp')).toEqual([]);
     await page.close({ runBeforeUnload: true });
 
     const beforeSignup = await waitForEvents(anonymous, [
@@ -288,5 +306,59 @@ describe('tracker snippet on the demo site, through the whole stack', () => {
     );
     expect(identified).toEqual({ role: 'ADMIN', traits: { anonymousId: anonymous, plan: 'pro' } });
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('privacy in the browser', () => {
+  /** The events a page sent to ingest (fetch and beacon bodies). */
+  function sentEvents(
+    bodies: string[],
+  ): { action: string; page: string; properties: Record<string, unknown> }[] {
+    return bodies.flatMap((body) => {
+      try {
+        return (JSON.parse(body) as { events?: [] }).events ?? [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  it('sends /x?token=abc&utm_source=x#access_token=y as /x?utm_source=x: no token, no fragment', async () => {
+    const page = await browser!.context.newPage();
+    const bodies: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(ingestUrl)) bodies.push(request.postData() ?? '');
+    });
+    await page.goto(`${queryUrl}/demo/index.html?token=abc&utm_source=x#access_token=y`);
+    await trackerUser(page);
+    await page.click('#watch-video');
+    await page.evaluate(() => (window as unknown as { tracker: Tracker }).tracker.flush());
+    const events = sentEvents(bodies);
+    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['page_view', 'click']));
+    for (const event of events) expect(event.page).toBe('/demo/index.html?utm_source=x');
+    const all = bodies.join('\n');
+    for (const secret of ['token=abc', 'access_token', '#']) expect(all).not.toContain(secret);
+    await page.close();
+  });
+
+  it.each([
+    ['Global Privacy Control', 'globalPrivacyControl', 'true'],
+    ['Do-Not-Track', 'doNotTrack', "'1'"],
+  ])('with %s on, the demo sends nothing and says so', async (label, property, value) => {
+    const page = await browser!.context.newPage();
+    await page.addInitScript({
+      content: `Object.defineProperty(Navigator.prototype, '${property}', { get: () => ${value}, configurable: true });`,
+    });
+    const requested: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(ingestUrl)) requested.push(new URL(request.url()).pathname);
+    });
+    await page.goto(`${queryUrl}/demo/index.html`);
+    await page.waitForFunction(() => (window as unknown as { tracker?: Tracker }).tracker?.enabled === false);
+    await page.waitForSelector(`#demo-who:text("${label} is on: nothing is sent")`);
+    await page.click('#watch-video');
+    await page.evaluate(() => (window as unknown as { tracker: Tracker }).tracker.flush());
+    await page.close({ runBeforeUnload: true });
+    expect(requested).toEqual(['/v1/tracker.js']);
   });
 });

@@ -18,8 +18,10 @@ export interface TrackerConfig {
   trackForms?: boolean;
   /** Send a page view on load and on every SPA navigation (history API, popstate, hashchange). Default true. */
   autoPageview?: boolean;
-  /** Send nothing and store nothing when the browser asks not to be tracked (Do-Not-Track or Global Privacy Control). Default false. */
+  /** Send nothing and store nothing when the browser asks not to be tracked (Do-Not-Track or Global Privacy Control). Default true. */
   respectDnt?: boolean;
+  /** Query parameters kept in `page` and `referrer` besides utm_*; every other one (and every fragment) is dropped. Default none. */
+  allowParams?: string[];
   /** Send when this many events are queued. Default 20. */
   batchSize?: number;
   /** Send queued events at most this long (ms) after the first was queued. Default 2000. */

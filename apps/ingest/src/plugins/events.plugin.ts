@@ -68,7 +68,9 @@ export class EventSink {
     return new HttpError(
       503,
       'BROKER_UNAVAILABLE',
-      'the event log (Kafka) is unavailable; nothing was accepted, retry later',
+      // NOTE: not "nothing was written": a send whose acknowledgement timed out may still land.
+      'the event log (Kafka) did not acknowledge these events; some may have been stored all the same: ' +
+        'resend them unchanged, with the same eventId, after Retry-After (an eventId is stored once)',
       [],
       {
         'retry-after': String(this.retryAfterSeconds),

@@ -1,4 +1,4 @@
-import { type ErrorDetail, HttpError, requireKey, strictJsonParser, type TrackerApp } from '@tracker/http';
+import { type ErrorDetail, HttpError, strictJsonParser, type TrackerApp } from '@tracker/http';
 import {
   IdentifyInputSchema,
   InteractionInputSchema,
@@ -8,6 +8,8 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { IngestConfig } from '../config.js';
+import { EventRate } from '../event-rate.js';
+import { eventsAuth } from '../keys.js';
 import { type Prepared, prepareIdentify, prepareInteraction, type RequestContext } from '../normalize.js';
 import {
   AcceptedSchema,
@@ -18,14 +20,18 @@ import {
   commonErrors,
   WriteKeyQuerySchema,
 } from '../schemas.js';
+import { type ParamFilter, queryAllowList } from '../url-privacy.js';
 import { typeboxValidatorCompiler } from '../validation.js';
 
-export const WRITE_KEY_SOURCES = ['header:x-write-key', 'bearer', 'query:writeKey'] as const;
 const security = [{ bearer: [] }, { writeKeyHeader: [] }, { writeKeyQuery: [] }];
 
-export function requestContext(request: FastifyRequest): RequestContext {
+export function requestContext(request: FastifyRequest, keepParam?: ParamFilter): RequestContext {
   const ua = request.headers['user-agent'];
-  return { receivedAt: Date.now(), userAgent: typeof ua === 'string' && ua.length > 0 ? ua : undefined };
+  return {
+    receivedAt: Date.now(),
+    userAgent: typeof ua === 'string' && ua.length > 0 ? ua : undefined,
+    ...(keepParam ? { keepParam } : {}),
+  };
 }
 
 /** Adds `prefix` to item-relative error paths (`userId` → `body.events.3.userId`). */
@@ -42,8 +48,15 @@ export interface EventsRoutesOptions {
  * what it accepted; every refused item is reported with its field path and reason.
  */
 export async function eventsRoutes(app: TrackerApp, { config }: EventsRoutesOptions) {
+  const keepParam = queryAllowList(config.INGEST_URL_QUERY_ALLOW);
+  const eventRate = new EventRate({
+    max: config.INGEST_EVENT_RATE_MAX,
+    windowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
+    bucket: 'key+address',
+    setting: 'INGEST_EVENT_RATE_MAX',
+  });
   app.setValidatorCompiler(typeboxValidatorCompiler);
-  app.addHook('onRequest', requireKey(config.INGEST_WRITE_KEYS, WRITE_KEY_SOURCES, 'write key'));
+  app.addHook('onRequest', eventsAuth(config));
   // NOTE: no text/plain here: a JSON endpoint answers 415 to it, except beacon below.
   app.removeContentTypeParser('text/plain');
   const metrics = app.events.metrics;
@@ -76,7 +89,8 @@ export async function eventsRoutes(app: TrackerApp, { config }: EventsRoutesOpti
       );
     }
     metrics.requestEvents.observe({ route }, events.length);
-    const ctx = requestContext(request);
+    eventRate.take(request, events.length);
+    const ctx = requestContext(request, keepParam);
     const result: BatchResult = { accepted: [], rejected: [] };
     const records: InteractionRecord[] = [];
     events.forEach((item, index) => {
@@ -120,7 +134,8 @@ export async function eventsRoutes(app: TrackerApp, { config }: EventsRoutesOpti
     },
     async (request, reply) => {
       metrics.requestEvents.observe({ route: '/v1/events' }, 1);
-      const prepared = prepareInteraction(request.body, requestContext(request));
+      eventRate.take(request, 1);
+      const prepared = prepareInteraction(request.body, requestContext(request, keepParam));
       if (!prepared.ok) return rejectSingle('/v1/events', prepared);
       await app.events.publish([prepared.record], '/v1/events');
       return reply.code(202).send({ id: prepared.record.eventId });
@@ -167,7 +182,8 @@ export async function eventsRoutes(app: TrackerApp, { config }: EventsRoutesOpti
       },
     },
     async (request, reply) => {
-      const prepared = prepareIdentify(request.body, requestContext(request));
+      eventRate.take(request, 1);
+      const prepared = prepareIdentify(request.body, requestContext(request, keepParam));
       if (!prepared.ok) return rejectSingle('/v1/identify', prepared);
       await app.events.publish([prepared.record], '/v1/identify');
       return reply.code(202).send({ id: prepared.record.eventId });

@@ -2,31 +2,21 @@
 //
 // A real site pastes one tag (see docs/getting-started.html):
 //   <script async src="https://ingest.example.com/v1/tracker.js" data-ingest-url="https://ingest.example.com"></script>
-// The demo builds that tag from its own address instead (same host, port 3001), so it works whether
-// it is opened as 127.0.0.1 or localhost. Two settings can be given once in the URL and are then
-// remembered in localStorage (and taken out of the address, so they are not tracked with the page):
-//   ?ingest=http://host:port   another ingest (e.g. another port)
-//   ?writeKey=...              a write key, when ingest needs one (INGEST_WRITE_KEYS)
+// The demo builds that tag from /demo/config.js, which the query service writes from its own settings
+// (QUERY_DEMO_INGEST_URL, QUERY_DEMO_WRITE_KEY). Nothing in the page's URL or in localStorage can
+// change where the script comes from: the pages share an origin with the dashboard and its read key.
 (() => {
-  const params = new URLSearchParams(location.search);
-  for (const [param, key] of [
-    ['ingest', 'demo.ingestUrl'],
-    ['writeKey', 'demo.writeKey'],
-  ]) {
-    if (params.has(param)) {
-      localStorage.setItem(key, params.get(param));
-      params.delete(param);
+  const config = window.DEMO_CONFIG || {};
+  const ingest = config.ingestUrl || 'http://127.0.0.1:3001';
+  const key = config.writeKey;
+  // Earlier versions remembered `?ingest=` and `?writeKey=` here; a planted address must not linger.
+  for (const stale of ['demo.ingestUrl', 'demo.writeKey']) {
+    try {
+      localStorage.removeItem(stale);
+    } catch {
+      // Storage blocked: nothing was stored either.
     }
   }
-  if (location.search !== (params.size ? `?${params}` : '')) {
-    history.replaceState(
-      history.state,
-      '',
-      `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`,
-    );
-  }
-  const ingest = localStorage.getItem('demo.ingestUrl') || `${location.protocol}//${location.hostname}:3001`;
-  const key = localStorage.getItem('demo.writeKey');
 
   // Calls made before the script has loaded wait on a stub; the snippet replays them in order.
   window.tracker = window.tracker || { q: [] };
@@ -44,6 +34,8 @@
   // Short interval so a newcomer sees events on the dashboard within seconds.
   s.dataset.flushInterval = '1000';
   s.dataset.debug = 'true';
+  // The plan chosen and the docs step say something; any other query parameter stays out of the data.
+  s.dataset.allowParams = 'plan,step';
   let loadError = '';
   s.onload = () => showIdentity();
   s.onerror = () => {
@@ -62,7 +54,9 @@
     } else if (typeof t.userId === 'function') {
       who.textContent = t.enabled
         ? `You are ${t.userId()} · events go to ${ingest}`
-        : 'Do-Not-Track is on: nothing is sent';
+        : navigator.globalPrivacyControl === true
+          ? 'Global Privacy Control is on: nothing is sent'
+          : 'Do-Not-Track is on: nothing is sent';
     }
   }
 
@@ -90,6 +84,10 @@
     // Sign-up: the snippet records form_submit by itself (never the field values). The page then
     // identifies the new user, which is the site's own decision, and moves on.
     const form = document.getElementById('signup-form');
+    // Pre-select the plan chosen on the pricing page.
+    const chosen = new URLSearchParams(location.search).get('plan');
+    const planSelect = form?.querySelector('select[name="plan"]');
+    if (chosen && planSelect) planSelect.value = chosen;
     form?.addEventListener('submit', (event) => {
       event.preventDefault();
       const data = new FormData(form);

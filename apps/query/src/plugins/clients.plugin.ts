@@ -49,6 +49,7 @@ export const clientsPlugin = fp<ClientsOptions>(
           ...statsSessionSettings(config.QUERY_DB_PARALLEL_WORKERS),
         },
         config.QUERY_DB_IDLE_TIMEOUT_MS,
+        config.QUERY_DB_CONNECT_TIMEOUT_MS,
       );
       pool.on('error', (error) => log.warn({ msg: 'db_idle_client_error', err: error.message }));
     }

@@ -9,6 +9,10 @@ export interface WebOptions {
   publicDir: string;
   /** Demo pages, served at /demo/ when the folder exists. */
   demoDir: string;
+  /** The ingest the demo pages use (QUERY_DEMO_INGEST_URL). */
+  demoIngestUrl: string;
+  /** The write key the demo pages send (QUERY_DEMO_WRITE_KEY), if any. */
+  demoWriteKey?: string | undefined;
 }
 
 const NOT_BUILT = `<!doctype html>
@@ -24,6 +28,16 @@ missing. Build them with <code>pnpm turbo run build --filter @tracker/query</cod
 const HIDDEN = { hide: true } as FastifySchema;
 
 const isDir = (path: string) => existsSync(path) && statSync(path).isDirectory();
+
+/**
+ * The demo's settings as a script the pages load before demo.js. They come from the server's
+ * config only: a link (`?ingest=`) could otherwise make the pages load a script from anywhere.
+ */
+export function demoConfigScript(ingestUrl: string, writeKey: string | undefined): string {
+  const config = { ingestUrl: ingestUrl.replace(/\/+$/, ''), ...(writeKey ? { writeKey } : {}) };
+  // JSON.stringify escapes quotes and backslashes; `<` too, so the value can never close a tag.
+  return `window.DEMO_CONFIG = ${JSON.stringify(config).replace(/</g, '\\u003c')};\n`;
+}
 
 /**
  * Public pages: the dashboard at / (no key needed: it asks for one when the API wants it) and the
@@ -48,6 +62,10 @@ export async function webPlugin(app: TrackerApp, opts: WebOptions): Promise<void
     );
   }
   if (isDir(opts.demoDir)) {
+    const script = demoConfigScript(opts.demoIngestUrl, opts.demoWriteKey);
+    app.get('/demo/config.js', { schema: HIDDEN }, async (_request, reply) =>
+      reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(script),
+    );
     await app.register(fastifyStatic, {
       root: opts.demoDir,
       prefix: '/demo/',

@@ -1,4 +1,4 @@
-import { pipeline, Transform } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import type { pg } from '@tracker/db';
 import { HttpError, type TrackerApp } from '@tracker/http';
 import { EXPORT_CSV_COLUMNS } from '@tracker/schemas';
@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify';
 import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
 import { Type } from 'typebox';
+import { ClientSlots } from '../client-slots.js';
 import { toFilters } from '../filters.js';
 import { exportQuery, type InteractionRow, toItem } from '../repositories/interactions.repository.js';
 import { FilterQueryProperties, KeyProperty } from '../schemas/filters.schema.js';
@@ -29,6 +30,11 @@ export const ExportQuerySchema = Type.Object(
       Type.Boolean({ default: false, description: 'CSV only: start with a UTF-8 byte order mark (Excel)' }),
     ),
     key: KeyProperty,
+    // A signed link (POST /api/export/link) instead of a key: checked in app.ts before validation.
+    expires: Type.Optional(Type.Integer({ minimum: 0, description: 'Signed link: expiry (unix seconds)' })),
+    sig: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'Signed link: signature (base64url)' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -59,14 +65,61 @@ function csvRecord(row: InteractionRow, protect: boolean): string[] {
   ];
 }
 
+/**
+ * Ends `body` (and so its cursor, transaction and connection) when the client has not taken any of
+ * it for `idleMs` while the socket is full: a stalled reader must not hold a snapshot open.
+ */
+function stopWhenIdle(
+  body: { destroy(error?: Error): void; once(event: 'end' | 'close', listener: () => void): unknown },
+  socket: { writableNeedDrain: boolean; writableLength: number; once(e: 'close', f: () => void): void },
+  idleMs: number,
+  onIdle: () => void,
+): void {
+  let stalledSince = 0;
+  const timer = setInterval(
+    () => {
+      if (!socket.writableNeedDrain) {
+        stalledSince = 0;
+        return;
+      }
+      const now = Date.now();
+      if (stalledSince === 0) stalledSince = now;
+      else if (now - stalledSince >= idleMs) {
+        clearInterval(timer);
+        onIdle();
+        body.destroy(new Error(`the client read nothing for ${idleMs} ms`));
+      }
+    },
+    Math.max(100, Math.min(1000, idleMs / 4)),
+  );
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  body.once('end', stop);
+  body.once('close', stop);
+  socket.once('close', stop);
+}
+
 export interface ExportOptions {
   formulaProtection: boolean;
   /** Downloads running at once; each holds a database connection for its whole duration. */
   maxConcurrent: number;
+  /** Downloads one client may run at once: per address and per read key. */
+  perAddress: number;
+  perKey: number;
+  /** Time limit of each FETCH of the cursor. */
+  statementTimeoutMs: number;
+  /** A download whose client reads nothing for this long is ended (its snapshot with it). */
+  idleTimeoutMs: number;
 }
 
 export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise<void> {
   let running = 0;
+  const slots = new ClientSlots({
+    what: 'exports',
+    code: 'TOO_MANY_EXPORTS',
+    perAddress: opts.perAddress,
+    perKey: opts.perKey,
+  });
   const exported = new Counter({
     name: 'query_export_rows_total',
     help: 'Rows written to /api/export downloads',
@@ -101,7 +154,15 @@ export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise
       },
     },
     async (request, reply) => {
-      const { format = 'csv', limit, bom = false, key: _key, ...filterQuery } = request.query;
+      const {
+        format = 'csv',
+        limit,
+        bom = false,
+        key: _key,
+        expires: _expires,
+        sig: _sig,
+        ...filterQuery
+      } = request.query;
       const filters = toFilters(filterQuery);
       const query = exportQuery(filters, limit);
       if (running >= opts.maxConcurrent) {
@@ -116,12 +177,14 @@ export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise
         );
       }
 
+      const giveBack = slots.take(request);
       running += 1;
       let client: pg.PoolClient;
       try {
         client = await app.db.connect();
       } catch (error) {
         running -= 1;
+        giveBack();
         throw error;
       }
       let released = false;
@@ -129,6 +192,7 @@ export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise
       const done = () => {
         if (counted) running -= 1;
         counted = false;
+        giveBack();
       };
       const release = (error?: Error) => {
         done();
@@ -138,9 +202,13 @@ export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise
         client.release(error);
       };
       try {
-        // One snapshot for the whole file; no statement time limit, as a long download is expected.
+        // One snapshot for the whole file. Each FETCH has its own time limit; a transaction left idle
+        // (a reader that stopped reading) is ended by PostgreSQL itself, a little after our own timer.
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        await client.query('SET LOCAL statement_timeout = 0');
+        await client.query(
+          `SET LOCAL statement_timeout = ${Math.trunc(opts.statementTimeoutMs)};
+           SET LOCAL idle_in_transaction_session_timeout = ${Math.trunc(opts.idleTimeoutMs + 5000)}`,
+        );
       } catch (error) {
         release(error as Error);
         throw error;
@@ -197,6 +265,9 @@ export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise
 
       // The slot frees as the last byte is handed to the response; the connection after COMMIT.
       body.once('end', done);
+      stopWhenIdle(body as unknown as Readable, reply.raw, opts.idleTimeoutMs, () => {
+        request.log.info({ msg: 'export_idle_reader', rows, format, idleMs: opts.idleTimeoutMs });
+      });
 
       const stamp = new Date()
         .toISOString()

@@ -4,6 +4,7 @@ import { HttpError } from '@tracker/http';
 import type { FastifyReply } from 'fastify';
 import { Gauge } from 'prom-client';
 import { Type } from 'typebox';
+import { ClientSlots } from '../client-slots.js';
 import type { QueryConfig } from '../config.js';
 import { matches, toFilters } from '../filters.js';
 import { type StoredRow, toItem } from '../repositories/interactions.repository.js';
@@ -61,6 +62,12 @@ export async function streamRoute(app: TrackerApp, opts: { config: QueryConfig }
     return lag.value;
   };
 
+  const slots = new ClientSlots({
+    what: 'event streams',
+    code: 'TOO_MANY_STREAMS',
+    perAddress: config.QUERY_STREAMS_PER_ADDRESS,
+    perKey: config.QUERY_STREAMS_PER_KEY,
+  });
   app.addHook('preClose', async () => {
     for (const client of clients) client.close();
   });
@@ -100,6 +107,7 @@ export async function streamRoute(app: TrackerApp, opts: { config: QueryConfig }
           'retry-after': '10',
         });
       }
+      const giveBack = slots.take(request);
 
       const raw = reply.raw;
       reply.hijack();
@@ -134,6 +142,7 @@ export async function streamRoute(app: TrackerApp, opts: { config: QueryConfig }
         close() {
           if (closed) return;
           closed = true;
+          giveBack();
           unsubscribe();
           for (const t of timers) clearInterval(t);
           clients.delete(client);

@@ -85,4 +85,13 @@ export const DlqSchema = Type.Object({
   ),
 });
 
+export const ExportLinkSchema = Type.Object({
+  url: Type.String({
+    description: 'GET this (relative to the service root) to download: /api/export?<filters>&expires=&sig=',
+  }),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When the signature expires; null when no read keys are configured (the link is not signed)',
+  }),
+});
+
 export const ErrorRef = Type.Ref('ErrorResponse');

@@ -78,13 +78,32 @@ export function apiUrl(path: string, params?: URLSearchParams): string {
   return `api/${path}${query}`;
 }
 
-export async function getJson<T>(path: string, params?: URLSearchParams, signal?: AbortSignal): Promise<T> {
+export function getJson<T>(path: string, params?: URLSearchParams, signal?: AbortSignal): Promise<T> {
+  return requestJson<T>('GET', path, params, signal);
+}
+
+/** A signed /api/export URL for these parameters (the key stays in a header, never in a URL). */
+export interface ExportLink {
+  url: string;
+  expiresAt: string | null;
+}
+
+export function postJson<T>(path: string, params?: URLSearchParams): Promise<T> {
+  return requestJson<T>('POST', path, params);
+}
+
+async function requestJson<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  params?: URLSearchParams,
+  signal?: AbortSignal,
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const key = storedKey();
   if (key) headers.authorization = `Bearer ${key}`;
   let response: Response;
   try {
-    response = await fetch(apiUrl(path, params), { headers, signal, cache: 'no-store' });
+    response = await fetch(apiUrl(path, params), { method, headers, signal, cache: 'no-store' });
   } catch (error) {
     if (signal?.aborted) throw error;
     throw new ApiError(0, 'NETWORK', 'the query service does not answer');

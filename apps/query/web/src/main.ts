@@ -2,10 +2,12 @@ import {
   ApiError,
   apiUrl,
   type DlqSummary,
+  type ExportLink,
   type Facets,
   type FacetValue,
   getJson,
   type InteractionPage,
+  postJson,
   type Stats,
   storedKey,
   storeKey,
@@ -445,13 +447,29 @@ byId('new-rows').addEventListener('click', () => setView({ ...view, cursor: '' }
 function updateExport(): void {
   const params = filterParams(view);
   params.set('format', 'csv');
-  const key = storedKey();
-  // A download link cannot send a header: the key travels in the query string.
-  if (key) params.set('key', key);
+  // Never the key: with one, a click first fetches a short-lived signed link (below).
   const link = byId<HTMLAnchorElement>('export');
   link.href = apiUrl('export', params);
   link.setAttribute('download', `interactions-${localDay(new Date())}.csv`);
 }
+
+byId<HTMLAnchorElement>('export').addEventListener('click', (event) => {
+  // Without a key the plain link downloads (an API without read keys).
+  if (storedKey() === null) return;
+  event.preventDefault();
+  const link = event.currentTarget as HTMLAnchorElement;
+  const params = new URL(link.href).searchParams;
+  postJson<ExportLink>('export/link', params).then(
+    (answer) => {
+      // A link the browser follows itself, so the file streams to disk instead of into memory.
+      const signed = document.createElement('a');
+      signed.href = apiUrl('export') + new URL(answer.url, location.href).search;
+      signed.download = link.getAttribute('download') ?? '';
+      signed.click();
+    },
+    (error: unknown) => failed(error, 'filters'),
+  );
+});
 
 // ---------------------------------------------------------------- keys
 

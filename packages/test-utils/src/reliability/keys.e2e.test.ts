@@ -1,5 +1,5 @@
 /**
- * Keys on the whole stack: ingest (INGEST_WRITE_KEYS) and query (QUERY_READ_KEYS) as child processes
+ * Keys on the whole stack: ingest (INGEST_WRITE_KEYS, INGEST_IMPORT_KEYS) and query (QUERY_READ_KEYS) as child processes
  * logging at `trace`. Every route each service documents in its OpenAPI (so a new route is covered
  * without editing this file) refuses a missing or wrong key with 401, write keys cannot read, read
  * keys cannot write, the right key is let through, and no key, right or wrong, appears in any line
@@ -13,13 +13,16 @@ import { makeEvents, Pipeline } from './pipeline.js';
 const secret = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
 const WRITE_KEYS = [secret('wk'), secret('wk')];
 const READ_KEYS = [secret('rk'), secret('rk')];
+const IMPORT_KEYS = [secret('ik')];
 const WRONG_KEYS = [
   secret('nope'),
   `${WRITE_KEYS[0]!}x`,
   WRITE_KEYS[0]!.slice(0, -1),
   READ_KEYS[0]!.toUpperCase(),
 ];
-const ALL_KEYS = [...WRITE_KEYS, ...READ_KEYS, ...WRONG_KEYS];
+const ALL_KEYS = [...WRITE_KEYS, ...READ_KEYS, ...IMPORT_KEYS, ...WRONG_KEYS];
+// This test sends hundreds of wrong keys on purpose: the limit on them is tested on its own below.
+const MANY_FAILURES = { AUTH_FAILURE_LIMIT: '100000' };
 
 /** Routes anyone may call: health, metrics, docs, the dashboard and demo, the browser snippet. */
 const PUBLIC = /^\/(healthz|readyz|metrics|docs|demo|v1\/tracker\.js|$)/;
@@ -31,8 +34,15 @@ let query: ServiceProcess;
 beforeAll(async () => {
   p = await Pipeline.create('keys', { partitions: 1 });
   [ingest, query] = await Promise.all([
-    p.start('ingest', { env: { LOG_LEVEL: 'trace', INGEST_WRITE_KEYS: WRITE_KEYS.join(',') } }),
-    p.start('query', { env: { LOG_LEVEL: 'trace', QUERY_READ_KEYS: READ_KEYS.join(',') } }),
+    p.start('ingest', {
+      env: {
+        LOG_LEVEL: 'trace',
+        INGEST_WRITE_KEYS: WRITE_KEYS.join(','),
+        INGEST_IMPORT_KEYS: IMPORT_KEYS.join(','),
+        ...MANY_FAILURES,
+      },
+    }),
+    p.start('query', { env: { LOG_LEVEL: 'trace', QUERY_READ_KEYS: READ_KEYS.join(','), ...MANY_FAILURES } }),
   ]);
 });
 
@@ -140,7 +150,7 @@ describe('keys', () => {
       { name: 'query' as const, process: query, own: READ_KEYS, other: WRITE_KEYS },
     ];
     const checked: string[] = [];
-    for (const { name, process, own, other } of services) {
+    for (const { name, process, own: serviceKeys, other: otherKeys } of services) {
       const routes = await documentedRoutes(process);
       const protectedRoutes = routes.filter((r) => !PUBLIC.test(r.path));
       for (const route of routes.filter(
@@ -152,16 +162,21 @@ describe('keys', () => {
       }
       for (const route of protectedRoutes) {
         const what = `${name} ${route.method} ${route.path}`;
+        // Only an import key may import (a write key is public); an import key may also send events.
+        const imports = route.path === '/v1/import';
+        const own = name === 'query' ? serviceKeys : imports ? IMPORT_KEYS : [...serviceKeys, ...IMPORT_KEYS];
+        const other = imports
+          ? [...otherKeys, ...WRITE_KEYS]
+          : name === 'query'
+            ? [...otherKeys, ...IMPORT_KEYS]
+            : otherKeys;
         expect401(await call(process, route, { headers: {}, query: '' }), `${what} without a key`);
         for (const key of WRONG_KEYS)
           for (const auth of presentations(name, route, key))
             expect401(await call(process, route, auth), `${what} with a wrong key (${auth.label})`);
         for (const key of other)
           for (const auth of [...presentations('ingest', route, key), ...presentations('query', route, key)])
-            expect401(
-              await call(process, route, auth),
-              `${what} with a ${name === 'ingest' ? 'read' : 'write'} key (${auth.label})`,
-            );
+            expect401(await call(process, route, auth), `${what} with another kind of key (${auth.label})`);
         // The right key in every form it may take gets through.
         for (const key of own)
           for (const auth of presentations(name, route, key)) {
@@ -203,6 +218,24 @@ describe('keys', () => {
       headers: { authorization: `Bearer ${WRITE_KEYS[0]!}` },
     });
     expect(q.status).toBe(401);
+  });
+
+  it('turns an address away with 429 after repeated wrong keys, even with the right key then', async () => {
+    const limited = await p.start('ingest', {
+      env: { INGEST_WRITE_KEYS: WRITE_KEYS.join(','), AUTH_FAILURE_LIMIT: '5' },
+    });
+    const send = (key: string) =>
+      fetch(`${limited.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-write-key': key },
+        body: JSON.stringify(makeEvents(1, 'keys')[0]),
+      });
+    for (let i = 0; i < 5; i++) expect((await send(secret('guess'))).status).toBe(401);
+    const blocked = await send(WRITE_KEYS[0]!);
+    expect(blocked.status).toBe(429);
+    expect(await blocked.json()).toMatchObject({ status: 429, code: 'TOO_MANY_AUTH_FAILURES' });
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    await limited.stop();
   });
 
   it('writes no key, right or wrong, to any log line', async () => {
