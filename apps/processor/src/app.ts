@@ -1,5 +1,5 @@
 import type { pg } from '@tracker/db';
-import { createBaseApp, healthPlugin, type TrackerApp } from '@tracker/http';
+import { createBaseApp, healthPlugin, httpServerOptions, type TrackerApp } from '@tracker/http';
 import type { ProcessorConfig } from './config.js';
 import { databasePlugin } from './plugins/database.plugin.js';
 import { kafkaPlugin } from './plugins/kafka.plugin.js';
@@ -21,6 +21,7 @@ export async function buildApp(config: ProcessorConfig, deps: AppDeps = {}): Pro
     service: 'processor',
     logLevel: config.LOG_LEVEL,
     rateLimitMax: 0,
+    ...httpServerOptions(config),
     docs: {
       title: 'Tracker processor',
       description: 'Consumes interactions from Kafka into PostgreSQL. Health and metrics only.',
@@ -45,7 +46,11 @@ export async function buildApp(config: ProcessorConfig, deps: AppDeps = {}): Pro
         await app.db.query('SELECT 1');
         return true;
       },
-      kafka: () => app.processor.ready,
+      // A member of its group with its partitions; else why not (e.g. waiting for partition assignment).
+      consumer: () => {
+        const reason = app.processor.notReady;
+        return reason === undefined ? true : { reason };
+      },
     },
   });
   return app;

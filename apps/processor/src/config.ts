@@ -1,4 +1,4 @@
-import { CommonEnv, loadConfig, type Static, Type } from '@tracker/config';
+import { CommonEnv, HttpServerEnv, loadConfig, type Static, Type } from '@tracker/config';
 import { TOPICS } from '@tracker/schemas';
 
 /** Every environment variable the processor reads, with its default (README lists them). */
@@ -7,6 +7,7 @@ export const ProcessorEnvSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3002 }),
   KAFKA_CLIENT_ID: Type.String({ default: 'tracker-processor' }),
+  ...HttpServerEnv,
   PROCESSOR_TOPIC: Type.String({ minLength: 1, default: TOPICS.interactions }),
   PROCESSOR_API_HITS_TOPIC: Type.String({ minLength: 1, default: TOPICS.apiHits }),
   PROCESSOR_DLQ_TOPIC: Type.String({ minLength: 1, default: TOPICS.deadLetter }),

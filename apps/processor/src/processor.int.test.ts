@@ -283,7 +283,7 @@ describe('processor: health, metrics and pipeline status', () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ ready: true, checks: { database: true, kafka: true } });
+    expect(ready.json()).toEqual({ ready: true, checks: { database: true, consumer: true } });
     const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     for (const name of [
       'processor_messages_consumed_total',

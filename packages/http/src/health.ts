@@ -2,8 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 
-/** A readiness check: resolves true (or void) when the dependency answers. */
-export type ReadinessCheck = () => Promise<boolean | undefined> | boolean;
+/** A check that is not ready and can say why (shown under `reasons` in /readyz). */
+export interface NotReady {
+  reason: string;
+}
+
+/** A readiness check: resolves true (or void) when the dependency answers; false or a NotReady when not. */
+export type ReadinessCheck = () => Promise<boolean | undefined | NotReady> | boolean | NotReady;
 
 export interface HealthOptions {
   checks: Record<string, ReadinessCheck>;
@@ -15,9 +20,13 @@ const HealthSchema = Type.Object({ status: Type.Literal('ok') });
 const ReadySchema = Type.Object({
   ready: Type.Boolean(),
   checks: Type.Record(Type.String(), Type.Boolean()),
+  /** Why a failing check is not ready, for the checks that can say. */
+  reasons: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
-async function run(check: ReadinessCheck, timeoutMs: number): Promise<boolean> {
+const isNotReady = (result: unknown): result is NotReady => typeof result === 'object' && result !== null;
+
+async function run(check: ReadinessCheck, timeoutMs: number): Promise<boolean | NotReady> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const result = await Promise.race([
@@ -26,7 +35,7 @@ async function run(check: ReadinessCheck, timeoutMs: number): Promise<boolean> {
         timer = setTimeout(() => resolve(false), timeoutMs);
       }),
     ]);
-    return result !== false;
+    return isNotReady(result) ? result : result !== false;
   } catch {
     return false;
   } finally {
@@ -46,9 +55,17 @@ export const healthPlugin = fp<HealthOptions>(
       async (_request, reply) => {
         const names = Object.keys(opts.checks);
         const results = await Promise.all(names.map((n) => run(opts.checks[n]!, opts.timeoutMs ?? 2000)));
-        const checks = Object.fromEntries(names.map((n, i) => [n, results[i]!]));
-        const ready = results.every(Boolean);
-        return reply.code(ready ? 200 : 503).send({ ready, checks });
+        const checks = Object.fromEntries(names.map((n, i) => [n, results[i] === true]));
+        const reasons = Object.fromEntries(
+          names.flatMap((n, i) => {
+            const result = results[i];
+            return isNotReady(result) ? [[n, result.reason]] : [];
+          }),
+        );
+        const ready = results.every((r) => r === true);
+        return reply
+          .code(ready ? 200 : 503)
+          .send({ ready, checks, ...(Object.keys(reasons).length > 0 ? { reasons } : {}) });
       },
     );
   },

@@ -8,6 +8,9 @@ import { BatchHandler, type DeadLetterSink, type PreparedBatch } from './batch-h
 import { OutageClock, OutageTooLongError, RetryAbortedError } from './retry.js';
 import { StoreQueue } from './store-queue.js';
 
+/** How often `group_join_waiting` is logged while the consumer waits for its partitions. */
+const JOIN_WAITING_LOG_MS = 10_000;
+
 export interface ProcessorServiceOptions {
   kafka: Kafka;
   pool: pg.Pool;
@@ -23,15 +26,20 @@ export interface ProcessorServiceOptions {
 /**
  * The consumer group member: subscribes to the interactions and api-hits topics and hands each
  * batch to BatchHandler with manual offset resolution and commits (eachBatchAutoResolve and
- * autoCommit off). stop() lets the batch in flight finish and commit, then leaves the group.
+ * autoCommit off). start() joins in the background (notReady says why it is not consuming yet);
+ * stop() lets the batch in flight finish and commit, then leaves the group.
  */
 export class ProcessorService {
   readonly consumer: Consumer;
   readonly handler: BatchHandler;
   readonly #abort = new AbortController();
   readonly #queue: StoreQueue;
-  #joined = false;
-  #running = false;
+  /** Why the consumer is not consuming, undefined while it is a member with its assignment. */
+  #notReady: string | undefined = 'not started';
+  /** Since when it waits to (re)join the group (group_join_waiting), undefined when it does not. */
+  #waitingSince: number | undefined;
+  #waitingLog: NodeJS.Timeout | undefined;
+  #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(private readonly o: ProcessorServiceOptions) {
@@ -42,6 +50,9 @@ export class ProcessorService {
       heartbeatInterval: c.PROCESSOR_HEARTBEAT_INTERVAL_MS,
       maxBytesPerPartition: c.PROCESSOR_MAX_BYTES_PER_PARTITION,
       allowAutoTopicCreation: false,
+      // kafkajs' default (5 retries), but no restart once stopping: a join cut short by stop()
+      // would otherwise reconnect and join again after the consumer was disconnected.
+      retry: { retries: 5, restartOnFailure: async () => !this.#stopping },
     });
     this.handler = new BatchHandler({
       pool: o.pool,
@@ -62,7 +73,8 @@ export class ProcessorService {
     this.#queue = new StoreQueue(c.PROCESSOR_PARTITIONS_CONCURRENTLY, (error) => this.#onStoreFailure(error));
     const { GROUP_JOIN, REBALANCING, CRASH, STOP } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
-      this.#joined = true;
+      this.#notReady = undefined;
+      this.#waitingSince = undefined;
       const assigned = Object.fromEntries(
         Object.entries(e.payload.memberAssignment).map(([t, ps]) => [t, ps.length]),
       );
@@ -73,42 +85,80 @@ export class ProcessorService {
         assigned,
       });
     });
-    this.consumer.on(REBALANCING, () => {
-      this.#joined = false;
-    });
+    this.consumer.on(REBALANCING, () => this.#waiting('rebalancing: waiting for partition assignment'));
     this.consumer.on(STOP, () => {
-      this.#joined = false;
+      this.#notReady = 'stopped';
     });
     this.consumer.on(CRASH, (e) => {
-      this.#joined = false;
+      if (this.#stopping) return;
       o.logger.error({ msg: 'consumer_crashed', err: e.payload.error.message, restart: e.payload.restart });
-      if (!e.payload.restart && !this.#stopping) o.onFatal(e.payload.error);
+      if (e.payload.restart) this.#waiting('consumer restarting after an error');
+      else o.onFatal(e.payload.error);
     });
   }
 
-  /** Consuming and a member of the group (readiness). */
-  get ready(): boolean {
-    return this.#running && this.#joined && !this.#stopping;
+  /**
+   * Why the consumer is not consuming (e.g. "waiting for partition assignment"); undefined while it
+   * is a member of its group with its partitions (readiness).
+   */
+  get notReady(): string | undefined {
+    return this.#stopping ? 'stopping' : this.#notReady;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Connects, subscribes and joins the group in the background, and returns at once.
+   * NOTE: the join waits until every member the broker knows rejoins or times out: a processor that
+   * died without leaving (SIGKILL, OOM, the broker stopped first; the broker keeps such a member
+   * across its own restart) holds it up for PROCESSOR_SESSION_TIMEOUT_MS, more than any start-up
+   * hook may take. A failure to connect or subscribe is fatal (onFatal), after kafkajs' retries.
+   */
+  start(): void {
+    this.#starting ??= this.#start().catch((error: Error) => {
+      if (this.#stopping) return;
+      this.o.logger.fatal({ msg: 'consumer_start_failed', err: error.message });
+      this.o.onFatal(error);
+    });
+  }
+
+  async #start(): Promise<void> {
     const c = this.o.config;
+    this.#notReady = 'connecting to Kafka';
+    this.#waitingLog = setInterval(() => this.#logWaiting(), JOIN_WAITING_LOG_MS).unref();
     await this.consumer.connect();
     await this.consumer.subscribe({
       topics: [c.PROCESSOR_TOPIC, c.PROCESSOR_API_HITS_TOPIC],
       fromBeginning: c.PROCESSOR_FROM_BEGINNING,
     });
+    if (this.#stopping) return;
+    this.#waiting('waiting for partition assignment');
+    this.o.logger.info({
+      msg: 'consumer_started',
+      groupId: c.PROCESSOR_GROUP_ID,
+      topics: [c.PROCESSOR_TOPIC, c.PROCESSOR_API_HITS_TOPIC],
+    });
+    // Resolves once joined (or once a failed join was handed to the CRASH listener).
     await this.consumer.run({
       eachBatchAutoResolve: false,
       autoCommit: false,
       partitionsConsumedConcurrently: c.PROCESSOR_PARTITIONS_CONCURRENTLY,
       eachBatch: (payload) => this.#eachBatch(payload),
     });
-    this.#running = true;
+  }
+
+  #waiting(reason: string): void {
+    this.#notReady = reason;
+    this.#waitingSince ??= Date.now();
+  }
+
+  /** Now and then while it waits: a join held up by a member that died shows in the log. */
+  #logWaiting(): void {
+    if (this.#waitingSince === undefined || this.#stopping) return;
     this.o.logger.info({
-      msg: 'consumer_started',
-      groupId: c.PROCESSOR_GROUP_ID,
-      topics: [c.PROCESSOR_TOPIC, c.PROCESSOR_API_HITS_TOPIC],
+      msg: 'group_join_waiting',
+      groupId: this.o.config.PROCESSOR_GROUP_ID,
+      reason: this.#notReady,
+      waitingMs: Date.now() - this.#waitingSince,
+      sessionTimeoutMs: this.o.config.PROCESSOR_SESSION_TIMEOUT_MS,
     });
   }
 
@@ -177,12 +227,18 @@ export class ProcessorService {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#abort.abort();
+      clearInterval(this.#waitingLog);
       // Batches being stored finish (or, waiting out an outage, give up) and commit while the
       // consumer still runs; those still queued are dropped (not committed: read again later).
       await this.#queue.close();
-      await this.consumer.disconnect();
-      this.#running = false;
-      this.o.logger.info({ msg: 'consumer_stopped' });
+      const disconnected = this.consumer.disconnect();
+      // NOTE: kafkajs' disconnect waits for the requests in flight, and a join held up by a member
+      // that died answers only when that member's session times out. Waiting to join, nothing is
+      // being stored or committed: do not wait for it (the broker drops this member in its turn).
+      const joining = this.#waitingSince !== undefined;
+      if (joining) disconnected.catch(() => {});
+      else await disconnected;
+      this.o.logger.info({ msg: 'consumer_stopped', joining });
     })();
     return this.#stopping;
   }

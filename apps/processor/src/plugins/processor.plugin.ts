@@ -20,7 +20,8 @@ export interface ProcessorPluginOptions {
 /**
  * The consumer and the lag monitor. They start when the app is ready (after the Kafka clients
  * connected) and stop first on close: the batch in flight commits before the clients and the
- * database pool close.
+ * database pool close. The consumer joins its group in the background (not bound by Fastify's
+ * plugin timeout): /readyz says why it is not ready until it has its partitions.
  */
 export const processorPlugin = fp<ProcessorPluginOptions>(
   async (app: FastifyInstance, { config, onFatal }) => {
@@ -54,7 +55,7 @@ export const processorPlugin = fp<ProcessorPluginOptions>(
         processor.handler.newestMs = rows[0].t.getTime();
         metrics.newestEvent.set(rows[0].t.getTime() / 1000);
       }
-      await processor.start();
+      processor.start();
       lag.start();
     });
     app.addHook('onClose', async () => {
