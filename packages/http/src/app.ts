@@ -108,6 +108,8 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
 
   await app.register(swagger, {
     openapi: {
+      // 3.1: its schemas are JSON Schema, so TypeBox's keywords (propertyNames, ...) are valid there.
+      openapi: '3.1.0',
       info: {
         title: opts.docs.title,
         description: opts.docs.description,
