@@ -8,7 +8,7 @@ import type { TrackerApp } from '@tracker/http';
 import { createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { testConfig } from './test-support.js';
+import { insertBulkInteractions, testConfig } from './test-support.js';
 
 const KEY = 'read-key-for-limits-0123';
 let db: TestDatabase;
@@ -17,14 +17,7 @@ const open: http.IncomingMessage[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase('query_limits');
-  await db.pool.query(
-    `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, properties,
-                               kafka_partition, kafka_offset)
-     SELECT gen_random_uuid(), 'u-' || (g % 97), 'USER', 'page_view', '/bulk/' || (g % 50),
-            timestamptz '2025-01-01' + g * interval '1 second', timestamptz '2025-01-01' + g * interval '1 second',
-            jsonb_build_object('g', g, 'pad', repeat('x', 200)), 1, g
-       FROM generate_series(1, 60000) AS g`,
-  );
+  await insertBulkInteractions(db.pool, 60_000, 200);
 }, 120_000);
 afterEach(async () => {
   for (const res of open.splice(0)) res.destroy();

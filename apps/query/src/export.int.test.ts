@@ -6,7 +6,7 @@ import { buildInteraction, createTestDatabase, type TestDatabase, waitFor } from
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { apiItem, storeRecords, testConfig } from './test-support.js';
+import { apiItem, insertBulkInteractions, storeRecords, testConfig } from './test-support.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
@@ -163,15 +163,7 @@ describe('GET /api/export of a large table', () => {
   const ROWS = 200_000;
 
   beforeAll(async () => {
-    await db.pool.query(
-      `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, properties,
-                                 kafka_partition, kafka_offset)
-       SELECT gen_random_uuid(), 'bulk-' || (g % 997), 'USER', 'page_view', '/bulk/' || (g % 50),
-              timestamptz '2025-01-01' + g * interval '1 second', timestamptz '2025-01-01' + g * interval '1 second',
-              jsonb_build_object('g', g, 'pad', repeat('x', 100)), 1, g
-       FROM generate_series(1, $1::int) AS g`,
-      [ROWS],
-    );
+    await insertBulkInteractions(db.pool, ROWS);
     // 2 shared cores: bulk loading and streaming 200k rows can take a while; no timing is asserted.
   }, 300_000);
 

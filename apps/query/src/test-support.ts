@@ -93,3 +93,19 @@ export async function* readEvents(
     }
   }
 }
+
+/**
+ * `rows` raw interactions under pages `/bulk/0` … `/bulk/49`, one second apart from 2025-01-01, each
+ * with a `pad` of `padBytes` characters: large tables for export tests (no aggregates).
+ */
+export async function insertBulkInteractions(pool: pg.Pool, rows: number, padBytes = 100): Promise<void> {
+  await pool.query(
+    `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, properties,
+                               kafka_partition, kafka_offset)
+     SELECT gen_random_uuid(), 'bulk-' || (g % 997), 'USER', 'page_view', '/bulk/' || (g % 50),
+            timestamptz '2025-01-01' + g * interval '1 second', timestamptz '2025-01-01' + g * interval '1 second',
+            jsonb_build_object('g', g, 'pad', repeat('x', $2::int)), 1, g
+       FROM generate_series(1, $1::int) AS g`,
+    [rows, padBytes],
+  );
+}
