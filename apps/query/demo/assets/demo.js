@@ -60,17 +60,18 @@
     }
   }
 
-  // The banner and the site's header, the same on every page.
+  // The banner and the site's header, the same on every page. Both are landmarks (complementary,
+  // banner), so no content sits outside one.
   const CHROME = `
-    <div class="demo-banner">
+    <aside class="demo-banner" aria-label="About this demo">
       <span><strong>Demo site</strong> of the interaction tracker: every page view, click and form here is
         tracked. <a href="/">Open the dashboard →</a></span>
       <span><span id="demo-who" class="demo-who">loading the tracker…</span>
         <button id="demo-reset" type="button" data-track="reset-identity">Forget me</button></span>
-    </div>
+    </aside>
     <header class="site">
       <a class="logo" href="/demo/index.html">Acme Analytics</a>
-      <nav>
+      <nav aria-label="Site">
         <a href="/demo/pricing.html">Pricing</a>
         <a href="/demo/docs/getting-started.html">Docs</a>
         <a href="/demo/signup.html">Sign up</a>
