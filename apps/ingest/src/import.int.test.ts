@@ -108,7 +108,7 @@ describe('raw body', () => {
 
   it('imports CSV with a header row and properties.<key> columns', async () => {
     const csv =
-      'userId,action,page,role,properties.plan,timestamp\ncsv-1,click,/a,user,pro,2026-01-02T03:04:05Z\ncsv-2,Form_Submit,https://x.example/b?c=1,,,\n';
+      'userId,action,page,role,properties.plan,timestamp\ncsv-1,click,/a,user,pro,2026-01-02T03:04:05Z\ncsv-2,Form_Submit,https://x.example/b?c=1&utm_medium=m,,,\n';
     const res = await raw('text/csv; charset=utf-8', csv);
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({ format: 'csv', items: 2, accepted: 2 });
@@ -119,7 +119,12 @@ describe('raw body', () => {
       properties: { plan: 'pro' },
       occurredAt: Date.parse('2026-01-02T03:04:05Z'),
     });
-    expect(two).toMatchObject({ role: 'GUEST', action: 'form_submit', page: '/b?c=1', properties: {} });
+    expect(two).toMatchObject({
+      role: 'GUEST',
+      action: 'form_submit',
+      page: '/b?utm_medium=m',
+      properties: {},
+    });
   });
 
   it('imports what /api/export writes, NDJSON and CSV, keeping eventIds, times, roles and sessions', async () => {
@@ -130,7 +135,7 @@ describe('raw body', () => {
       userId: 'exp-1',
       role: 'ADMIN',
       action: 'click',
-      page: '/x?y=1',
+      page: '/x?utm_source=y',
       occurredAt: '2026-10-01T08:00:00.250Z',
       receivedAt: '2026-10-01T08:00:01.000Z',
       properties: { n: 3 },
@@ -146,7 +151,7 @@ describe('raw body', () => {
     expect(one).toMatchObject({
       eventId: a,
       role: 'ADMIN',
-      page: '/x?y=1',
+      page: '/x?utm_source=y',
       occurredAt: Date.parse('2026-10-01T08:00:00.250Z'),
       properties: { n: 3 },
       sessionId: null,

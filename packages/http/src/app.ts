@@ -14,6 +14,7 @@ import Fastify, {
 import { rateLimitKey } from './auth.js';
 import { authFailurePlugin } from './auth-failures.js';
 import { ErrorResponseSchema, errorBody, errorHandler, notFoundHandler } from './errors.js';
+import { HEALTH_PATHS } from './health.js';
 import { metricsPlugin } from './metrics.js';
 import { finiteNumbers, strictJsonParser, strictQueryString } from './strict-input.js';
 
@@ -102,7 +103,8 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
   app.addHook('onRequest', strictQueryString);
   app.addHook('preHandler', finiteNumbers);
   app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode >= 500)
+    // A 503 from /readyz is its answer (not ready yet), not a failed request.
+    if (reply.statusCode >= 500 && !HEALTH_PATHS.has(request.url.split('?')[0]!))
       request.log.warn({ msg: 'request_error', status: reply.statusCode, url: request.url.split('?')[0] });
   });
 
@@ -142,7 +144,10 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
       timeWindow: opts.rateLimitWindowMs ?? 60_000,
       hook: 'preHandler',
       keyGenerator: rateLimitKey,
-      allowList: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url.split('?')[0]!),
+      allowList: (request) => {
+        const path = request.url.split('?')[0]!;
+        return HEALTH_PATHS.has(path) || path === '/metrics';
+      },
       errorResponseBuilder: (_request, context) => ({
         ...errorBody(
           429,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpError } from './errors.js';
+import { HEALTH_PATHS } from './health.js';
 import { WindowCounter } from './window-counter.js';
 
 export interface AuthFailureOptions {
@@ -33,8 +34,6 @@ export class AuthFailureCounter {
   }
 }
 
-const OPEN_PATHS = new Set(['/healthz', '/readyz']);
-
 /**
  * Guessing keys costs: every 401 counts against the client's address, and once it has had `max` in
  * a window, any request from it is answered 429 with Retry-After before a key is even looked at.
@@ -44,7 +43,7 @@ export const authFailurePlugin = fp<AuthFailureOptions>(
   async (app: FastifyInstance, opts) => {
     const counter = new AuthFailureCounter({ maxTracked: 100_000, ...opts });
     app.addHook('onRequest', async (request) => {
-      if (OPEN_PATHS.has(request.url.split('?')[0]!)) return; // health checks need no key
+      if (HEALTH_PATHS.has(request.url.split('?')[0]!)) return; // health checks need no key
       const waitMs = counter.blockedFor(request.ip);
       if (waitMs === 0) return;
       const seconds = Math.ceil(waitMs / 1000);

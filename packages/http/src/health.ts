@@ -7,6 +7,9 @@ export interface NotReady {
   reason: string;
 }
 
+/** The health endpoints: never rate-limited, never blocked, their 503 is an answer, not an error. */
+export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
 /** A readiness check: resolves true (or void) when the dependency answers; false or a NotReady when not. */
 export type ReadinessCheck = () => Promise<boolean | undefined | NotReady> | boolean | NotReady;
 

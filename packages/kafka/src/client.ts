@@ -1,6 +1,7 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Logger } from '@tracker/logger';
-import { Kafka, type KafkaConfig, type logCreator, logLevel, type SASLOptions } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import { kafkajsLogCreator } from './kafkajs-log.js';
 
 /** Connection settings, as the services' config modules produce them (see CommonEnv in @tracker/config). */
 export interface KafkaConnectionConfig {
@@ -18,28 +19,12 @@ export interface RegistryConnectionConfig {
   SCHEMA_REGISTRY_PASSWORD?: string | undefined;
 }
 
-const pinoLevel: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error',
-  [logLevel.WARN]: 'warn',
-  [logLevel.INFO]: 'info',
-  [logLevel.DEBUG]: 'debug',
-};
-
-/** Routes kafkajs' own log lines into pino, one level down so broker chatter does not drown ours. */
-function pinoLogCreator(logger: Logger): logCreator {
-  return () =>
-    ({ level, log }) => {
-      const { message, ...extra } = log;
-      const target = pinoLevel[level] ?? 'info';
-      // kafkajs logs every connection error at ERROR while it retries; keep them as warnings.
-      logger[target === 'error' ? 'warn' : target === 'info' ? 'debug' : target](
-        { ...extra, msg: 'kafkajs', kafkajs: message },
-      );
-    };
-}
-
 /** A kafkajs client from config: brokers, client id, TLS and SASL for managed clusters. */
-export function createKafka(config: KafkaConnectionConfig, logger?: Logger, overrides: Partial<KafkaConfig> = {}) {
+export function createKafka(
+  config: KafkaConnectionConfig,
+  logger?: Logger,
+  overrides: Partial<KafkaConfig> = {},
+) {
   let sasl: SASLOptions | undefined;
   if (config.KAFKA_SASL_MECHANISM) {
     sasl = {
@@ -56,7 +41,9 @@ export function createKafka(config: KafkaConnectionConfig, logger?: Logger, over
     connectionTimeout: 3000,
     requestTimeout: 10000,
     retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2000 },
-    ...(logger ? { logCreator: pinoLogCreator(logger), logLevel: logLevel.INFO } : { logLevel: logLevel.NOTHING }),
+    ...(logger
+      ? { logCreator: kafkajsLogCreator(logger), logLevel: logLevel.INFO }
+      : { logLevel: logLevel.NOTHING }),
     ...overrides,
   });
 }

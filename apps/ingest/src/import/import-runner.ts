@@ -3,6 +3,7 @@ import type { InteractionRecord } from '@tracker/schemas';
 import { prepareInteraction, type RequestContext } from '../normalize.js';
 import type { EventSink } from '../plugins/events.plugin.js';
 import type { ImportSummary } from '../schemas.js';
+import type { ParamFilter } from '../url-privacy.js';
 import { CsvHeaderError, fromExport, type ImportItem } from './readers.js';
 
 export interface ImportOptions {
@@ -14,6 +15,10 @@ export interface ImportOptions {
   /** How many rejections the summary lists (all are counted). */
   maxRejections: number;
   route: string;
+  /** Query parameters kept in pages and referrers (INGEST_URL_QUERY_ALLOW). */
+  keepParam?: ParamFilter;
+  /** Takes `items` from the import's budget or throws (429): a chunkEvents' worth before reading them. */
+  admit?: (items: number) => void;
 }
 
 /** Produce calls that may be in flight at once: parsing the next chunk overlaps producing the last. */
@@ -40,7 +45,13 @@ export async function runImport(
   const inFlight: Promise<void>[] = [];
   let failure: unknown;
   let chunk: InteractionRecord[] = [];
-  let ctx: RequestContext = { receivedAt: Date.now(), userAgent: opts.userAgent };
+  const context = (): RequestContext => ({
+    receivedAt: Date.now(),
+    userAgent: opts.userAgent,
+    ...(opts.keepParam ? { keepParam: opts.keepParam } : {}),
+  });
+  let ctx = context();
+  let reserved = 0;
   let lastLine = 0;
   // NOTE: chunks are acknowledged in order (one producer, one request in flight), so everything up to
   // the last line of the last acknowledged chunk is in Kafka: the point a client resumes from.
@@ -69,12 +80,18 @@ export async function runImport(
       ),
     );
     while (inFlight.length >= WINDOW) await inFlight.shift();
-    ctx = { receivedAt: Date.now(), userAgent: opts.userAgent };
+    ctx = context();
   };
 
   try {
     for await (const item of items) {
       if (failure) break;
+      if (reserved === 0) {
+        // A chunk's worth of budget ahead, so nothing past the budget is produced.
+        opts.admit?.(opts.chunkEvents);
+        reserved = opts.chunkEvents;
+      }
+      reserved -= 1;
       summary.items += 1;
       lastLine = item.line;
       if ('errors' in item) {

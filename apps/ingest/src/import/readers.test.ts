@@ -8,6 +8,8 @@ import {
   jsonArrayItems,
   ndjsonItems,
   rowToInput,
+  STEP_BYTES,
+  steps,
 } from './readers.js';
 
 /** The text cut into pieces of `size` bytes, as a socket would deliver it. */
@@ -252,5 +254,100 @@ describe('CSV', () => {
       timestamp: 'x',
       occurredAt: 'y',
     });
+  });
+});
+
+describe('refused items: reported as they come, memory bounded whatever their number', () => {
+  /**
+   * A header, then 64 KB blocks of refused rows (one cell where the header names three) that never
+   * end; `pulled` counts the bytes read. Throws past `limit`, so a reader that keeps refusals aside
+   * until a valid row comes fails here instead of running out of memory.
+   */
+  async function* endlessRefusedRows(pulled: { bytes: number }, limit = 8 * 1024 * 1024) {
+    yield Buffer.from('userId,action,page\n');
+    const block = Buffer.from('x\n'.repeat(32 * 1024));
+    for (;;) {
+      if (pulled.bytes > limit) throw new Error(`the reader read ${pulled.bytes} bytes and yielded nothing`);
+      pulled.bytes += block.length;
+      yield block;
+    }
+  }
+
+  it('CSV: yields refused rows before the source ends, reading only as far as they are taken', async () => {
+    const pulled = { bytes: 0 };
+    const taken: ImportItem[] = [];
+    for await (const item of csvItems(endlessRefusedRows(pulled), 1000)) {
+      taken.push(item);
+      if (taken.length === 100_000) break;
+    }
+    expect(taken[0]).toEqual({
+      line: 2,
+      reason: 'unparseable',
+      errors: [
+        {
+          path: '',
+          message: expect.stringMatching(/^is not a valid CSV row: .*length is 3, got 1 on line 2$/),
+        },
+      ],
+    });
+    expect(taken.every((item, k) => item.line === k + 2 && 'errors' in item)).toBe(true);
+    // The rows taken are 200 KB of the file; the rest of what was read is what the buffers between
+    // the source and the parser's output hold (back-pressure), not the file.
+    expect(pulled.bytes).toBeLessThan(200 * 1024 + 1024 * 1024);
+  });
+
+  it('CSV: refused and valid rows come in the file order, from a chunk of any size', async () => {
+    const csv = `userId,action,page\nu1,click,/a\nbad\n${'x,y\n'.repeat(3)}u2,click,/b\n"open,click,/c\n`;
+    for (const size of [1, 7, csv.length]) {
+      const items = await collect(csvItems(chunks(csv, size), 1000));
+      expect(items.map((i) => [i.line, 'value' in i])).toEqual([
+        [2, true],
+        [3, false],
+        [4, false],
+        [5, false],
+        [6, false],
+        [7, true],
+        [8, false],
+      ]);
+    }
+  });
+
+  it('NDJSON and JSON array: refused items are yielded before the source ends', async () => {
+    async function* endless(head: string, block: string, pulled: { bytes: number }) {
+      yield Buffer.from(head);
+      const buf = Buffer.from(block.repeat(16 * 1024));
+      for (;;) {
+        if (pulled.bytes > 8 * 1024 * 1024) throw new Error('the reader yielded nothing');
+        pulled.bytes += buf.length;
+        yield buf;
+      }
+    }
+    for (const [items, what] of [
+      [(p: { bytes: number }) => ndjsonItems(endless('', 'x\n', p), 1000), 'ndjson'],
+      [(p: { bytes: number }) => jsonArrayItems(endless('[', '1,', p), 1000), 'json'],
+    ] as const) {
+      const pulled = { bytes: 0 };
+      let n = 0;
+      for await (const item of items(pulled)) {
+        expect('errors' in item || typeof item.value === 'number', what).toBe(true);
+        if (++n === 50_000) break;
+      }
+      expect(pulled.bytes, what).toBeLessThan(1024 * 1024);
+    }
+  });
+
+  it('takes a large chunk in steps of at most STEP_BYTES (a step makes its items at once)', async () => {
+    const big = Buffer.alloc(STEP_BYTES * 3 + 5, 'a');
+    const out: Buffer[] = [];
+    for await (const step of steps(chunks(big, big.length))) out.push(step);
+    expect(out.map((b) => b.length)).toEqual([STEP_BYTES, STEP_BYTES, STEP_BYTES, 5]);
+    expect(Buffer.concat(out).equals(big)).toBe(true);
+  });
+
+  it('numbers lines from firstLine', async () => {
+    const nd = await collect(ndjsonItems(chunks('{"a":1}\n\nx\n', 3), 100, 5));
+    expect(nd.map((i) => i.line)).toEqual([5, 7]);
+    const arr = await collect(jsonArrayItems(chunks('[1,\n2]', 3), 100, 5));
+    expect(arr.map((i) => i.line)).toEqual([5, 6]);
   });
 });

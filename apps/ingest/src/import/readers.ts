@@ -57,14 +57,34 @@ function parseJson(line: number, bytes: Buffer, skipBlank = false): ImportItem |
 const asBuffer = (chunk: Buffer | string) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
 
 /**
+ * Bytes a reader takes in one step: a step's items are made at once (a 64 KB chunk of `1,` is 32 768
+ * JSON elements, of `x\n` as many CSV rows), so whatever size the source's chunks are, what one step
+ * holds stays bounded.
+ */
+export const STEP_BYTES = 16 * 1024;
+
+/** The source's chunks as Buffers of at most STEP_BYTES (views, not copies). */
+export async function* steps(source: ByteSource): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    const buf = asBuffer(chunk);
+    for (let i = 0; i < buf.length; i += STEP_BYTES) yield buf.subarray(i, i + STEP_BYTES);
+  }
+}
+
+/**
  * NDJSON: one JSON value per line, blank lines skipped. A line longer than `maxBytes` is reported
  * and skipped without being held in memory, so memory stays bounded whatever the file holds.
+ * `firstLine`: the number of the source's first line (sniffJson drops leading blank lines).
  */
-export async function* ndjsonItems(source: ByteSource, maxBytes: number): AsyncGenerator<ImportItem> {
+export async function* ndjsonItems(
+  source: ByteSource,
+  maxBytes: number,
+  firstLine = 1,
+): AsyncGenerator<ImportItem> {
   let parts: Buffer[] = [];
   let size = 0;
   let oversize = false;
-  let line = 1;
+  let line = firstLine;
   const emit = (): ImportItem | undefined => {
     if (oversize) return tooLarge(line, maxBytes);
     if (size === 0) return undefined;
@@ -117,12 +137,19 @@ export class JsonArraySplitter {
   #parts: Buffer[] = [];
   #size = 0;
   #oversize = false;
-  #line = 1;
-  #itemLine = 1;
+  #line: number;
+  #itemLine: number;
   #bom = true;
   #failed = false;
 
-  constructor(readonly maxBytes: number) {}
+  /** `firstLine`: the number of the input's first line (sniffJson drops leading blank lines). */
+  constructor(
+    readonly maxBytes: number,
+    firstLine = 1,
+  ) {
+    this.#line = firstLine;
+    this.#itemLine = firstLine;
+  }
 
   /** Items completed by this chunk. */
   push(chunk: Buffer): ImportItem[] {
@@ -251,9 +278,13 @@ export class JsonArraySplitter {
   }
 }
 
-export async function* jsonArrayItems(source: ByteSource, maxBytes: number): AsyncGenerator<ImportItem> {
-  const splitter = new JsonArraySplitter(maxBytes);
-  for await (const chunk of source) yield* splitter.push(asBuffer(chunk));
+export async function* jsonArrayItems(
+  source: ByteSource,
+  maxBytes: number,
+  firstLine = 1,
+): AsyncGenerator<ImportItem> {
+  const splitter = new JsonArraySplitter(maxBytes, firstLine);
+  for await (const step of steps(source)) yield* splitter.push(step);
   yield* splitter.end();
 }
 
@@ -368,19 +399,19 @@ export function rowToInput(
 }
 
 /**
- * The file as text, refusing bytes that are not UTF-8 (csv-parse would store them as U+FFFD):
- * a 400 that says how far the file was read.
+ * The file's bytes in steps, each checked to be UTF-8 before it is passed on (csv-parse would store
+ * other bytes as U+FFFD): a 400 that says how far the file was read.
  */
-async function* utf8Text(source: ByteSource): AsyncGenerator<string> {
+async function* utf8Steps(source: ByteSource): AsyncGenerator<Buffer> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let offset = 0;
   try {
-    for await (const chunk of source) {
-      const buf = asBuffer(chunk);
-      yield decoder.decode(buf, { stream: true });
-      offset += buf.length;
+    for await (const step of steps(source)) {
+      decoder.decode(step, { stream: true });
+      yield step;
+      offset += step.length;
     }
-    yield decoder.decode();
+    decoder.decode();
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
     throw new HttpError(400, 'INVALID_UTF8', `the file is not valid UTF-8 text (after byte ${offset})`, [
@@ -389,13 +420,17 @@ async function* utf8Text(source: ByteSource): AsyncGenerator<string> {
   }
 }
 
+/** What the CSV parser hands on: a row, or a row it refused (wrong number of cells, bad quoting, too long). */
+type CsvOutput =
+  | { record: Record<string, string>; info: { lines: number } }
+  | { line: number; refused: string };
+
 /**
  * CSV with a header row (RFC 4180 quoting, BOM tolerated). Values are strings, so properties read
  * from `properties.<key>` columns are strings; a `properties` column may hold a JSON object instead.
  * A row with the wrong number of cells is reported and skipped.
  */
 export async function* csvItems(source: ByteSource, maxBytes: number): AsyncGenerator<ImportItem> {
-  const skipped: ImportItem[] = [];
   let exported = false;
   const parser = parseCsv({
     bom: true,
@@ -407,29 +442,29 @@ export async function* csvItems(source: ByteSource, maxBytes: number): AsyncGene
     max_record_size: maxBytes,
     info: true,
     skip_records_with_error: true,
+    // NOTE: a refused row goes down the parser's output as rows do, in the file's order, so that it
+    // fills the output and holds the input back like one: kept aside, a file of refused rows only
+    // was read to its end into memory before the first one was reported.
     on_skip: (error) => {
       if (!error) return undefined;
       const line = (error as { lines?: number }).lines ?? 0;
-      skipped.push({
-        line,
-        reason: 'unparseable',
-        errors: [{ path: '', message: `is not a valid CSV row: ${error.message}` }],
-      });
+      parser.push({ line, refused: error.message } satisfies CsvOutput);
       return undefined;
     },
   });
   // pipeline() destroys both sides when either fails or the consumer stops early.
-  pipeline(Readable.from(utf8Text(source)), parser, () => {});
-  for await (const { record, info } of parser as AsyncIterable<{
-    record: Record<string, string>;
-    info: { lines: number };
-  }>) {
-    // NOTE: on_skip fires while parsing, ahead of rows already parsed: keep the file's order.
-    skipped.sort((a, b) => a.line - b.line);
-    while (skipped.length > 0 && skipped[0]!.line < info.lines) yield skipped.shift()!;
-    const row = rowToInput(record, exported);
-    if ('errors' in row) yield { line: info.lines, reason: 'schema', errors: row.errors };
-    else yield { line: info.lines, value: row.value };
+  pipeline(Readable.from(utf8Steps(source)), parser, () => {});
+  for await (const out of parser as AsyncIterable<CsvOutput>) {
+    if ('refused' in out) {
+      yield {
+        line: out.line,
+        reason: 'unparseable',
+        errors: [{ path: '', message: `is not a valid CSV row: ${out.refused}` }],
+      };
+      continue;
+    }
+    const row = rowToInput(out.record, exported);
+    if ('errors' in row) yield { line: out.info.lines, reason: 'schema', errors: row.errors };
+    else yield { line: out.info.lines, value: row.value };
   }
-  yield* skipped.splice(0);
 }

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
-import { HttpError, requireKey, type TrackerApp } from '@tracker/http';
+import { HttpError, type TrackerApp } from '@tracker/http';
 import { LIMITS } from '@tracker/schemas';
 import { Type } from 'typebox';
 import type { IngestConfig } from '../config.js';
+import { EventRate } from '../event-rate.js';
 import { runImport } from '../import/import-runner.js';
 import {
   type ByteSource,
@@ -12,9 +13,11 @@ import {
   jsonArrayItems,
   ndjsonItems,
 } from '../import/readers.js';
+import { sniffJson } from '../import/sniff-json.js';
+import { importAuth } from '../keys.js';
 import { commonErrors, ImportSummarySchema, WriteKeyQuerySchema } from '../schemas.js';
+import { queryAllowList } from '../url-privacy.js';
 import { typeboxValidatorCompiler } from '../validation.js';
-import { WRITE_KEY_SOURCES } from './events.route.js';
 
 type Format = 'ndjson' | 'json' | 'csv';
 
@@ -84,41 +87,10 @@ async function* untruncated(file: Readable & { truncated?: boolean }, max: numbe
     );
 }
 
-/**
- * `json` may be a JSON array or, when the first value is an object, NDJSON sent as application/json:
- * peek at the first significant byte and replay what was read.
- */
-async function sniffJson(source: ByteSource): Promise<{ format: 'json' | 'ndjson'; source: ByteSource }> {
-  const iterator = source[Symbol.asyncIterator]();
-  const seen: (Buffer | string)[] = [];
-  let format: 'json' | 'ndjson' = 'json';
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) break;
-    seen.push(next.value);
-    const first = String(next.value)
-      .replace(/^\uFEFF/, '')
-      .trimStart();
-    if (first.length > 0) {
-      format = first.startsWith('{') ? 'ndjson' : 'json';
-      break;
-    }
-  }
-  async function* replay(): ByteSource {
-    yield* seen;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  return { format, source: replay() };
-}
-
-function readerFor(format: Format, source: ByteSource): AsyncIterable<ImportItem> {
-  if (format === 'ndjson') return ndjsonItems(source, LIMITS.eventBytes);
+function readerFor(format: Format, source: ByteSource, firstLine = 1): AsyncIterable<ImportItem> {
+  if (format === 'ndjson') return ndjsonItems(source, LIMITS.eventBytes, firstLine);
   if (format === 'csv') return csvItems(source, LIMITS.eventBytes);
-  return jsonArrayItems(source, LIMITS.eventBytes);
+  return jsonArrayItems(source, LIMITS.eventBytes, firstLine);
 }
 
 export interface ImportRouteOptions {
@@ -129,7 +101,15 @@ export interface ImportRouteOptions {
 export async function importRoute(app: TrackerApp, { config }: ImportRouteOptions) {
   const max = config.INGEST_IMPORT_MAX_BYTES;
   app.setValidatorCompiler(typeboxValidatorCompiler);
-  app.addHook('onRequest', requireKey(config.INGEST_WRITE_KEYS, WRITE_KEY_SOURCES, 'write key'));
+  app.addHook('onRequest', importAuth(config));
+  const keepParam = queryAllowList(config.INGEST_URL_QUERY_ALLOW);
+  // Items read, valid or refused: refusing costs CPU too (~10 µs a CSV row), so it counts.
+  const importRate = new EventRate({
+    max: config.INGEST_IMPORT_EVENT_RATE_MAX,
+    windowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
+    bucket: 'key',
+    setting: 'INGEST_IMPORT_EVENT_RATE_MAX',
+  });
   // NOTE: the body is never buffered: these parsers hand the request stream to the handler as is.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(Object.keys(MEDIA_TYPES), (_request, payload, done) => done(null, payload));
@@ -215,15 +195,18 @@ export async function importRoute(app: TrackerApp, { config }: ImportRouteOption
           ],
         );
       }
-      if (format === 'json') ({ format, source } = await sniffJson(source));
+      let firstLine = 1;
+      if (format === 'json') ({ format, source, firstLine } = await sniffJson(source, LIMITS.eventBytes));
 
-      const summary = await runImport(readerFor(format, source), {
+      const summary = await runImport(readerFor(format, source, firstLine), {
         sink: app.events,
         userAgent:
           typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : undefined,
         chunkEvents: config.INGEST_IMPORT_CHUNK_EVENTS,
         maxRejections: config.INGEST_IMPORT_MAX_REJECTIONS,
         route: '/v1/import',
+        keepParam,
+        admit: (items) => importRate.take(request, items),
       });
       app.events.metrics.requestEvents.observe({ route: '/v1/import' }, summary.items);
       if (await moreFiles()) {

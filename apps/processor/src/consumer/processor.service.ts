@@ -91,7 +91,9 @@ export class ProcessorService {
     });
     this.consumer.on(CRASH, (e) => {
       if (this.#stopping) return;
-      o.logger.error({ msg: 'consumer_crashed', err: e.payload.error.message, restart: e.payload.restart });
+      // kafkajs restarts the consumer by itself after a retriable error: a warning, not an error.
+      const level = e.payload.restart ? 'warn' : 'error';
+      o.logger[level]({ msg: 'consumer_crashed', err: e.payload.error.message, restart: e.payload.restart });
       if (e.payload.restart) this.#waiting('consumer restarting after an error');
       else o.onFatal(e.payload.error);
     });
