@@ -43,6 +43,8 @@ beforeAll(async () => {
       INGEST_TOPIC: topics.interactions,
       INGEST_API_HITS_TOPIC: topics.apiHits,
       INGEST_IMPORT_MAX_BYTES: String(512 * 1024 * 1024),
+      // Millions of items in a few requests: the per-key import budget is tested in limits.int.test.ts.
+      INGEST_IMPORT_EVENT_RATE_MAX: '0',
     }),
   );
   await app.ready();

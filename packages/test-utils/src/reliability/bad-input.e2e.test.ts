@@ -94,7 +94,8 @@ const VALID_INJECTIONS: InjectionEvent[] = [
   {
     userId: '<script>alert(1)</script>',
     action: 'click',
-    page: "/x?q='; DROP TABLE interactions;--",
+    // An allowed query parameter (INGEST_URL_QUERY_ALLOW, default utm_*): stored, so its value is checked.
+    page: "/x?utm_term='; DROP TABLE interactions;--",
     sessionId: "' OR '1'='1",
     properties: {
       note: '<img src=x onerror="window.__pwned=1">',
