@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# kafka-topics.sh — as in the Kafka distribution (tracker-standin/kafka)
+exec "$(dirname "$0")/kafka-run-class.sh" org.apache.kafka.tools.TopicCommand "$@"
