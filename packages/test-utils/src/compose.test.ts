@@ -1,9 +1,10 @@
-// docker-compose.yml and the Dockerfiles, checked without a Docker engine (these machines have none):
-// the Compose Specification's JSON schema, each service's environment against that service's own
-// config schema (built apps/<svc>/dist/config.js, so run `pnpm build` first), ports against DESIGN.md,
-// health checks and start order, and every file the Dockerfiles copy or the jobs run.
+// docker-compose.yml and the Dockerfiles, checked without a Docker engine: the Compose
+// Specification's JSON schema, each service's environment against that service's own config schema
+// (built apps/<svc>/dist/config.js, so run `pnpm build` first), ports against DESIGN.md, the image
+// variables, health checks and start order, every file the Dockerfiles copy or the jobs run, the
+// images' labels, and the licence the images declare.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,6 +24,12 @@ type TObject = Parameters<typeof loadConfig>[0];
 const SERVICE_PORTS: Record<App, number> = { query: 3000, ingest: 3001, processor: 3002 };
 const INFRA = ['kafka', 'registry', 'postgres'] as const;
 const JOBS = ['migrate', 'topics'] as const;
+/** The public images docker-compose.yml uses unless the variable names another one. */
+const PUBLIC_IMAGES: Record<(typeof INFRA)[number], { variable: string; image: string }> = {
+  kafka: { variable: 'KAFKA_IMAGE', image: 'apache/kafka:4.1.2' },
+  registry: { variable: 'REGISTRY_IMAGE', image: 'apicurio/apicurio-registry:3.3.3' },
+  postgres: { variable: 'POSTGRES_IMAGE', image: 'postgres:16' },
+};
 
 interface Healthcheck {
   test?: string | string[];
@@ -31,7 +38,7 @@ interface Healthcheck {
 type DependsOn = string[] | Record<string, { condition?: string }>;
 interface Service {
   image?: string;
-  build?: string | { context: string; dockerfile?: string };
+  build?: string | { context: string; dockerfile?: string; args?: Record<string, string> };
   command?: string | string[];
   container_name?: string;
   environment?: Record<string, string | number | boolean | null> | string[];
@@ -50,13 +57,24 @@ const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
 const compose = parse(composeText, { merge: true }) as ComposeFile;
 const services = compose.services;
 
-/** `${VAR:-default}` and friends as Compose resolves them in an empty environment; `$$` is a `$`. */
-function interpolate(value: string): string {
+/** `${VAR:-default}` and friends as Compose resolves them (by default in an empty environment); `$$` is a `$`. */
+function interpolate(value: string, env: Record<string, string> = {}): string {
   return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (match, name, op, arg) => {
     if (match === '$$') return '$';
+    const set = env[name];
+    if (set !== undefined && !(op?.startsWith(':') && set === '')) return set;
     if (op === ':?' || op === '?') throw new Error(`${name} is required by docker-compose.yml: ${arg}`);
     return op ? String(arg) : '';
   });
+}
+
+/** The whole file as Compose validates it: interpolated first (a `${VAR:-x}` port is a port then). */
+function interpolateAll(node: unknown): unknown {
+  if (typeof node === 'string') return interpolate(node);
+  if (Array.isArray(node)) return node.map(interpolateAll);
+  if (node && typeof node === 'object')
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolateAll(v)]));
+  return node;
 }
 
 function environmentOf(service: Service): Record<string, string> {
@@ -75,12 +93,12 @@ interface PortMapping {
   published?: number;
   target: number;
 }
-function portsOf(service: Service): PortMapping[] {
+function portsOf(service: Service, env: Record<string, string> = {}): PortMapping[] {
   return (service.ports ?? []).map((p) => {
     if (typeof p === 'object') {
       return { target: p.target, ...(p.published === undefined ? {} : { published: Number(p.published) }) };
     }
-    const parts = interpolate(String(p))
+    const parts = interpolate(String(p), env)
       .replace(/\/(tcp|udp)$/, '')
       .split(':');
     const target = Number(parts.pop());
@@ -250,16 +268,17 @@ function composeValidator() {
 describe('docker-compose.yml', () => {
   it('is valid against the Compose Specification JSON schema', () => {
     const { ajv, validate } = composeValidator();
-    const valid = validate(compose);
+    const interpolated = interpolateAll(compose) as ComposeFile;
+    const valid = validate(interpolated);
     expect(validate.errors ?? [], ajv.errorsText(validate.errors)).toEqual([]);
     expect(valid).toBe(true);
     // The validator is live: a misspelt key and an unknown start condition are rejected.
-    const broken = structuredClone(compose) as unknown as {
+    const broken = structuredClone(interpolated) as unknown as {
       services: Record<string, Record<string, unknown>>;
     };
     broken.services.ingest!.healthchek = { test: ['CMD', 'true'] };
     expect(validate(broken)).toBe(false);
-    const badCondition = structuredClone(compose) as unknown as {
+    const badCondition = structuredClone(interpolated) as unknown as {
       services: Record<string, Record<string, unknown>>;
     };
     badCondition.services.ingest!.depends_on = { kafka: { condition: 'service_ready' } };
@@ -285,6 +304,52 @@ describe('docker-compose.yml', () => {
     });
     expect(run.stderr, 'docker-compose config printed warnings').toBe('');
     expect(run.status).toBe(0);
+
+    // The variables reach the places they name, as the CLI itself interpolates them.
+    const overrides = {
+      KAFKA_IMAGE: 'mirror.example/apache/kafka:4.1.2',
+      REGISTRY_IMAGE: 'mirror.example/apicurio/apicurio-registry:3.3.3',
+      POSTGRES_IMAGE: 'mirror.example/postgres:16',
+      NODE_IMAGE: 'mirror.example/node:24-bookworm-slim',
+      BUILD_CA_CERT: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+      TRACKER_VERSION: '1.2.3',
+      TRACKER_BIND_ADDRESS: '0.0.0.0',
+      TRACKER_QUERY_PORT: '13000',
+      TRACKER_INGEST_PORT: '13001',
+      TRACKER_KAFKA_PORT: '19092',
+      TRACKER_REGISTRY_PORT: '18081',
+      TRACKER_POSTGRES_PORT: '15433',
+    };
+    const resolved = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', ...overrides },
+    });
+    expect(resolved.status, resolved.stderr).toBe(0);
+    const out = parse(resolved.stdout) as ComposeFile;
+    for (const name of INFRA)
+      expect(out.services[name]!.image).toBe(overrides[PUBLIC_IMAGES[name].variable as 'KAFKA_IMAGE']);
+    for (const name of [...APPS, ...JOBS]) {
+      const build = out.services[name]!.build as { args: Record<string, string> };
+      expect(build.args, name).toEqual({
+        NODE_IMAGE: overrides.NODE_IMAGE,
+        BUILD_CA_CERT: overrides.BUILD_CA_CERT,
+      });
+      expect(out.services[name]!.image, name).toMatch(/^tracker-(ingest|processor|query):1\.2\.3$/);
+    }
+    const published = (name: string) =>
+      (out.services[name]!.ports ?? []).map((p) => (typeof p === 'object' ? p : portsOf({ ports: [p] })[0]));
+    expect(published('ingest')).toEqual([expect.objectContaining({ hostIp: '0.0.0.0', published: 13001 })]);
+    expect(published('query')).toEqual([expect.objectContaining({ hostIp: '0.0.0.0', published: 13000 })]);
+    expect(published('kafka')).toEqual([expect.objectContaining({ hostIp: '127.0.0.1', published: 19092 })]);
+    expect(published('registry')).toEqual([
+      expect.objectContaining({ hostIp: '127.0.0.1', published: 18081 }),
+    ]);
+    expect(published('postgres')).toEqual([
+      expect.objectContaining({ hostIp: '127.0.0.1', published: 15433 }),
+    ]);
+    // Clients on the host are told the port they can reach.
+    expect(environmentOf(out.services.kafka!).KAFKA_ADVERTISED_LISTENERS).toContain('HOST://127.0.0.1:19092');
   }, 60_000);
 
   it('has the services of DESIGN.md, plus the one-shot topic job', () => {
@@ -320,7 +385,11 @@ describe('docker-compose.yml', () => {
       expect(service.container_name).toBeUndefined();
       expect((service.expose ?? []).map(String)).toEqual([String(SERVICE_PORTS[app])]);
     } else {
-      expect(ports).toEqual([{ published: design, target: SERVICE_PORTS[app] }]);
+      // Loopback unless TRACKER_BIND_ADDRESS opens it (0.0.0.0: every interface).
+      expect(ports).toEqual([{ hostIp: '127.0.0.1', published: design, target: SERVICE_PORTS[app] }]);
+      expect(portsOf(service, { TRACKER_BIND_ADDRESS: '0.0.0.0' })).toEqual([
+        { hostIp: '0.0.0.0', published: design, target: SERVICE_PORTS[app] },
+      ]);
     }
     const exposed = dockerfileOf(app)
       .instructions.filter((i) => i.op === 'EXPOSE')
@@ -328,10 +397,34 @@ describe('docker-compose.yml', () => {
     expect(exposed).toEqual([String(SERVICE_PORTS[app])]);
   });
 
-  it('publishes infrastructure ports on loopback only', () => {
+  it('publishes infrastructure ports on loopback only, whatever TRACKER_BIND_ADDRESS says', () => {
     for (const name of INFRA) {
-      for (const p of portsOf(services[name]!))
+      for (const p of portsOf(services[name]!, { TRACKER_BIND_ADDRESS: '0.0.0.0' }))
         expect(p.hostIp, `${name} ${JSON.stringify(p)}`).toBe('127.0.0.1');
+    }
+  });
+
+  it('runs the public images unless KAFKA_IMAGE, REGISTRY_IMAGE or POSTGRES_IMAGE names another', () => {
+    for (const name of INFRA) {
+      const { variable, image } = PUBLIC_IMAGES[name];
+      const raw = services[name]!.image!;
+      expect(raw, name).toBe(`\${${variable}:-${image}}`);
+      expect(interpolate(raw)).toBe(image);
+      expect(interpolate(raw, { [variable]: 'mirror.example/x:1' })).toBe('mirror.example/x:1');
+    }
+  });
+
+  it('tags the service images and builds them with NODE_IMAGE and BUILD_CA_CERT', () => {
+    for (const name of [...APPS, ...JOBS]) {
+      const app = (JOBS as readonly string[]).includes(name) ? 'processor' : name;
+      // Named, so that scaling, restarts and the jobs reuse one build instead of project-named copies.
+      expect(services[name]!.image, name).toBe(`tracker-${app}:\${TRACKER_VERSION:-dev}`);
+      const build = services[name]!.build as { args?: Record<string, string> };
+      const df = parseDockerfile(buildOf(name).dockerfile);
+      expect(build.args, name).toEqual({
+        NODE_IMAGE: `\${NODE_IMAGE:-${df.args.NODE_IMAGE}}`,
+        BUILD_CA_CERT: `\${BUILD_CA_CERT:-}`,
+      });
     }
   });
 
@@ -441,8 +534,8 @@ describe('what the images serve', () => {
     expect(path).toBe('/app/tracker/tracker.js');
     expect(runtimeCopies('ingest')).toContainEqual({
       from: 'build',
-      sources: ['/repo/packages/tracker/dist'],
-      dest: './tracker',
+      sources: ['/repo/packages/tracker/dist/tracker.js'],
+      dest: './tracker/tracker.js',
     });
     expect(existsSync(join(ROOT, 'packages/tracker/dist/tracker.js')), 'tracker.js after pnpm build').toBe(
       true,
@@ -487,9 +580,61 @@ describe.each(APPS)('apps/%s/Dockerfile', (app) => {
     const runs = df.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
     expect(runs.some((r) => /pnpm install --frozen-lockfile/.test(r))).toBe(true);
     expect(runs.some((r) => r.includes(`pnpm turbo run build --filter @tracker/${app}...`))).toBe(true);
-    expect(
-      runs.some((r) => new RegExp(`pnpm --filter @tracker/${app} deploy --prod\\b.* /out$`).test(r)),
-    ).toBe(true);
+    const deploy = runs.find((r) =>
+      new RegExp(`pnpm --filter @tracker/${app} deploy --prod\\b.* /out$`).test(r),
+    );
+    expect(deploy).toBeDefined();
+    // From the shared lockfile, offline: `--legacy` re-resolves the workspace packages' dependencies,
+    // which needs registry metadata that `pnpm fetch` does not store (ERR_PNPM_NO_OFFLINE_META).
+    expect(deploy).not.toMatch(/--legacy\b/);
+    expect(deploy).toMatch(/--offline\b/);
+    expect(deploy).toMatch(/--config\.inject-workspace-packages=true\b/);
+    // Then trimmed to what Node loads (optional peers such as the Prisma CLI, typings, maps).
+    expect(runs.indexOf('node infra/docker/prune-deploy.mjs /out')).toBeGreaterThan(runs.indexOf(deploy!));
+    expect(existsSync(join(ROOT, 'infra/docker/prune-deploy.mjs'))).toBe(true);
+  });
+
+  it('trusts BUILD_CA_CERT in the build stage only', () => {
+    const stages = df.instructions.reduce<Instruction[][]>((acc, i) => {
+      if (i.op === 'FROM') acc.push([]);
+      acc.at(-1)?.push(i);
+      return acc;
+    }, []);
+    const [build, runtime] = [stages[0]!, stages.at(-1)!];
+    expect(build.filter((i) => i.op === 'ARG').map((i) => i.args)).toContain('BUILD_CA_CERT=');
+    expect(envKeys(df, 'build').NODE_EXTRA_CA_CERTS).toBe('/tmp/build-ca.pem');
+    const writesCa = build.findIndex(
+      (i) => i.op === 'RUN' && i.args.includes('"$BUILD_CA_CERT" > /tmp/build-ca.pem'),
+    );
+    const firstDownload = build.findIndex((i) => i.op === 'RUN' && /npm install|pnpm fetch/.test(i.args));
+    expect(writesCa).toBeGreaterThanOrEqual(0);
+    expect(writesCa).toBeLessThanOrEqual(firstDownload);
+    for (const i of runtime)
+      expect(`${i.op} ${i.args}`).not.toMatch(/BUILD_CA_CERT|build-ca\.pem|NODE_EXTRA_CA_CERTS/);
+    // Nothing in the runtime stage copies the build stage's /tmp.
+    for (const i of runtime.filter((x) => x.op === 'COPY'))
+      expect(copyParts(i.args).sources.join(' ')).not.toMatch(/\/tmp/);
+  });
+
+  it('labels the image with the OCI annotations: title, description, version, licence, source', () => {
+    const runtime = df.instructions.slice(df.instructions.findLastIndex((i) => i.op === 'FROM'));
+    const labels = Object.fromEntries(
+      runtime
+        .filter((i) => i.op === 'LABEL')
+        .flatMap((i) => [...i.args.matchAll(/([\w.-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!])),
+    );
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')) as {
+      version: string;
+      license: string;
+    };
+    expect(labels['org.opencontainers.image.title']).toBe(`tracker-${app}`);
+    expect(labels['org.opencontainers.image.description']).toMatch(/\S/);
+    expect(labels['org.opencontainers.image.licenses']).toBe(pkg.license);
+    expect(labels['org.opencontainers.image.version']).toBe(`\${IMAGE_VERSION}`);
+    expect(labels['org.opencontainers.image.source']).toBe(`\${IMAGE_SOURCE}`);
+    // Build arguments: the version defaults to the package's, the source to a placeholder URL.
+    expect(df.args.IMAGE_VERSION).toBe(pkg.version);
+    expect(df.args.IMAGE_SOURCE).toMatch(/^https:\/\//);
   });
 
   it('runs as the unprivileged node user with a health check and node dist/server.js', () => {
@@ -535,6 +680,32 @@ describe.each(APPS)('apps/%s/Dockerfile', (app) => {
       '.env',
     ]) {
       expect(ignored(path), path).toBe(true);
+    }
+  });
+});
+
+describe('licence', () => {
+  it('is MIT: LICENSE at the root and in every package.json of the workspace', () => {
+    const text = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
+    expect(text).toMatch(/^MIT License\n/);
+    expect(text).toContain('Copyright (c) 2026 the interaction tracker authors');
+    const workspace = parse(readFileSync(join(ROOT, 'pnpm-workspace.yaml'), 'utf8')) as {
+      packages: string[];
+    };
+    const dirs = [''];
+    for (const glob of workspace.packages) {
+      if (!glob.endsWith('/*')) dirs.push(glob);
+      else {
+        const parent = glob.slice(0, -2);
+        for (const entry of readdirSync(join(ROOT, parent), { withFileTypes: true }))
+          if (entry.isDirectory() && existsSync(join(ROOT, parent, entry.name, 'package.json')))
+            dirs.push(`${parent}/${entry.name}`);
+      }
+    }
+    expect(dirs.length).toBeGreaterThan(10);
+    for (const dir of dirs) {
+      const pkg = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { license?: string };
+      expect(pkg.license, `${dir || '.'}/package.json`).toBe('MIT');
     }
   });
 });

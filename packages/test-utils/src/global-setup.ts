@@ -9,7 +9,17 @@ const TEMPLATE_LOCK = 7_264_011;
  * Vitest global setup for the integration and e2e tiers: checks that the native stack answers
  * (./tracker test starts it) and builds the migrated template database that every test file clones.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<(() => Promise<void>) | undefined> {
+  // TRACKER_TEST_STACK=containers: Kafka, the registry and PostgreSQL from testcontainers instead of
+  // the native stack; the test files (forked after this) inherit the environment set here.
+  let teardown: (() => Promise<void>) | undefined;
+  if (stackConfig().TRACKER_TEST_STACK === 'containers') {
+    const { startContainerStack } = await import('./containers/testcontainers-stack.js');
+    const stack = await startContainerStack();
+    Object.assign(process.env, stack.env);
+    teardown = stack.stop;
+    console.info(`test stack: containers ${JSON.stringify(stack.env)}`);
+  }
   const config = stackConfig();
   const problems: string[] = [];
 
@@ -37,10 +47,12 @@ export default async function setup(): Promise<void> {
   }
 
   if (problems.length > 0) {
+    await teardown?.();
     throw new Error(
       `the test stack is not reachable (run the tests with ./tracker test, which starts it):\n  ${problems.join('\n  ')}`,
     );
   }
+  return teardown;
 }
 
 /**

@@ -8,6 +8,8 @@ export const TestStackSchema = Type.Object({
   KAFKA_BROKERS: CommonEnv.KAFKA_BROKERS,
   KAFKA_CLIENT_ID: Type.String({ default: 'tracker-test' }),
   SCHEMA_REGISTRY_URL: CommonEnv.SCHEMA_REGISTRY_URL,
+  /** `native` (./tracker's processes) or `containers` (testcontainers starts Kafka, registry, PostgreSQL). */
+  TRACKER_TEST_STACK: Type.Union([Type.Literal('native'), Type.Literal('containers')], { default: 'native' }),
   /** Unset (the default): a template per set of migrations, shared by concurrent runs. */
   TRACKER_TEST_TEMPLATE_DB: Type.Optional(Type.String({ minLength: 1 })),
 });
