@@ -38,6 +38,24 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // Only with TRACKER_CONTAINERS=1 (`./tracker test --containers`): they build images and run compose.
+      ...(process.env['TRACKER_CONTAINERS'] === '1'
+        ? [
+            {
+              test: {
+                name: 'containers',
+                include: ['{apps,packages}/*/src/**/*.containers.test.ts'],
+                exclude,
+                environment: 'node',
+                testTimeout: 600_000,
+                hookTimeout: 2_400_000,
+                fileParallelism: false,
+                // After the integration project when both run (./tracker test --containers), not beside it.
+                sequence: { groupOrder: 1 },
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

@@ -1,13 +1,18 @@
 // Helpers for this service's integration tests (not used by the service itself).
 import { type InteractionRow, type pg, storeInteractions } from '@tracker/db';
 import type { InteractionRecord } from '@tracker/schemas';
+import { stackConfig } from '@tracker/test-utils';
 import { loadQueryConfig, type QueryConfig } from './config.js';
 
 /** A config for tests: quiet, no rate limit, no keys, the given database; override anything. */
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): QueryConfig {
+  const stack = stackConfig();
   return loadQueryConfig({
     LOG_LEVEL: 'silent',
     DATABASE_URL: databaseUrl,
+    // The test stack's broker and registry (native, or containers: TRACKER_TEST_STACK).
+    KAFKA_BROKERS: stack.KAFKA_BROKERS.join(','),
+    SCHEMA_REGISTRY_URL: stack.SCHEMA_REGISTRY_URL,
     QUERY_RATE_LIMIT_MAX: '0',
     QUERY_PUBLIC_DIR: '/nonexistent/public',
     QUERY_DEMO_DIR: '/nonexistent/demo',
