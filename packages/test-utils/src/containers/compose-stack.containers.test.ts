@@ -9,23 +9,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchQueryChromium } from '../query-chromium.js';
 import { makeEvents, sendBatches } from '../reliability/pipeline.js';
-import { freePort, REPO_ROOT } from '../services.js';
+import { freePort } from '../services.js';
 import { waitFor } from '../wait.js';
 import { ComposeProject, containerState, docker } from './compose-cli.js';
 
-/** What this test uses of the query app's browser helper (Debian's chromium through playwright-core). */
-interface Chromium {
-  context: {
-    newPage(): Promise<{
-      goto(url: string): Promise<unknown>;
-      waitForFunction(expression: string, arg: undefined, options: { timeout: number }): Promise<unknown>;
-    }>;
-  };
-  close(): Promise<void>;
+/** What this test uses of a page of the query app's Chromium. */
+interface BrowserPage {
+  goto(url: string): Promise<unknown>;
+  waitForFunction(expression: string, arg: undefined, options: { timeout: number }): Promise<unknown>;
 }
 
 const WRITE_KEY = `wk_${randomBytes(12).toString('hex')}`;
@@ -225,10 +220,7 @@ describe('docker compose stack', () => {
     expect(stats.byAction.find((a) => a.action === 'ct_batch_signup')?.count).toBe(5);
 
     // The dashboard, in Chromium, from query's published port.
-    const { launchChromium } = (await import(
-      pathToFileURL(join(REPO_ROOT, 'apps/query/dist/dashboard-browser.js')).href
-    )) as { launchChromium: () => Promise<Chromium> };
-    const browser = await launchChromium();
+    const browser = await launchQueryChromium<BrowserPage>();
     try {
       const page = await browser.context.newPage();
       await page.goto(`${queryUrl()}/`);

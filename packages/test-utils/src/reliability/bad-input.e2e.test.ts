@@ -9,10 +9,9 @@
  *   values in filters (no SQL, no LIKE wildcards), and show as text on the dashboard in Chromium
  *   without running any script.
  */
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, type ServiceProcess } from '../services.js';
+import { launchQueryChromium } from '../query-chromium.js';
+import type { ServiceProcess } from '../services.js';
 import { waitFor } from '../wait.js';
 import { type BadRequest, badRequests, forgedCursors } from './bad-requests.js';
 import { Pipeline, readyStatus, sendBatches } from './pipeline.js';
@@ -263,12 +262,7 @@ describe('bad input', () => {
   });
 
   it('shows them as text on the dashboard in Chromium, running no script', { timeout: 120_000 }, async () => {
-    // launchChromium is the query app's browser helper (Debian's chromium through playwright-core),
-    // loaded from its build by path: test-utils cannot depend on an app (the apps depend on it).
-    const { launchChromium } = (await import(
-      pathToFileURL(join(REPO_ROOT, 'apps/query/dist/dashboard-browser.js')).href
-    )) as { launchChromium: () => Promise<Chromium> };
-    const browser = await launchChromium();
+    const browser = await launchQueryChromium<BrowserPage>();
     try {
       const page = await browser.context.newPage();
       const dialogs: string[] = [];
@@ -300,10 +294,6 @@ describe('bad input', () => {
 });
 
 /** The part of playwright-core's API this file uses (test-utils does not depend on playwright). */
-interface Chromium {
-  context: { newPage(): Promise<BrowserPage> };
-  close(): Promise<void>;
-}
 interface BrowserPage {
   goto(url: string): Promise<unknown>;
   textContent(selector: string): Promise<string | null>;
