@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{apps,packages}/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
-          exclude: [...exclude, '**/*.int.test.ts', '**/*.e2e.test.ts'],
+          exclude: [...exclude, '**/*.int.test.ts', '**/*.e2e.test.ts', '**/*.containers.test.ts'],
           environment: 'node',
         },
       },
