@@ -10,6 +10,7 @@ import { loadIngestConfig } from '@tracker/ingest/dist/config.js';
 import { createIngestMetrics } from '@tracker/ingest/dist/metrics.js';
 import type { EventSink } from '@tracker/ingest/dist/plugins/events.plugin.js';
 import { eventsRoutes } from '@tracker/ingest/dist/routes/events.route.js';
+import { queryAllowList } from '@tracker/ingest/dist/url-privacy.js';
 import type { InteractionRecord } from '@tracker/schemas';
 import fp from 'fastify-plugin';
 
@@ -39,7 +40,7 @@ await app.register(
   ),
 );
 await app.register(healthPlugin, { checks: { kafka: () => true } });
-await app.register(eventsRoutes, { config });
+await app.register(eventsRoutes, { config, keepParam: queryAllowList(config.INGEST_URL_QUERY_ALLOW) });
 
 const stop = async () => {
   await app.close();

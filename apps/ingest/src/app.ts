@@ -17,6 +17,7 @@ import { eventsPlugin } from './plugins/events.plugin.js';
 import { eventsRoutes } from './routes/events.route.js';
 import { importRoute } from './routes/import.route.js';
 import { trackerJsRoute } from './routes/tracker-js.route.js';
+import { queryAllowList } from './url-privacy.js';
 
 export const SERVICE = 'ingest';
 
@@ -157,7 +158,8 @@ export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promis
     intervalMs: config.INGEST_API_HITS_INTERVAL_MS,
   });
   await app.register(trackerJsRoute, { path: config.INGEST_TRACKER_JS_PATH });
-  await app.register(eventsRoutes, { config });
-  await app.register(importRoute, { config });
+  const keepParam = queryAllowList(config.INGEST_URL_QUERY_ALLOW);
+  await app.register(eventsRoutes, { config, keepParam });
+  await app.register(importRoute, { config, keepParam });
   return app;
 }

@@ -9,6 +9,7 @@ import {
   Type,
 } from '@tracker/config';
 import { TOPICS } from '@tracker/schemas';
+import { DEFAULT_QUERY_ALLOW } from './url-privacy.js';
 
 /** packages/tracker's build output, relative to this file in src/ or dist/. */
 const DEFAULT_TRACKER_JS = fileURLToPath(
@@ -43,7 +44,9 @@ export const IngestEnvSchema = Type.Object({
    * Query parameters kept in stored pages and referrers: names, `prefix*`, or `*` for all. Every other
    * parameter and every fragment is dropped (they carry reset tokens and session ids).
    */
-  INGEST_URL_QUERY_ALLOW: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { default: ['utm_*'] }),
+  INGEST_URL_QUERY_ALLOW: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+    default: [...DEFAULT_QUERY_ALLOW],
+  }),
   INGEST_CORS_ORIGINS: Type.Array(Type.String({ minLength: 1 }), { default: ['*'] }),
   INGEST_RATE_LIMIT_MAX: Type.Integer({ minimum: 0, default: 6000 }),
   INGEST_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000 }),

@@ -15,7 +15,13 @@ import {
 } from '@tracker/schemas';
 import { isbot } from 'isbot';
 import { instantOf } from './instant.js';
-import { type ParamFilter, queryAllowList, scrubPage, scrubProperties } from './url-privacy.js';
+import {
+  DEFAULT_QUERY_ALLOW,
+  type ParamFilter,
+  queryAllowList,
+  scrubPage,
+  scrubProperties,
+} from './url-privacy.js';
 import { compileValidator, toDetail } from './validation.js';
 
 /** Why an occurredAt outside OCCURRED_AT_LIMITS (after skew correction) is refused. */
@@ -43,7 +49,7 @@ export interface RequestContext {
   keepParam?: ParamFilter;
 }
 
-const DEFAULT_KEEP_PARAM = queryAllowList(['utm_*']);
+const DEFAULT_KEEP_PARAM = queryAllowList(DEFAULT_QUERY_ALLOW);
 
 export type Prepared =
   | { ok: true; record: InteractionRecord }

@@ -5,6 +5,9 @@
  */
 export type ParamFilter = (name: string) => boolean;
 
+/** What INGEST_URL_QUERY_ALLOW is when unset: campaign parameters only. */
+export const DEFAULT_QUERY_ALLOW: readonly string[] = ['utm_*'];
+
 /** A filter from allow-list entries: exact names, `prefix*`, `*` for every parameter, `none` for none. */
 export function queryAllowList(entries: readonly string[]): ParamFilter {
   if (entries.includes('*')) return () => true;

@@ -48,11 +48,4 @@ export class ClientSlots {
       }
     };
   }
-
-  /** Slots held now (tests, metrics). */
-  get held(): number {
-    let n = 0;
-    for (const [bucket, count] of this.#held) if (bucket.startsWith('ip:')) n += count;
-    return n;
-  }
 }

@@ -78,16 +78,16 @@ export const CommonEnv = {
 
 /** Shortest key accepted in any *_KEYS setting: shorter ones can be guessed. */
 export const MIN_KEY_LENGTH = 16;
+const KEY_RULE = `at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -base64 24)`;
 
 /**
  * A comma-separated list of API keys, each at least MIN_KEY_LENGTH characters (a service refuses to
  * start with a shorter one). Generate one with `openssl rand -base64 24`.
  */
-export const KeyList = (description?: string) =>
+export const KeyList = () =>
   Type.Array(Type.String({ minLength: MIN_KEY_LENGTH }), {
     default: [],
-    errorMessage: `every key must be at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -base64 24)`,
-    ...(description ? { description } : {}),
+    errorMessage: `every key must be ${KEY_RULE}`,
   });
 
 /**
@@ -125,7 +125,7 @@ export const HttpServerEnv = {
   METRICS_KEY: Type.Optional(
     Type.String({
       minLength: MIN_KEY_LENGTH,
-      errorMessage: `must be at least ${MIN_KEY_LENGTH} characters (generate one with: openssl rand -base64 24)`,
+      errorMessage: `must be ${KEY_RULE}`,
     }),
   ),
 } as const;

@@ -14,7 +14,7 @@ import Fastify, {
 import { rateLimitKey } from './auth.js';
 import { authFailurePlugin } from './auth-failures.js';
 import { ErrorResponseSchema, errorBody, errorHandler, notFoundHandler } from './errors.js';
-import { HEALTH_PATHS } from './health.js';
+import { isHealthUrl } from './health.js';
 import { metricsPlugin } from './metrics.js';
 import { finiteNumbers, strictJsonParser, strictQueryString } from './strict-input.js';
 
@@ -104,7 +104,7 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
   app.addHook('preHandler', finiteNumbers);
   app.addHook('onResponse', async (request, reply) => {
     // A 503 from /readyz is its answer (not ready yet), not a failed request.
-    if (reply.statusCode >= 500 && !HEALTH_PATHS.has(request.url.split('?')[0]!))
+    if (reply.statusCode >= 500 && !isHealthUrl(request.url))
       request.log.warn({ msg: 'request_error', status: reply.statusCode, url: request.url.split('?')[0] });
   });
 
@@ -144,10 +144,7 @@ export async function createBaseApp(opts: BaseAppOptions): Promise<TrackerApp> {
       timeWindow: opts.rateLimitWindowMs ?? 60_000,
       hook: 'preHandler',
       keyGenerator: rateLimitKey,
-      allowList: (request) => {
-        const path = request.url.split('?')[0]!;
-        return HEALTH_PATHS.has(path) || path === '/metrics';
-      },
+      allowList: (request) => isHealthUrl(request.url) || request.url.split('?')[0] === '/metrics',
       errorResponseBuilder: (_request, context) => ({
         ...errorBody(
           429,

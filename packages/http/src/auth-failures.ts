@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpError } from './errors.js';
-import { HEALTH_PATHS } from './health.js';
+import { isHealthUrl } from './health.js';
 import { WindowCounter } from './window-counter.js';
 
 export interface AuthFailureOptions {
@@ -43,7 +43,7 @@ export const authFailurePlugin = fp<AuthFailureOptions>(
   async (app: FastifyInstance, opts) => {
     const counter = new AuthFailureCounter({ maxTracked: 100_000, ...opts });
     app.addHook('onRequest', async (request) => {
-      if (HEALTH_PATHS.has(request.url.split('?')[0]!)) return; // health checks need no key
+      if (isHealthUrl(request.url)) return; // health checks need no key
       const waitMs = counter.blockedFor(request.ip);
       if (waitMs === 0) return;
       const seconds = Math.ceil(waitMs / 1000);

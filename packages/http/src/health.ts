@@ -8,7 +8,10 @@ export interface NotReady {
 }
 
 /** The health endpoints: never rate-limited, never blocked, their 503 is an answer, not an error. */
-export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+const HEALTH_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+/** Whether a request URL (query string or not) is /healthz or /readyz. */
+export const isHealthUrl = (url: string): boolean => HEALTH_PATHS.has(url.split('?')[0]!);
 
 /** A readiness check: resolves true (or void) when the dependency answers; false or a NotReady when not. */
 export type ReadinessCheck = () => Promise<boolean | undefined | NotReady> | boolean | NotReady;

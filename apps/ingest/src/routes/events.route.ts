@@ -20,7 +20,7 @@ import {
   commonErrors,
   WriteKeyQuerySchema,
 } from '../schemas.js';
-import { type ParamFilter, queryAllowList } from '../url-privacy.js';
+import type { ParamFilter } from '../url-privacy.js';
 import { typeboxValidatorCompiler } from '../validation.js';
 
 const security = [{ bearer: [] }, { writeKeyHeader: [] }, { writeKeyQuery: [] }];
@@ -41,14 +41,15 @@ export function prefixed(prefix: string, errors: ErrorDetail[]): ErrorDetail[] {
 
 export interface EventsRoutesOptions {
   config: IngestConfig;
+  /** Query parameters kept in pages and referrers (from INGEST_URL_QUERY_ALLOW). */
+  keepParam: ParamFilter;
 }
 
 /**
  * POST /v1/events, /v1/batch, /v1/identify and /v1/beacon. Each answers only after Kafka acknowledged
  * what it accepted; every refused item is reported with its field path and reason.
  */
-export async function eventsRoutes(app: TrackerApp, { config }: EventsRoutesOptions) {
-  const keepParam = queryAllowList(config.INGEST_URL_QUERY_ALLOW);
+export async function eventsRoutes(app: TrackerApp, { config, keepParam }: EventsRoutesOptions) {
   const eventRate = new EventRate({
     max: config.INGEST_EVENT_RATE_MAX,
     windowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,

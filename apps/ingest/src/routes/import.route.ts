@@ -16,7 +16,7 @@ import {
 import { sniffJson } from '../import/sniff-json.js';
 import { importAuth } from '../keys.js';
 import { commonErrors, ImportSummarySchema, WriteKeyQuerySchema } from '../schemas.js';
-import { queryAllowList } from '../url-privacy.js';
+import type { ParamFilter } from '../url-privacy.js';
 import { typeboxValidatorCompiler } from '../validation.js';
 
 type Format = 'ndjson' | 'json' | 'csv';
@@ -95,14 +95,15 @@ function readerFor(format: Format, source: ByteSource, firstLine = 1): AsyncIter
 
 export interface ImportRouteOptions {
   config: IngestConfig;
+  /** Query parameters kept in pages and referrers (from INGEST_URL_QUERY_ALLOW). */
+  keepParam: ParamFilter;
 }
 
 /** POST /v1/import: a file (multipart or raw body) streamed through validation into Kafka in chunks. */
-export async function importRoute(app: TrackerApp, { config }: ImportRouteOptions) {
+export async function importRoute(app: TrackerApp, { config, keepParam }: ImportRouteOptions) {
   const max = config.INGEST_IMPORT_MAX_BYTES;
   app.setValidatorCompiler(typeboxValidatorCompiler);
   app.addHook('onRequest', importAuth(config));
-  const keepParam = queryAllowList(config.INGEST_URL_QUERY_ALLOW);
   // Items read, valid or refused: refusing costs CPU too (~10 µs a CSV row), so it counts.
   const importRate = new EventRate({
     max: config.INGEST_IMPORT_EVENT_RATE_MAX,
