@@ -20,7 +20,7 @@ import { ComposeProject, containerState, docker } from './compose-cli.js';
 /** What this test uses of a page of the query app's Chromium. */
 interface BrowserPage {
   goto(url: string): Promise<unknown>;
-  waitForFunction(expression: string, arg: undefined, options: { timeout: number }): Promise<unknown>;
+  waitForSelector(selector: string, options: { timeout: number }): Promise<unknown>;
 }
 
 const WRITE_KEY = `wk_${randomBytes(12).toString('hex')}`;
@@ -224,13 +224,8 @@ describe('docker compose stack', () => {
     try {
       const page = await browser.context.newPage();
       await page.goto(`${queryUrl()}/`);
-      await page.waitForFunction(
-        "(document.querySelector('#rows')?.textContent ?? '').includes('ct-one')",
-        undefined,
-        {
-          timeout: 30_000,
-        },
-      );
+      // A Playwright selector, not a predicate: the dashboard's CSP forbids evaluating strings.
+      await page.waitForSelector('#rows >> text=ct-one', { timeout: 30_000 });
     } finally {
       await browser.close();
     }
