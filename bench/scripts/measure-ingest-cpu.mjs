@@ -7,7 +7,7 @@
 //   node bench/scripts/measure-ingest-cpu.mjs [events=100000] [batch=500] [rounds=7]
 // Prints one JSON line: ns per event of each step (the fastest round of each). Needs `pnpm build`.
 import { strictJsonParser } from '@tracker/http';
-import { prepareInteraction } from '@tracker/ingest/dist/normalize.js';
+import { prepareInteraction } from '@tracker/ingest/normalize';
 import { avroType, InteractionSerde } from '@tracker/kafka';
 import { interactionAvroSchema } from '@tracker/schemas';
 import Fastify from 'fastify';

@@ -17,6 +17,7 @@ import {
   pg,
   rawInteractionsInsert,
   storeInteractions,
+  toInteractionRow,
 } from '@tracker/db';
 import { keyPartition } from '@tracker/kafka';
 import { inTransactions } from '../dist/bench-pipeline.js';
@@ -47,7 +48,7 @@ const partitionOf = (userId) => keyPartition(userId, PARTITIONS);
 const parts = Array.from({ length: PARTITIONS }, () => []);
 records.forEach((r, i) => {
   const p = partitionOf(r.userId);
-  parts[p].push({ ...r, partition: p, offset: String(i) });
+  parts[p].push(toInteractionRow(r, p, String(i)));
 });
 const perPartition = parts.map((p) => batches(p, size));
 const chunks = [];
@@ -55,11 +56,18 @@ for (let k = 0; perPartition.some((b) => k < b.length); k += 1) {
   for (const b of perPartition) if (b[k]) chunks.push(b[k]);
 }
 
+// The statements as Prisma.sql builds them, run on a plain connection: the SQL's cost without
+// Prisma Client's own (the processor pays that too; `./tracker bench` measures the whole).
+const sqlOn = (client) => {
+  const run = (sql) => client.query(sql.text, sql.values).then((r) => r.rows);
+  return { $queryRaw: run, $executeRaw: (sql) => run(sql).then((rows) => rows.length) };
+};
 const raw = process.env.STORE_MODE === 'raw';
-const insert = rawInteractionsInsert('interactions');
-const ms = await inTransactions(pool, chunks, connections, (client, chunk) =>
-  raw ? client.query(insert, interactionColumns(chunk)) : storeInteractions(client, chunk),
-);
+const ms = await inTransactions(pool, chunks, connections, (client, chunk) => {
+  if (!raw) return storeInteractions(sqlOn(client), chunk);
+  const insert = rawInteractionsInsert('interactions', interactionColumns(chunk));
+  return client.query(insert.text, insert.values);
+});
 console.log(
   JSON.stringify({
     name: raw ? 'store_raw' : 'store',
@@ -77,12 +85,13 @@ if (process.env.STORE_EXPLAIN && !raw) {
   const extra = toRecords(sampleEvents(events, 77))
     .filter((r) => partitionOf(r.userId) === 0)
     .slice(0, size)
-    .map((r, i) => ({ ...r, partition: 0, offset: String(events + i) }));
+    .map((r, i) => toInteractionRow(r, 0, String(events + i)));
   const client = await pool.connect();
-  const query = client.query.bind(client);
-  client.query = (text, params) =>
-    typeof text === 'string' && text.includes('fresh AS (')
-      ? query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params).then((r) => {
+  const sql = sqlOn(client);
+  const query = sql.$queryRaw;
+  sql.$queryRaw = (statement) =>
+    statement.text.includes('fresh AS (')
+      ? client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, statement.values).then((r) => {
           const plan = r.rows[0]['QUERY PLAN'][0];
           for (const node of plan.Plan.Plans ?? []) {
             const input = node.Plans?.[0]?.['Actual Rows'];
@@ -93,11 +102,11 @@ if (process.env.STORE_EXPLAIN && !raw) {
           console.log(
             `rows ${extra.length}: execution ${plan['Execution Time'].toFixed(1)} ms, planning ${plan['Planning Time'].toFixed(1)} ms`,
           );
-          return { rows: [{ inserted: 0, newest: null }] };
+          return [{ inserted: 0, newest: null }];
         })
-      : query(text, params);
+      : query(statement);
   await client.query('BEGIN');
-  await storeInteractions(client, extra);
+  await storeInteractions(sql, extra);
   await client.query('ROLLBACK');
   client.release();
 }

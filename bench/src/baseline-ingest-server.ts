@@ -5,12 +5,14 @@
  * and waiting for the broker's acknowledgement. Run as a child process by the bench (PORT from env).
  */
 import { createBaseApp, healthPlugin } from '@tracker/http';
-import { baseAppOptions } from '@tracker/ingest/dist/app.js';
-import { loadIngestConfig } from '@tracker/ingest/dist/config.js';
-import { createIngestMetrics } from '@tracker/ingest/dist/metrics.js';
-import type { EventSink } from '@tracker/ingest/dist/plugins/events.plugin.js';
-import { eventsRoutes } from '@tracker/ingest/dist/routes/events.route.js';
-import { queryAllowList } from '@tracker/ingest/dist/url-privacy.js';
+import { baseAppOptions } from '@tracker/ingest';
+import { loadIngestConfig } from '@tracker/ingest/config';
+import { createIngestMetrics } from '@tracker/ingest/metrics';
+import type { EventSink } from '@tracker/ingest/plugins/events';
+import { SegmentIntake } from '@tracker/ingest/compat/segment';
+import { Intake } from '@tracker/ingest/intake';
+import { eventsRoutes } from '@tracker/ingest/routes/events';
+import { queryAllowList } from '@tracker/ingest/url-privacy';
 import type { InteractionRecord } from '@tracker/schemas';
 import fp from 'fastify-plugin';
 
@@ -40,7 +42,8 @@ await app.register(
   ),
 );
 await app.register(healthPlugin, { checks: { kafka: () => true } });
-await app.register(eventsRoutes, { config, keepParam: queryAllowList(config.INGEST_URL_QUERY_ALLOW) });
+const intake = new Intake(app, config, queryAllowList(config.INGEST_URL_QUERY_ALLOW));
+await app.register(eventsRoutes, { config, intake, segment: new SegmentIntake(intake) });
 
 const stop = async () => {
   await app.close();

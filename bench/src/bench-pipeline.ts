@@ -6,7 +6,7 @@
  *    processor actually got, with the processor's concurrency (2 partitions at a time): what storing
  *    the raw rows costs without Kafka, Avro decoding, validation and the aggregates.
  */
-import { interactionColumns, type pg, rawInteractionsInsert } from '@tracker/db';
+import { interactionColumns, type pg, rawInteractionsInsert, toInteractionRow } from '@tracker/db';
 import type { InteractionRecord } from '@tracker/schemas';
 import type { BenchContext } from './bench-context.js';
 import { makeRow, perSecond } from './bench-report.js';
@@ -181,17 +181,11 @@ async function insertBaseline(
   // The processor's own parameters and input relation (interactionColumns, rawInteractionsInsert),
   // from rows as the processor makes them.
   const params = (rs: InteractionRecord[], offset: number) =>
-    interactionColumns(
-      rs.map((r, i) => ({
-        ...r,
-        partition: (offset + i) % PARTITIONS,
-        offset: String(offset + i),
-      })),
-    );
-  const insert = rawInteractionsInsert('bench_raw');
-  const ms = await inTransactions(pool, chunks, PROCESSOR_CONCURRENCY, (client, chunk, i) =>
-    client.query(insert, params(chunk, i * batchSize)),
-  );
+    interactionColumns(rs.map((r, i) => toInteractionRow(r, (offset + i) % PARTITIONS, String(offset + i))));
+  const ms = await inTransactions(pool, chunks, PROCESSOR_CONCURRENCY, (client, chunk, i) => {
+    const insert = rawInteractionsInsert('bench_raw', params(chunk, i * batchSize));
+    return client.query(insert.text, insert.values);
+  });
   await pool.query('DROP TABLE bench_raw');
   return perSecond(records.length, ms);
 }

@@ -9,7 +9,6 @@
  * aggregates from them, exactly as it does after a bulk load in production.
  */
 import {
-  computeStatsFromRaw,
   type InteractionFilters,
   migrate,
   type pg,
@@ -17,6 +16,7 @@ import {
   type Stats,
   type StatsOptions,
 } from '@tracker/db';
+import { computeStatsFromRaw } from '@tracker/db/testing';
 import type { BenchContext } from './bench-context.js';
 import { runLoad } from './bench-load.js';
 import { makeRow, summarize } from './bench-report.js';

@@ -3,7 +3,7 @@
  * properties), as clients send them (HTTP bodies) and as ingest turns them into records (the same
  * normalisation code), Avro-encoded for the broker-side baselines.
  */
-import { prepareInteraction } from '@tracker/ingest/dist/normalize.js';
+import { prepareInteraction } from '@tracker/ingest/normalize';
 import type { InteractionSerde } from '@tracker/kafka';
 import type { InteractionInput, InteractionRecord } from '@tracker/schemas';
 import { TrafficModel } from './seed-model.js';

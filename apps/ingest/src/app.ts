@@ -12,7 +12,11 @@ import {
 } from '@tracker/http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KafkaConfig } from 'kafkajs';
+import { browserConfigRoutes } from './compat/browser-config.route.js';
+import { posthogRoutes } from './compat/posthog.route.js';
+import { SegmentIntake, segmentRoutes } from './compat/segment.route.js';
 import type { IngestConfig } from './config.js';
+import { Intake } from './intake.js';
 import { eventsPlugin } from './plugins/events.plugin.js';
 import { eventsRoutes } from './routes/events.route.js';
 import { importRoute } from './routes/import.route.js';
@@ -38,7 +42,8 @@ export function baseAppOptions(config: IngestConfig): Omit<BaseAppOptions, 'docs
     bodyLimit: config.INGEST_BATCH_MAX_BYTES,
     corsOrigins: config.INGEST_CORS_ORIGINS,
     // content-encoding: browsers may send compressed bodies (gzip, deflate, br), as the README says.
-    corsHeaders: ['x-write-key', 'content-encoding'],
+    // x-retry-count: analytics-next numbers its retries in it (the preflight must allow it).
+    corsHeaders: ['x-write-key', 'content-encoding', 'x-retry-count'],
     rateLimitMax: config.INGEST_RATE_LIMIT_MAX,
     rateLimitWindowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
     trustProxy: trustProxyOption(config.TRUST_PROXY),
@@ -119,6 +124,11 @@ export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promis
       securitySchemes: {
         writeKeyHeader: { type: 'apiKey', in: 'header', name: 'x-write-key' },
         writeKeyQuery: { type: 'apiKey', in: 'query', name: 'writeKey' },
+        basic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'Segment/RudderStack: the write key as user name',
+        },
       },
     },
   });
@@ -158,8 +168,14 @@ export async function buildApp(config: IngestConfig, deps: AppDeps = {}): Promis
     intervalMs: config.INGEST_API_HITS_INTERVAL_MS,
   });
   await app.register(trackerJsRoute, { path: config.INGEST_TRACKER_JS_PATH });
+  await app.register(browserConfigRoutes, { config });
   const keepParam = queryAllowList(config.INGEST_URL_QUERY_ALLOW);
-  await app.register(eventsRoutes, { config, keepParam });
+  const intake = new Intake(app, config, keepParam);
+  const segment = new SegmentIntake(intake);
+  await app.register(eventsRoutes, { config, intake, segment });
   await app.register(importRoute, { config, keepParam });
+  // Segment, RudderStack and PostHog SDKs send here unchanged but for the host (compat/).
+  await app.register(segmentRoutes, { config, segment });
+  await app.register(posthogRoutes, { config, intake });
   return app;
 }

@@ -65,6 +65,12 @@ export const IngestEnvSchema = Type.Object({
   INGEST_PRODUCER_THREAD: Type.Boolean({ default: true }),
   INGEST_RETRY_AFTER_S: Type.Integer({ minimum: 1, default: 5 }),
   INGEST_TRACKER_JS_PATH: Type.String({ minLength: 1, default: DEFAULT_TRACKER_JS }),
+  /**
+   * The URL browsers reach this ingest at (`https://ingest.example.com`, may end in a path prefix),
+   * written into the settings served to Segment's browser SDK; unset: the request's own scheme and
+   * Host (X-Forwarded-Proto/-Host from a TRUST_PROXY proxy).
+   */
+  INGEST_PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$' })),
 });
 export type IngestConfig = Static<typeof IngestEnvSchema>;
 

@@ -8,7 +8,7 @@ import { waitFor } from '@tracker/test-utils';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { TopicReader, testConfig, testKafka, testTopics } from './testing/harness.js';
+import { TopicReader, testConfig, testKafka, testTopics } from './ingest.harness.js';
 
 // Hostile imports (security review items 2 and 3): a small upload that decompresses to millions of
 // refused rows, or to hundreds of MB of whitespace before the data. What ingest holds while such a

@@ -5,7 +5,7 @@ import type { TrackerApp } from '@tracker/http';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { TopicReader, testConfig, testKafka, testTopics } from './testing/harness.js';
+import { TopicReader, testConfig, testKafka, testTopics } from './ingest.harness.js';
 
 let kafka: Kafka;
 let topics: Awaited<ReturnType<typeof testTopics>>;

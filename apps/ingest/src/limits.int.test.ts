@@ -8,7 +8,7 @@ import { waitFor } from '@tracker/test-utils';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { TopicReader, testConfig, testKafka, testTopics } from './testing/harness.js';
+import { TopicReader, testConfig, testKafka, testTopics } from './ingest.harness.js';
 
 const WRITE_KEY = 'wk_limits_0123456789abcdef';
 const IMPORT_KEY = 'ik_limits_0123456789abcdef';

@@ -14,7 +14,7 @@ import { waitFor } from '@tracker/test-utils';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { KafkaProxy, TopicReader, testConfig, testKafka, testTopics } from './testing/harness.js';
+import { KafkaProxy, TopicReader, testConfig, testKafka, testTopics } from './ingest.harness.js';
 
 let kafka: Kafka;
 let topics: Awaited<ReturnType<typeof testTopics>>;

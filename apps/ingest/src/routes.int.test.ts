@@ -10,7 +10,7 @@ import { waitFor } from '@tracker/test-utils';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { TopicReader, testConfig, testKafka, testTopics } from './testing/harness.js';
+import { TopicReader, testConfig, testKafka, testTopics } from './ingest.harness.js';
 
 const KEY = 'wk_test_1_0123456789abcdef';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0';
@@ -546,8 +546,11 @@ describe('around the routes', () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     const expected: Record<string, string[]> = {
       '/v1/events': ['202', '400', '401', '413', '415', '429', '503'],
-      '/v1/batch': ['202', '207', '400', '401', '413', '415', '429', '503'],
-      '/v1/identify': ['202', '400', '401', '413', '415', '429', '503'],
+      // 200: Segment's bodies on the paths it shares with ours (compat/segment.route.ts)
+      '/v1/batch': ['200', '202', '207', '400', '401', '413', '415', '429', '503'],
+      '/v1/identify': ['200', '202', '400', '401', '413', '415', '429', '503'],
+      '/v1/t': ['200', '400', '401', '413', '415', '429', '503'],
+      '/batch/': ['200', '400', '401', '413', '415', '429', '503'],
       '/v1/beacon': ['204', '400', '401', '413', '415', '429', '503'],
       '/v1/import': ['202', '207', '400', '401', '413', '415', '429', '503'],
     };
@@ -563,6 +566,7 @@ describe('around the routes', () => {
       'application/json',
     ]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
+      'basic', // Segment's and RudderStack's SDKs: the write key as the Basic user name
       'bearer',
       'writeKeyHeader',
       'writeKeyQuery',

@@ -7,7 +7,7 @@ import type { ApiHitsMessage } from '@tracker/schemas';
 import { stackConfig, waitFor } from '@tracker/test-utils';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SUBJECT, TopicReader, testKafka, testTopics } from './testing/harness.js';
+import { TEST_SUBJECT, TopicReader, testKafka, testTopics } from './ingest.harness.js';
 
 const SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url));
 

@@ -38,6 +38,12 @@ function keptQuery(search: string, keep: ParamFilter): string {
   return kept.length > 0 ? `?${kept.join('&')}` : '';
 }
 
+/** A query string (`?a=1&utm_source=x`) with only the allowed parameters ('' when none is left). */
+export function scrubQuery(search: string, keep: ParamFilter): string {
+  const hash = search.indexOf('#');
+  return keptQuery(hash === -1 ? search : search.slice(0, hash), keep);
+}
+
 /** A stored page (`/path?query`, fragment already gone) with only the allowed parameters. */
 export function scrubPage(page: string, keep: ParamFilter): string {
   const q = page.indexOf('?');

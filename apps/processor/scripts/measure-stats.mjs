@@ -3,7 +3,8 @@
 // computeStatsFromRaw (naive GROUP BY over raw rows) as the baseline.
 //   DATABASE_URL=postgresql://…/db node scripts/measure-stats.mjs [runs=20] [skipRaw]
 // Runs sequentially (one request at a time) with a pool of 5, like one query-service request.
-import { computeStats, computeStatsFromRaw, createPool, statsSessionSettings } from '@tracker/db';
+import { computeStats, createPool, statsSessionSettings } from '@tracker/db';
+import { computeStatsFromRaw } from '@tracker/db/testing';
 
 const runs = Number(process.argv[2] ?? 20);
 const skipRaw = process.argv[3] === 'skipRaw';

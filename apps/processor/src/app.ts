@@ -43,7 +43,7 @@ export async function buildApp(config: ProcessorConfig, deps: AppDeps = {}): Pro
   await app.register(healthPlugin, {
     checks: {
       database: async () => {
-        await app.db.query('SELECT 1');
+        await app.db.prisma.$queryRaw`SELECT 1`;
         return true;
       },
       // A member of its group with its partitions; else why not (e.g. waiting for partition assignment).

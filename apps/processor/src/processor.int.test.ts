@@ -311,7 +311,7 @@ describe('processor: health, metrics and pipeline status', () => {
     const end = await offsets(h);
     const status = await waitFor(
       async () => {
-        const s = await readPipelineStatus(h.db.pool, h.groupId);
+        const s = await readPipelineStatus(h.db.prisma, h.groupId);
         const mine = s.partitions.filter((p) => p.topic === h.topic);
         return mine.length === end.length && mine.every((p, i) => p.committedOffset === end[i]!.end)
           ? s

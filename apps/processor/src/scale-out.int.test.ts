@@ -76,7 +76,7 @@ describe('scale-out', () => {
     // stored offset only grows (it commits with the rows, before the Kafka commit), so reading in
     // this order cannot see a commit the stored offset has not yet caught up with.
     const committed = await offsets(h);
-    const status = await readPipelineStatus(h.db.pool, h.groupId);
+    const status = await readPipelineStatus(h.db.prisma, h.groupId);
     const storedOffset = new Map(
       status.partitions.filter((p) => p.topic === h.topic).map((p) => [p.partition, p.storedOffset]),
     );

@@ -10,17 +10,17 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
+import { type LaunchedChromium, launchChromium } from '@tracker/test-utils/chromium';
 import type { AxeResults, RunOptions } from 'axe-core';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LaunchedChromium, launchChromium } from './dashboard-browser.js';
 import {
   ARTIFACTS_DIR,
   buildDashboard,
   type RunningQuery,
   seedDashboard,
   startQuery,
-} from './dashboard-harness.js';
+} from './dashboard.harness.js';
 
 // page.evaluate callbacks run in Chromium; this program has no DOM lib, so the globals they use are
 // declared here.

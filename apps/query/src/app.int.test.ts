@@ -5,7 +5,7 @@ import type { TrackerApp } from '@tracker/http';
 import { buildInteraction, createTestDatabase, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { storeRecords, testConfig } from './test-support.js';
+import { storeRecords, testConfig } from './query.harness.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
@@ -233,15 +233,16 @@ describe('database sessions', () => {
     );
     try {
       await timed.ready();
+      // Through Prisma Client: its queries run on the configured pool's connections.
       const show = async (name: string) =>
-        (await timed.db.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name];
+        (await timed.db.prisma.$queryRaw<{ v: string }[]>`SELECT current_setting(${name}) AS v`)[0]!.v;
       expect(await show('jit')).toBe('off');
       expect(await show('work_mem')).toBe('32MB');
       expect(await show('statement_timeout')).toBe('4321ms');
       expect(await show('max_parallel_workers_per_gather')).toBe('3');
       // idle connections are kept 45 s (node-postgres' own default: 10 s)
       expect(
-        (timed.db as unknown as { options: { idleTimeoutMillis: number } }).options.idleTimeoutMillis,
+        (timed.db.pool as unknown as { options: { idleTimeoutMillis: number } }).options.idleTimeoutMillis,
       ).toBe(45_000);
     } finally {
       await timed.close();

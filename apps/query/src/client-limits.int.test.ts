@@ -8,7 +8,7 @@ import type { TrackerApp } from '@tracker/http';
 import { createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { insertBulkInteractions, testConfig } from './test-support.js';
+import { insertBulkInteractions, testConfig } from './query.harness.js';
 
 const KEY = 'read-key-for-limits-0123';
 let db: TestDatabase;

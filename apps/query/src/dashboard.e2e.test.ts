@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recordLag, type Stats } from '@tracker/db';
 import { createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
+import { type LaunchedChromium, launchChromium } from '@tracker/test-utils/chromium';
 import { parse } from 'csv-parse/sync';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LaunchedChromium, launchChromium } from './dashboard-browser.js';
 import {
   ARTIFACTS_DIR,
   apiGet,
@@ -16,7 +16,7 @@ import {
   seedDashboard,
   startQuery,
   store,
-} from './dashboard-harness.js';
+} from './dashboard.harness.js';
 import { startPipeline } from './dashboard-stack.js';
 
 // page.evaluate callbacks run in Chromium, but this program has no DOM lib: these module-scoped
@@ -578,7 +578,7 @@ describe('dashboard on a seeded database', () => {
     await readyState(page);
     expect(await page.isVisible('#lag-notice')).toBe(false);
     // What the processors' lag monitor records: 2 500 messages waiting, nothing stored lately.
-    await recordLag(seeded.pool, 'dashboard-e2e', 'interactions', [
+    await recordLag(seeded.prisma, 'dashboard-e2e', 'interactions', [
       { partition: 0, committedOffset: 100, highWatermark: 2100, lag: 2000 },
       { partition: 1, committedOffset: 50, highWatermark: 550, lag: 500 },
     ]);
@@ -592,7 +592,7 @@ describe('dashboard on a seeded database', () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'dashboard-lag.png') });
 
-    await recordLag(seeded.pool, 'dashboard-e2e', 'interactions', [
+    await recordLag(seeded.prisma, 'dashboard-e2e', 'interactions', [
       { partition: 0, committedOffset: 2100, highWatermark: 2100, lag: 0 },
       { partition: 1, committedOffset: 550, highWatermark: 550, lag: 0 },
     ]);

@@ -5,7 +5,7 @@ import { createTestDatabase, stackConfig, type TestDatabase, uniqueName } from '
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { testConfig } from './test-support.js';
+import { testConfig } from './query.harness.js';
 
 const topic = uniqueName('it_query_dlq');
 let kafka: Kafka;

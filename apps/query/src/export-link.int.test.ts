@@ -3,7 +3,7 @@ import { buildInteraction, createTestDatabase, type TestDatabase } from '@tracke
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { createExportLinks } from './export-link.js';
-import { storeRecords, testConfig } from './test-support.js';
+import { storeRecords, testConfig } from './query.harness.js';
 
 const KEYS = ['rk-export-link-one-0123', 'rk-export-link-two-4567'];
 const auth = { authorization: `Bearer ${KEYS[0]}` };

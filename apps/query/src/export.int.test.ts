@@ -6,7 +6,7 @@ import { buildInteraction, createTestDatabase, type TestDatabase, waitFor } from
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { apiItem, insertBulkInteractions, storeRecords, testConfig } from './test-support.js';
+import { apiItem, insertBulkInteractions, storeRecords, testConfig } from './query.harness.js';
 
 let db: TestDatabase;
 let app: TrackerApp;

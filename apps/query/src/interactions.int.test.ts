@@ -4,7 +4,7 @@ import { buildInteraction, createTestDatabase, type TestDatabase } from '@tracke
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { encodeCursor } from './cursor.js';
-import { apiItem, storeRecords, testConfig } from './test-support.js';
+import { apiItem, storeRecords, testConfig } from './query.harness.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
@@ -275,5 +275,20 @@ describe('GET /api/interactions', () => {
     expect((await get({})).json().items).toHaveLength(50);
     expect((await get({ limit: 500 })).json().items).toHaveLength(records.length);
     expect((await get({ limit: 1 })).json().items).toHaveLength(1);
+  });
+});
+
+describe('GET /api/interactions page prefix', () => {
+  it('matches LIKE wildcards in the prefix literally', async () => {
+    // Runs last: these rows are not in `records`.
+    const odd = ['/odd_%/x', '/oddX%/y', '/odd_Z/z', '/odd_%'].map((page, i) =>
+      buildInteraction({ userId: 'wildcard-user', page, occurredAt: BASE + (i + 1) * 1000 }),
+    );
+    await storeRecords(db.pool, odd);
+    const pages = async (page: string) =>
+      (await get({ page, limit: 500 })).json().items.map((i: { page: string }) => i.page);
+    expect(await pages('/odd_%/*')).toEqual(['/odd_%/x']);
+    expect(await pages('/odd_*')).toEqual(['/odd_%', '/odd_Z/z', '/odd_%/x']);
+    expect(await pages('/odd\\*')).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { computeStatsFromRaw, type IdentifyRow, storeIdentifies, totalApiHits } from '@tracker/db';
+import { type IdentifyRow, storeIdentifies, totalApiHits } from '@tracker/db';
+import { computeStatsFromRaw } from '@tracker/db/testing';
 import type { TrackerApp } from '@tracker/http';
 import type { InteractionRecord, Role } from '@tracker/schemas';
 import {
@@ -11,7 +12,7 @@ import {
 } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { storeRecords, testConfig } from './test-support.js';
+import { storeRecords, testConfig } from './query.harness.js';
 
 // Generated data: three weeks, 40 users (two heavy, some changing role, some only identified),
 // pages sharing prefixes, events near day edges in UTC and in +05:30.
@@ -65,7 +66,7 @@ beforeAll(async () => {
   }
   db = await createTestDatabase('query_stats');
   await storeRecords(db.pool, records);
-  await storeIdentifies(db.pool, identifies);
+  await storeIdentifies(db.prisma, identifies);
   app = await buildApp(testConfig(db.url), { apiHitsFlushMs: 100 });
   await app.ready();
 });

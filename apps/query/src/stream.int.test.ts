@@ -4,7 +4,7 @@ import type { TrackerApp } from '@tracker/http';
 import { buildInteraction, createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { apiItem, readEvents, storeRecords, testConfig } from './test-support.js';
+import { apiItem, readEvents, storeRecords, testConfig } from './query.harness.js';
 
 let db: TestDatabase;
 let app: TrackerApp;
@@ -15,7 +15,7 @@ beforeAll(async () => {
   await storeRecords(db.pool, [
     buildInteraction({ userId: 'old', action: 'click', page: '/docs/a', occurredAt: Date.now() - 60_000 }),
   ]);
-  await recordLag(db.pool, 'tracker-processor', 'interactions', [
+  await recordLag(db.prisma, 'tracker-processor', 'interactions', [
     { partition: 0, committedOffset: 10, highWatermark: 17, lag: 7 },
     { partition: 1, committedOffset: 5, highWatermark: 5, lag: 0 },
   ]);

@@ -6,10 +6,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
+import { type LaunchedChromium, launchChromium } from '@tracker/test-utils/chromium';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LaunchedChromium, launchChromium } from './dashboard-browser.js';
-import { buildDashboard, type RunningQuery, seedDashboard, startQuery } from './dashboard-harness.js';
+import { buildDashboard, type RunningQuery, seedDashboard, startQuery } from './dashboard.harness.js';
 import { type Pipeline, startPipeline } from './dashboard-stack.js';
 
 /** Collects every CSP violation a page reports, before any of its own scripts runs. */

@@ -26,10 +26,10 @@ describe('recordApiHits', () => {
        SELECT gen_random_uuid(), 'ingest', 1, now() - interval '1 hour' FROM generate_series(1, 10)`,
     );
     const delta = { batchId: randomUUID(), service: 'query', hits: 7 };
-    expect(await recordApiHits(db.pool, [delta])).toBe(7);
+    expect(await recordApiHits(db.prisma, [delta])).toBe(7);
     // At most 1000 expired ids per call: 500 are left for the next one.
     expect((await ids()).length).toBe(500 + 10 + 1);
-    expect(await recordApiHits(db.pool, [delta])).toBe(0); // a redelivery is not counted again
+    expect(await recordApiHits(db.prisma, [delta])).toBe(0); // a redelivery is not counted again
     expect(await ids()).toHaveLength(10 + 1);
     expect(await ids()).toContain(delta.batchId);
     expect(await totalApiHits(db.pool)).toBe(7);

@@ -1,3 +1,4 @@
+import type { PrismaSql } from './client.js';
 import type { Queryable } from './snapshot.js';
 
 export interface ApiHitDelta {
@@ -18,16 +19,17 @@ const PRUNE_PER_CALL = 1000;
  * dedupe table stays small with no job of its own. Call inside the caller's transaction when the
  * deltas come from Kafka, so the offsets and the counts commit together.
  */
-export async function recordApiHits(db: Queryable, deltas: ApiHitDelta[]): Promise<number> {
+export async function recordApiHits(db: PrismaSql, deltas: ApiHitDelta[]): Promise<number> {
   if (deltas.length === 0) return 0;
-  const { rows } = await db.query<{ added: number }>(
-    `WITH pruned AS (
+  const rows = await db.$queryRaw<{ added: number }[]>`
+    WITH pruned AS (
        DELETE FROM api_hit_batches WHERE batch_id IN (
          SELECT batch_id FROM api_hit_batches
-          WHERE recorded_at < now() - make_interval(hours => $4) LIMIT $5)
+          WHERE recorded_at < now() - make_interval(hours => ${API_HIT_BATCH_RETENTION_HOURS}) LIMIT ${PRUNE_PER_CALL})
      ), fresh AS (
        INSERT INTO api_hit_batches (batch_id, service, hits)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+       SELECT * FROM unnest(${deltas.map((d) => d.batchId)}::uuid[], ${deltas.map((d) => d.service)}::text[],
+                            ${deltas.map((d) => d.hits)}::bigint[])
        ON CONFLICT (batch_id) DO NOTHING
        RETURNING service, hits
      ), sums AS (
@@ -38,19 +40,11 @@ export async function recordApiHits(db: Queryable, deltas: ApiHitDelta[]): Promi
        ON CONFLICT (service) DO UPDATE SET hits = api_hits.hits + EXCLUDED.hits, updated_at = now()
        RETURNING 1
      )
-     SELECT coalesce((SELECT sum(hits) FROM sums), 0)::bigint AS added`,
-    [
-      deltas.map((d) => d.batchId),
-      deltas.map((d) => d.service),
-      deltas.map((d) => d.hits),
-      API_HIT_BATCH_RETENTION_HOURS,
-      PRUNE_PER_CALL,
-    ],
-  );
+     SELECT coalesce((SELECT sum(hits) FROM sums), 0)::float8 AS added`;
   return Number(rows[0]?.added ?? 0);
 }
 
-/** Total hits over all services. */
+/** Total hits over all services (read inside /api/stats' snapshot, so on its own connections). */
 export async function totalApiHits(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ total: number }>(
     'SELECT coalesce(sum(hits), 0)::bigint AS total FROM api_hits',

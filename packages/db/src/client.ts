@@ -1,26 +1,46 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaClient } from './generated/prisma/client.js';
+import { Prisma, PrismaClient } from './generated/prisma/client.js';
 
-export type { Prisma } from './generated/prisma/client.js';
 export type { Role as DbRole } from './generated/prisma/enums.js';
-export { PrismaClient };
+export { Prisma, PrismaClient };
 
-// BIGINT (int8) columns come back as strings by default; counts here stay far below 2^53.
+// BIGINT (int8) columns read through node-postgres directly (snapshot, export cursor) come back as
+// numbers; counts here stay far below 2^53. Prisma parses its own results (int8 → bigint).
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
-/** A Prisma client over node-postgres (Rust-free runtime, works offline). */
+/** Prisma Client or one of its interactive transactions: what set-based SQL through Prisma runs on. */
+export type PrismaSql = Pick<Prisma.TransactionClient, '$queryRaw' | '$executeRaw'>;
+
+/** What the services use to reach PostgreSQL: Prisma Client, over the node-postgres pool it shares. */
+export interface Database {
+  readonly prisma: PrismaClient;
+  /** The pool under Prisma, for the few paths that need a connection of their own (own-connection.ts). */
+  readonly pool: pg.Pool;
+}
+
+/** Prisma Client (Rust-free runtime, @prisma/adapter-pg) over `pool`; $disconnect leaves the pool open. */
+export function openDatabase(pool: pg.Pool): Database {
+  return { prisma: new PrismaClient({ adapter: new PrismaPg(pool) }), pool };
+}
+
+/** Closes Prisma Client and then the pool under it. */
+export async function closeDatabase(db: Database): Promise<void> {
+  await db.prisma.$disconnect();
+  await db.pool.end();
+}
+
+/** A Prisma client with a pool of its own (scripts and tests that need nothing else). */
 export function createPrisma(url: string, poolSize = 10): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
 }
 
 /**
- * A plain node-postgres pool for the hot paths (set-based writes, COPY, streaming reads). JIT
- * compilation is off for its sessions: the planner overestimates the many small index range scans
- * of the statistics queries, and compiling them (20-50 ms) took longer than running them. `settings`
- * adds other session settings (e.g. work_mem); `idleTimeoutMillis`: how long an unused connection is
- * kept (node-postgres' default: 10 s); `connectionTimeoutMillis`: how long a caller waits for a
- * connection (a new one, or a free one of a busy pool) before an error (node-postgres: forever).
+ * A node-postgres pool for Prisma and the own-connection paths. JIT compilation is off for its
+ * sessions: the planner overestimates the many small index range scans of the statistics queries,
+ * and compiling them took longer than running them. `settings` adds other session settings (e.g.
+ * work_mem); `idleTimeoutMillis`: how long an unused connection is kept (node-postgres' default:
+ * 10 s); `connectionTimeoutMillis`: how long a caller waits for a connection (node-postgres: forever).
  */
 export function createPool(
   url: string,

@@ -1,11 +1,35 @@
-export * from './aggregates.js';
+// The package's public API. Test-only helpers (the raw-recount oracle) are in '@tracker/db/testing'.
+export {
+  AGGREGATE_TABLES,
+  AGGREGATES,
+  type AggregateDef,
+  BUCKET_ORIGIN_MS,
+  CUM_PERIOD_DAYS,
+  CUM_PERIOD_SLOTS,
+  CUM_SLOT_MS,
+  GRAIN,
+  MAX_PREFIX_DEPTH,
+  TIME_TABLES,
+  USER_COLUMNS,
+  USER_CUM_PARTS,
+  USERS_FROM_RAW,
+} from './aggregates/catalog.js';
+export { rebuildAggregates } from './aggregates/rebuild.js';
+export * from './aggregates/reconcile.js';
+export * from './aggregates/rows.js';
+export * from './aggregates/store.js';
 export * from './api-hits.js';
 export * from './client.js';
 export * from './migrate.js';
+export * from './own-connection.js';
 export * from './pg-array.js';
-export * from './reconcile.js';
+export * from './pipeline-status.js';
 export * from './snapshot.js';
-export * from './stats.js';
-export * from './stats-pipeline.js';
-export * from './stats-plan.js';
-export type * from './stats-types.js';
+export * from './sql-state.js';
+export { computeStats, countInteractions } from './stats/compute.js';
+export { STATS_LIMITS, StatsInputError, validateTimeZone } from './stats/input.js';
+export * from './stats/plan.js';
+export { statsSessionSettings } from './stats/session.js';
+export { pgTime } from './stats/sql.js';
+export type * from './stats/types.js';
+export * from './transaction.js';

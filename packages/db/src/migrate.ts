@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { redactCredentials } from '@tracker/config';
 import pg from 'pg';
+import { withTransaction } from './transaction.js';
 
 /** Prisma's own advisory lock key for migrations, so this runner and `prisma migrate` exclude each other. */
 const PRISMA_MIGRATE_LOCK = 72707369;
@@ -108,20 +109,19 @@ export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<Migrat
       }
       if (previous) throw new Error(`migration ${m.name} failed earlier and needs manual resolution`);
       const id = randomUUID();
-      await client.query('BEGIN');
       try {
-        await client.query(
-          'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())',
-          [id, m.checksum, m.name],
-        );
-        await client.query(m.sql);
-        await client.query(
-          'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
-          [id],
-        );
-        await client.query('COMMIT');
+        await withTransaction(client, async (tx) => {
+          await tx.query(
+            'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())',
+            [id, m.checksum, m.name],
+          );
+          await tx.query(m.sql);
+          await tx.query(
+            'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
+            [id],
+          );
+        });
       } catch (error) {
-        await client.query('ROLLBACK');
         throw new Error(`migration ${m.name} failed: ${(error as Error).message}`);
       }
       result.applied.push(m.name);

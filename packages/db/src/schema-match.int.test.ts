@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Attribute, type Field, getSchema, type Model } from '@mrleebo/prisma-ast';
 import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USER_CUM_PARTS } from './aggregates.js';
+import { USER_CUM_PARTS } from './aggregates/catalog.js';
 
 // Prisma's schema engine (which would diff the two) cannot be downloaded here, so this test does the
 // comparison itself: every model, column, type, nullability, default presence, key and index declared

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InteractionRow, storeInteractions } from './aggregates.js';
+import type { InteractionRow } from './aggregates/rows.js';
+import { storeInteractions } from './aggregates/store.js';
 import { inSnapshot } from './snapshot.js';
-import { computeStats } from './stats.js';
+import { computeStats } from './stats/compute.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -125,7 +126,7 @@ describe('computeStats while data arrives', () => {
       }));
     let writing = true;
     const writer = (async () => {
-      for (let k = 0; writing && k < 400; k += 1) await storeInteractions(db.pool, batch(k));
+      for (let k = 0; writing && k < 400; k += 1) await storeInteractions(db.prisma, batch(k));
     })();
     const results = [];
     try {

@@ -4,13 +4,28 @@ import { HttpError } from './errors.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-/** Where a request may carry its key. */
-export type KeySource = 'bearer' | `header:${string}` | `query:${string}`;
+/**
+ * Where a request may carry its key. `basic`: the user name of HTTP Basic authentication (the
+ * password is ignored), as Segment's and RudderStack's SDKs send their write key.
+ */
+export type KeySource = 'bearer' | 'basic' | `header:${string}` | `query:${string}`;
+
+/** The user name of an `Authorization: Basic` header, when it has one. */
+export function basicUser(header: unknown): string | undefined {
+  if (typeof header !== 'string' || !/^basic\s+/i.test(header)) return undefined;
+  const decoded = Buffer.from(header.replace(/^basic\s+/i, '').trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const user = colon === -1 ? decoded : decoded.slice(0, colon);
+  return user.length > 0 ? user : undefined;
+}
 
 /** The key a request presents, from the first source that has one. */
 export function presentedKey(request: FastifyRequest, sources: readonly KeySource[]): string | undefined {
   for (const source of sources) {
-    if (source === 'bearer') {
+    if (source === 'basic') {
+      const user = basicUser(request.headers.authorization);
+      if (user !== undefined) return user;
+    } else if (source === 'bearer') {
       const header = request.headers.authorization;
       if (typeof header === 'string' && /^bearer\s+/i.test(header))
         return header.replace(/^bearer\s+/i, '').trim();
@@ -30,10 +45,21 @@ export function presentedKey(request: FastifyRequest, sources: readonly KeySourc
  * With no keys configured it lets everything through: the service warns about that at boot.
  */
 export function requireKey(keys: readonly string[], sources: readonly KeySource[], kind: string) {
-  const digests = keys.map(digest);
+  const check = keyCheck(keys, kind);
   return async (request: FastifyRequest) => {
-    if (digests.length === 0) return;
-    const key = presentedKey(request, sources);
+    if (keys.length === 0) return;
+    check(request, presentedKey(request, sources));
+  };
+}
+
+/**
+ * The check requireKey makes, for a key found elsewhere (in a request body): throws 401 without one
+ * of `keys` (compared in constant time), else sets `request.apiKey`. Callers skip it when `keys` is
+ * empty (no keys configured: open).
+ */
+export function keyCheck(keys: readonly string[], kind: string) {
+  const digests = keys.map(digest);
+  return (request: FastifyRequest, key: string | undefined): void => {
     if (key === undefined) throw new HttpError(401, 'UNAUTHORIZED', `a ${kind} is required`);
     const d = digest(key);
     if (!digests.some((k) => timingSafeEqual(k, d)))

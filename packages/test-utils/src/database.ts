@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { pg } from '@tracker/db';
+import { openDatabase, pg, type PrismaClient } from '@tracker/db';
 import { databaseUrl, stackConfig, templateDatabaseName } from './stack.js';
 
 export interface TestDatabase {
@@ -7,7 +7,21 @@ export interface TestDatabase {
   url: string;
   /** A pool on the database, closed by drop(). */
   pool: pg.Pool;
+  /** Prisma Client over that pool, as the services reach the database. */
+  prisma: PrismaClient;
   drop(): Promise<void>;
+}
+
+const prismaByPool = new WeakMap<pg.Pool, PrismaClient>();
+
+/** Prisma Client over `pool` (one per pool, left to the pool's lifetime): store rows as the processor does. */
+export function prismaFor(pool: pg.Pool): PrismaClient {
+  let prisma = prismaByPool.get(pool);
+  if (!prisma) {
+    prisma = openDatabase(pool).prisma;
+    prismaByPool.set(pool, prisma);
+  }
+  return prisma;
 }
 
 /** A short random suffix for names that must not collide between test files and runs. */
@@ -31,11 +45,14 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   }
   const url = databaseUrl(config.DATABASE_URL, name);
   const pool = new pg.Pool({ connectionString: url, max: 5 });
+  const prisma = prismaFor(pool);
   return {
     name,
     url,
     pool,
+    prisma,
     async drop() {
+      await prisma.$disconnect();
       await pool.end();
       const again = new pg.Client({ connectionString: databaseUrl(config.DATABASE_URL, 'postgres') });
       await again.connect();

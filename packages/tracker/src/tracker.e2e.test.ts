@@ -3,15 +3,15 @@
 // PostgreSQL, and the query API must return each of them once, with the right action, page and user.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildApp as buildIngest } from '@tracker/ingest/dist/app.js';
-import { loadIngestConfig } from '@tracker/ingest/dist/config.js';
+import { buildApp as buildIngest } from '@tracker/ingest';
+import { loadIngestConfig } from '@tracker/ingest/config';
 import { createKafka } from '@tracker/kafka';
-import { buildApp as buildProcessor } from '@tracker/processor/dist/app.js';
-import { loadProcessorConfig } from '@tracker/processor/dist/config.js';
-import { buildApp as buildQuery } from '@tracker/query/dist/app.js';
-import { loadQueryConfig } from '@tracker/query/dist/config.js';
-import { type LaunchedChromium, launchChromium } from '@tracker/query/dist/dashboard-browser.js';
+import { buildApp as buildProcessor } from '@tracker/processor';
+import { loadProcessorConfig } from '@tracker/processor/config';
+import { buildApp as buildQuery } from '@tracker/query';
+import { loadQueryConfig } from '@tracker/query/config';
 import { createTestDatabase, stackConfig, type TestDatabase, uniqueName, waitFor } from '@tracker/test-utils';
+import { type LaunchedChromium, launchChromium } from '@tracker/test-utils/chromium';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tracker } from './types.js';

@@ -1,61 +1,49 @@
-import { type ErrorDetail, HttpError, strictJsonParser, type TrackerApp } from '@tracker/http';
-import {
-  IdentifyInputSchema,
-  InteractionInputSchema,
-  type InteractionRecord,
-  LIMITS,
-} from '@tracker/schemas';
+import { HttpError, strictJsonParser, type TrackerApp } from '@tracker/http';
+import { type IdentifyInput, IdentifyInputSchema, InteractionInputSchema, LIMITS } from '@tracker/schemas';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { SegmentBatchBodySchema, SegmentMessageBodySchema, SegmentResultSchema } from '../compat/schemas.js';
+import { byShape, type SegmentIntake, segmentScope } from '../compat/segment.route.js';
+import { isSegmentBatch, isSegmentMessage } from '../compat/segment-map.js';
 import type { IngestConfig } from '../config.js';
-import { EventRate } from '../event-rate.js';
+import { type Intake, listPaths, prefixed } from '../intake.js';
 import { eventsAuth } from '../keys.js';
-import { type Prepared, prepareIdentify, prepareInteraction, type RequestContext } from '../normalize.js';
+import { type Prepared, prepareIdentify, prepareInteraction } from '../normalize.js';
 import {
   AcceptedSchema,
   type BatchBody,
   BatchBodySchema,
-  type BatchResult,
   BatchResultSchema,
   commonErrors,
   WriteKeyQuerySchema,
 } from '../schemas.js';
-import type { ParamFilter } from '../url-privacy.js';
 import { typeboxValidatorCompiler } from '../validation.js';
 
 const security = [{ bearer: [] }, { writeKeyHeader: [] }, { writeKeyQuery: [] }];
 
-export function requestContext(request: FastifyRequest, keepParam?: ParamFilter): RequestContext {
-  const ua = request.headers['user-agent'];
-  return {
-    receivedAt: Date.now(),
-    userAgent: typeof ua === 'string' && ua.length > 0 ? ua : undefined,
-    ...(keepParam ? { keepParam } : {}),
-  };
-}
-
-/** Adds `prefix` to item-relative error paths (`userId` → `body.events.3.userId`). */
-export function prefixed(prefix: string, errors: ErrorDetail[]): ErrorDetail[] {
-  return errors.map((e) => ({ path: e.path ? `${prefix}.${e.path}` : prefix, message: e.message }));
-}
-
 export interface EventsRoutesOptions {
   config: IngestConfig;
-  /** Query parameters kept in pages and referrers (from INGEST_URL_QUERY_ALLOW). */
-  keepParam: ParamFilter;
+  /** Limits, event budget, validation and publishing, shared with the Segment and PostHog routes. */
+  intake: Intake;
+  /** Segment's messages on the paths it shares with ours (/v1/batch, /v1/identify). */
+  segment: SegmentIntake;
+}
+
+/** Ours on a shared path must still be JSON (text/plain is read there only for Segment's bodies). */
+function requireJson(request: FastifyRequest): void {
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json')
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Unsupported Media Type: ${type ?? '(none)'}`);
 }
 
 /**
  * POST /v1/events, /v1/batch, /v1/identify and /v1/beacon. Each answers only after Kafka acknowledged
- * what it accepted; every refused item is reported with its field path and reason.
+ * what it accepted; every refused item is reported with its field path and reason. /v1/batch and
+ * /v1/identify are also Segment's paths: the body's shape decides whose it is (segment-map.ts).
  */
-export async function eventsRoutes(app: TrackerApp, { config, keepParam }: EventsRoutesOptions) {
-  const eventRate = new EventRate({
-    max: config.INGEST_EVENT_RATE_MAX,
-    windowMs: config.INGEST_RATE_LIMIT_WINDOW_MS,
-    bucket: 'key+address',
-    setting: 'INGEST_EVENT_RATE_MAX',
-  });
+export async function eventsRoutes(app: TrackerApp, { config, intake, segment }: EventsRoutesOptions) {
+  const { eventRate } = intake;
+  const requestContext = (request: FastifyRequest) => intake.context(request);
   app.setValidatorCompiler(typeboxValidatorCompiler);
   app.addHook('onRequest', eventsAuth(config));
   // NOTE: no text/plain here: a JSON endpoint answers 415 to it, except beacon below.
@@ -75,46 +63,10 @@ export async function eventsRoutes(app: TrackerApp, { config, keepParam }: Event
     throw new HttpError(400, 'VALIDATION_FAILED', 'invalid body', prefixed('body', prepared.errors));
   };
 
-  /** Validates every item, produces the valid ones; throws when none is valid or too many were sent. */
-  const ingestBatch = async (
-    request: FastifyRequest,
-    events: unknown[],
-    route: string,
-  ): Promise<BatchResult> => {
-    if (events.length > config.INGEST_BATCH_MAX_EVENTS) {
-      throw new HttpError(
-        413,
-        'TOO_MANY_EVENTS',
-        `a batch may have at most ${config.INGEST_BATCH_MAX_EVENTS} events`,
-        [{ path: 'body.events', message: `has ${events.length} items` }],
-      );
-    }
-    metrics.requestEvents.observe({ route }, events.length);
-    eventRate.take(request, events.length);
-    const ctx = requestContext(request, keepParam);
-    const result: BatchResult = { accepted: [], rejected: [] };
-    const records: InteractionRecord[] = [];
-    events.forEach((item, index) => {
-      const prepared = prepareInteraction(item, ctx);
-      if (prepared.ok) {
-        records.push(prepared.record);
-        result.accepted.push({ index, id: prepared.record.eventId });
-      } else {
-        metrics.rejected.inc({ route, reason: prepared.reason });
-        result.rejected.push({ index, errors: prefixed(`body.events.${index}`, prepared.errors) });
-      }
-    });
-    if (records.length === 0) {
-      throw new HttpError(
-        400,
-        'VALIDATION_FAILED',
-        `none of the ${events.length} events is valid`,
-        result.rejected.flatMap((r) => r.errors),
-      );
-    }
-    await app.events.publish(records, route);
-    return result;
-  };
+  const ingestBatch = (request: FastifyRequest, events: unknown[], route: string) =>
+    intake.batch(request, route, events, listPaths('body.events'), (item, _i, ctx) =>
+      prepareInteraction(item, ctx),
+    );
 
   app.post(
     '/v1/events',
@@ -136,60 +88,82 @@ export async function eventsRoutes(app: TrackerApp, { config, keepParam }: Event
     async (request, reply) => {
       metrics.requestEvents.observe({ route: '/v1/events' }, 1);
       eventRate.take(request, 1);
-      const prepared = prepareInteraction(request.body, requestContext(request, keepParam));
+      const prepared = prepareInteraction(request.body, requestContext(request));
       if (!prepared.ok) return rejectSingle('/v1/events', prepared);
       await app.events.publish([prepared.record], '/v1/events');
       return reply.code(202).send({ id: prepared.record.eventId });
     },
   );
 
-  app.post(
-    '/v1/batch',
-    {
-      config: { perItemText: true },
-      schema: {
-        summary: 'Track many interactions',
-        description:
-          `At most INGEST_BATCH_MAX_EVENTS (default 1000) events and INGEST_BATCH_MAX_BYTES (default 1 MB). ` +
-          'Each item is validated like POST /v1/events. 202 when all were accepted, 207 when some were refused ' +
-          '(the valid ones are accepted), 400 when none is valid.',
-        tags: ['ingest'],
-        security,
-        querystring: WriteKeyQuerySchema,
-        body: BatchBodySchema,
-        response: { 202: BatchResultSchema, 207: BatchResultSchema, ...commonErrors },
-      },
-    },
-    async (request, reply) => {
-      const result = await ingestBatch(request, request.body.events, '/v1/batch');
-      return reply.code(result.rejected.length > 0 ? 207 : 202).send(result);
-    },
-  );
+  // Paths Segment's SDKs use too: Segment's bodies may come as text/plain, a form type or gzip by
+  // its bytes, and carry the key in the body (segmentScope); ours stay JSON only (requireJson).
+  await app.register(async (shared) => {
+    segmentScope(shared, config);
+    const sharedConfig = { perItemText: true, bodyKey: true };
 
-  app.post(
-    '/v1/identify',
-    {
-      bodyLimit: LIMITS.eventBytes * 2,
-      schema: {
-        summary: 'Identify a user',
-        description:
-          'Records a user and role (traits optional) before or without any action, so they count in total users. ' +
-          'Travels on the interactions topic as type IDENTIFY (action "identify", no page, traits as properties).',
-        tags: ['ingest'],
-        security,
-        querystring: WriteKeyQuerySchema,
-        body: IdentifyInputSchema,
-        response: { 202: AcceptedSchema, ...commonErrors },
+    shared.post(
+      '/v1/batch',
+      {
+        config: sharedConfig,
+        validatorCompiler: byShape(isSegmentBatch, BatchBodySchema, SegmentBatchBodySchema),
+        schema: {
+          summary: 'Track many interactions',
+          description:
+            `At most INGEST_BATCH_MAX_EVENTS (default 1000) events and INGEST_BATCH_MAX_BYTES (default 1 MB). ` +
+            'Each item is validated like POST /v1/events. 202 when all were accepted, 207 when some were refused ' +
+            '(the valid ones are accepted), 400 when none is valid. A body with `batch` instead of `events` is ' +
+            "Segment's or RudderStack's (analytics-node, rudder-sdk-node): 200 {success: true, accepted, rejected, dropped}.",
+          tags: ['ingest', 'segment'],
+          security: [...security, { basic: [] }],
+          querystring: WriteKeyQuerySchema,
+          body: Type.Union([BatchBodySchema, SegmentBatchBodySchema]),
+          response: {
+            200: SegmentResultSchema,
+            202: BatchResultSchema,
+            207: BatchResultSchema,
+            ...commonErrors,
+          },
+        },
       },
-    },
-    async (request, reply) => {
-      eventRate.take(request, 1);
-      const prepared = prepareIdentify(request.body, requestContext(request, keepParam));
-      if (!prepared.ok) return rejectSingle('/v1/identify', prepared);
-      await app.events.publish([prepared.record], '/v1/identify');
-      return reply.code(202).send({ id: prepared.record.eventId });
-    },
-  );
+      async (request, reply) => {
+        if (isSegmentBatch(request.body)) return segment.batch(request, reply, '/v1/batch');
+        requireJson(request);
+        const result = await ingestBatch(request, (request.body as BatchBody).events, '/v1/batch');
+        return reply.code(result.rejected.length > 0 ? 207 : 202).send(result);
+      },
+    );
+
+    shared.post(
+      '/v1/identify',
+      {
+        bodyLimit: LIMITS.eventBytes * 2,
+        config: sharedConfig,
+        validatorCompiler: byShape(isSegmentMessage, IdentifyInputSchema, SegmentMessageBodySchema),
+        schema: {
+          summary: 'Identify a user',
+          description:
+            'Records a user and role (traits optional) before or without any action, so they count in total users. ' +
+            'Travels on the interactions topic as type IDENTIFY (action "identify", no page, traits as properties). ' +
+            "A body with a field of Segment's (anonymousId, messageId, context, writeKey, type, …) is Segment's identify: " +
+            '200 {success: true, accepted, rejected, dropped}.',
+          tags: ['ingest', 'segment'],
+          security: [...security, { basic: [] }],
+          querystring: WriteKeyQuerySchema,
+          body: Type.Union([IdentifyInputSchema, SegmentMessageBodySchema]),
+          response: { 200: SegmentResultSchema, 202: AcceptedSchema, ...commonErrors },
+        },
+      },
+      async (request, reply) => {
+        if (isSegmentMessage(request.body)) return segment.single(request, reply, '/v1/identify', 'identify');
+        requireJson(request);
+        eventRate.take(request, 1);
+        const prepared = prepareIdentify(request.body as IdentifyInput, requestContext(request));
+        if (!prepared.ok) return rejectSingle('/v1/identify', prepared);
+        await app.events.publish([prepared.record], '/v1/identify');
+        return reply.code(202).send({ id: prepared.record.eventId });
+      },
+    );
+  });
 
   // navigator.sendBeacon posts a string as text/plain (no CORS preflight) and cannot set headers.
   await app.register(async (beacon) => {

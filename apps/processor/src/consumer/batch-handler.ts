@@ -1,6 +1,6 @@
-import type { pg } from '@tracker/db';
 import {
   interactionColumns,
+  type PrismaClient,
   lockUsers,
   recordApiHits,
   recordBatchProgress,
@@ -25,13 +25,16 @@ import { buildDlqMessage } from './dlq.js';
 import { type Poison, poison } from './poison.js';
 import { type BackoffOptions, classifyDbError, type Failure, type OutageClock, withRetry } from './retry.js';
 
+/** How long a batch waits for a connection, and may take in all, before it is rolled back and retried. */
+const BATCH_TRANSACTION = { maxWait: 5_000, timeout: 120_000 };
+
 /** Where poison messages go (the DLQ producer). Resolves once the broker has them. */
 export interface DeadLetterSink {
   send(messages: OutgoingMessage[]): Promise<void>;
 }
 
 export interface BatchHandlerOptions {
-  pool: pg.Pool;
+  prisma: PrismaClient;
   serde: InteractionSerde;
   dlq: DeadLetterSink;
   metrics: ProcessorMetrics;
@@ -313,45 +316,29 @@ export class BatchHandler {
     const track = trackRows(items);
     const identify = items.flatMap((i) => (i.kind === 'identify' ? [i.row] : []));
     const apiHits = items.flatMap((i) => (i.kind === 'apiHits' ? [i.row] : []));
-    const client = await this.o.pool.connect();
-    let broken: Error | undefined;
-    // NOTE: a connection that dies between two statements makes the checked-out client emit 'error';
-    // without a listener that is an uncaught exception and the process exits (PostgreSQL outage
-    // test). The next statement rejects too, and retry() handles that.
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      // Every user of the batch at once, before any aggregate row is locked: the identify statement
-      // then finds its users' locks already held, so two batches cannot wait on each other.
-      await lockUsers(
-        client,
-        [...track, ...identify].map((r) => r.userId),
-      );
-      const t = await storeInteractions(client, track, { usersLocked: true, columns: trackColumns });
-      const i = await storeIdentifies(client, identify, { usersLocked: true });
-      await recordApiHits(client, apiHits);
-      if (progress)
-        await recordBatchProgress(client, { ...progress, newestEventAt: newer(t.newest, newestKnown) });
-      await client.query('COMMIT');
-      return {
-        track: t.inserted,
-        identify: i.inserted,
-        trackRows: track.length,
-        identifyRows: identify.length,
-        newest: t.newest,
-      };
-    } catch (error) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw error;
-    } finally {
-      // A connection that failed mid-transaction is not given back to the pool.
-      client.off('error', onError);
-      client.release(broken);
-    }
+    // Prisma's interactive transaction: BEGIN … COMMIT on one pooled connection, rolled back when the
+    // callback throws or outlives `timeout`; a connection that died mid-way is not reused.
+    return this.o.prisma.$transaction(
+      async (tx) => {
+        // Every user of the batch at once, before any aggregate row is locked: the identify statement
+        // then finds its users' locks already held, so two batches cannot wait on each other.
+        await lockUsers(
+          tx,
+          [...track, ...identify].map((r) => r.userId),
+        );
+        const t = await storeInteractions(tx, track, { usersLocked: true, columns: trackColumns });
+        const i = await storeIdentifies(tx, identify, { usersLocked: true });
+        await recordApiHits(tx, apiHits);
+        if (progress) await recordBatchProgress(tx, { ...progress, newestEventAt: newer(t.newest, newestKnown) });
+        return {
+          track: t.inserted,
+          identify: i.inserted,
+          trackRows: track.length,
+          identifyRows: identify.length,
+          newest: t.newest,
+        };
+      },
+      BATCH_TRANSACTION,
+    );
   }
 }

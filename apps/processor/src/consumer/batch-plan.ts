@@ -1,4 +1,10 @@
-import type { ApiHitDelta, IdentifyRow, InteractionRow } from '@tracker/db';
+import {
+  type ApiHitDelta,
+  type IdentifyRow,
+  type InteractionRow,
+  toIdentifyRow,
+  toInteractionRow,
+} from '@tracker/db';
 import { type InteractionRecord, ROLE_UNSET_HEADER } from '@tracker/schemas';
 import type { KafkaMessage } from 'kafkajs';
 import type { DecodedApiHits, DecodedInteraction } from './decode.js';
@@ -22,41 +28,6 @@ export interface BatchPlan {
 /** The rows of the track items, in the items' order. */
 export function trackRows(items: StoreItem[]): InteractionRow[] {
   return items.flatMap((i) => (i.kind === 'track' ? [i.row] : []));
-}
-
-export function toInteractionRow(
-  record: InteractionRecord,
-  partition: number,
-  offset: string,
-): InteractionRow {
-  return {
-    eventId: record.eventId,
-    userId: record.userId,
-    role: record.role,
-    action: record.action,
-    page: record.page,
-    occurredAt: record.occurredAt,
-    receivedAt: record.receivedAt,
-    sessionId: record.sessionId,
-    properties: record.properties,
-    userAgent: record.userAgent,
-    isBot: record.isBot,
-    partition,
-    offset,
-  };
-}
-
-export function toIdentifyRow(record: InteractionRecord, partition: number, offset: string): IdentifyRow {
-  return {
-    eventId: record.eventId,
-    userId: record.userId,
-    role: record.role,
-    traits: record.properties,
-    occurredAt: record.occurredAt,
-    receivedAt: record.receivedAt,
-    partition,
-    offset,
-  };
 }
 
 /**

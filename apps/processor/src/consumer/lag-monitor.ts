@@ -1,12 +1,11 @@
-import type { pg } from '@tracker/db';
-import { recordLag } from '@tracker/db';
+import { type PrismaClient, recordLag } from '@tracker/db';
 import type { Logger } from '@tracker/logger';
 import type { Admin } from 'kafkajs';
 import type { ProcessorMetrics } from '../metrics.js';
 
 export interface LagMonitorOptions {
   admin: Admin;
-  pool: pg.Pool;
+  prisma: PrismaClient;
   groupId: string;
   topics: string[];
   intervalMs: number;
@@ -74,7 +73,7 @@ export class LagMonitor {
           ]);
           const rows = computeLag(ends, committed.find((c) => c.topic === topic)?.partitions ?? []);
           for (const r of rows) this.o.metrics.lag.set({ topic, partition: String(r.partition) }, r.lag);
-          await recordLag(this.o.pool, this.o.groupId, topic, rows);
+          await recordLag(this.o.prisma, this.o.groupId, topic, rows);
         } catch (error) {
           this.o.logger.warn({ msg: 'lag_check_failed', topic, err: (error as Error).message });
         }

@@ -1,4 +1,4 @@
-import type { pg } from '@tracker/db';
+import type { PrismaClient } from '@tracker/db';
 import type { InteractionSerde } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
@@ -13,7 +13,7 @@ const JOIN_WAITING_LOG_MS = 10_000;
 
 export interface ProcessorServiceOptions {
   kafka: Kafka;
-  pool: pg.Pool;
+  prisma: PrismaClient;
   serde: InteractionSerde;
   dlq: DeadLetterSink;
   metrics: ProcessorMetrics;
@@ -55,7 +55,7 @@ export class ProcessorService {
       retry: { retries: 5, restartOnFailure: async () => !this.#stopping },
     });
     this.handler = new BatchHandler({
-      pool: o.pool,
+      prisma: o.prisma,
       serde: o.serde,
       dlq: o.dlq,
       metrics: o.metrics,

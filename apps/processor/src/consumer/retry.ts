@@ -1,3 +1,4 @@
+import { sqlStateOf } from '@tracker/db';
 /** What to do with an error from the database, the registry or the DLQ producer. */
 export type Failure =
   /** An outage (connection lost, database restarting, deadlock): back off and try again. */
@@ -15,9 +16,8 @@ const DATA_CLASSES = new Set(['22', '23', '54']);
  * errors) is treated as an outage, so that nothing is dead-lettered because a dependency was down.
  */
 export function classifyDbError(error: unknown): Failure {
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && DATA_CLASSES.has(code.slice(0, 2)))
-    return 'reject';
+  const code = sqlStateOf(error);
+  if (code !== undefined && DATA_CLASSES.has(code.slice(0, 2))) return 'reject';
   return 'retry';
 }
 

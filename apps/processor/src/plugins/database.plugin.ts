@@ -1,11 +1,11 @@
-import { createPool, type pg } from '@tracker/db';
+import { createPool, type Database, openDatabase, type pg } from '@tracker/db';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** PostgreSQL pool (raw rows, aggregates, pipeline status). */
-    db: pg.Pool;
+    /** PostgreSQL through Prisma Client (raw rows, aggregates, pipeline status), over one pool. */
+    db: Database;
   }
 }
 
@@ -26,8 +26,10 @@ export const databasePlugin = fp<DatabasePluginOptions>(
     // An idle client losing its connection emits 'error' on the pool; without a listener that
     // would crash the process instead of the next query failing and being retried.
     pool.on('error', (error) => app.log.warn({ msg: 'db_idle_client_error', err: error.message }));
-    app.decorate('db', pool);
+    const db = openDatabase(pool);
+    app.decorate('db', db);
     app.addHook('onClose', async () => {
+      await db.prisma.$disconnect();
       if (!opts.pool) await pool.end();
     });
   },

@@ -29,7 +29,7 @@ export const processorPlugin = fp<ProcessorPluginOptions>(
     const metrics = createProcessorMetrics(app.metrics);
     const processor = new ProcessorService({
       kafka: app.kafka.client,
-      pool: app.db,
+      prisma: app.db.prisma,
       serde: app.kafka.serde,
       dlq: app.kafka.dlq,
       metrics,
@@ -39,7 +39,7 @@ export const processorPlugin = fp<ProcessorPluginOptions>(
     });
     const lag = new LagMonitor({
       admin: app.kafka.admin,
-      pool: app.db,
+      prisma: app.db.prisma,
       groupId: config.PROCESSOR_GROUP_ID,
       topics: [config.PROCESSOR_TOPIC, config.PROCESSOR_API_HITS_TOPIC],
       intervalMs: config.PROCESSOR_LAG_INTERVAL_MS,
@@ -48,12 +48,10 @@ export const processorPlugin = fp<ProcessorPluginOptions>(
     });
     app.decorate('processor', processor);
     app.addHook('onReady', async () => {
-      const { rows } = await app.db.query<{ t: Date | null }>(
-        'SELECT max(occurred_at) AS t FROM interactions',
-      );
-      if (rows[0]?.t) {
-        processor.handler.newestMs = rows[0].t.getTime();
-        metrics.newestEvent.set(rows[0].t.getTime() / 1000);
+      const { _max } = await app.db.prisma.interaction.aggregate({ _max: { occurredAt: true } });
+      if (_max.occurredAt) {
+        processor.handler.newestMs = _max.occurredAt.getTime();
+        metrics.newestEvent.set(_max.occurredAt.getTime() / 1000);
       }
       processor.start();
       lag.start();

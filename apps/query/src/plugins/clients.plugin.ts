@@ -1,4 +1,4 @@
-import { computeStats, createPool, type pg, statsSessionSettings } from '@tracker/db';
+import { computeStats, createPool, type Database, openDatabase, ownConnections, type pg, statsSessionSettings } from '@tracker/db';
 import { createKafka } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
 import type { FastifyInstance } from 'fastify';
@@ -11,8 +11,8 @@ import { type ComputeStats, SharedStats } from '../services/stats.service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** PostgreSQL pool (read-only use). */
-    db: pg.Pool;
+    /** PostgreSQL through Prisma Client (read-only use), and the pool under it (own-connection.ts). */
+    db: Database;
     /** Dead-letter topic reader (connects to Kafka on first use). */
     dlq: DlqReader;
     /** The shared poller behind /api/stream. */
@@ -55,8 +55,9 @@ export const clientsPlugin = fp<ClientsOptions>(
     }
     const kafka = deps.kafka ?? createKafka(config, log.child({ component: 'kafka' }));
     const compute = deps.computeStats ?? computeStats;
+    const db = openDatabase(pool);
 
-    app.decorate('db', pool);
+    app.decorate('db', db);
     app.decorate(
       'dlq',
       new DlqReader(kafka, {
@@ -69,7 +70,7 @@ export const clientsPlugin = fp<ClientsOptions>(
     );
     app.decorate(
       'live',
-      new LiveFeed(pool, {
+      new LiveFeed(db.prisma, {
         pollMs: config.QUERY_STREAM_POLL_MS,
         overlapMs: config.QUERY_STREAM_OVERLAP_MS,
         maxRowsPerPoll: 2000,
@@ -78,12 +79,13 @@ export const clientsPlugin = fp<ClientsOptions>(
     );
     app.decorate('stats', {
       compute,
-      shared: new SharedStats(pool, compute, Math.max(500, config.QUERY_STREAM_STATS_MS - 100)),
+      shared: new SharedStats(ownConnections(db), compute, Math.max(500, config.QUERY_STREAM_STATS_MS - 100)),
     });
 
     app.addHook('onClose', async () => {
       await app.live.close();
       await app.dlq.close();
+      await db.prisma.$disconnect();
       if (!deps.pool) await pool.end();
     });
   },

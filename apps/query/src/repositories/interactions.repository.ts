@@ -1,9 +1,7 @@
-import type { InteractionFilters, pg } from '@tracker/db';
+import type { InteractionFilters, Prisma, PrismaClient } from '@tracker/db';
 import type { Role } from '@tracker/schemas';
 import type { Cursor } from '../cursor.js';
 import { pageMatch } from '../filters.js';
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 /** One stored interaction as the API shows it. */
 export interface InteractionItem {
@@ -18,40 +16,76 @@ export interface InteractionItem {
   sessionId: string | null;
 }
 
+/** The columns of a stored interaction that the API shows, as Prisma Client and the export read them. */
 export interface InteractionRow {
-  event_id: string;
-  user_id: string;
+  eventId: string;
+  userId: string;
   role: Role;
   action: string;
   page: string;
-  occurred_at: Date;
-  received_at: Date;
-  properties: Record<string, string | number | boolean>;
-  session_id: string | null;
+  occurredAt: Date;
+  receivedAt: Date;
+  properties: unknown;
+  sessionId: string | null;
 }
 
-export const ITEM_COLUMNS =
-  'event_id, user_id, role, action, page, occurred_at, received_at, properties, session_id';
+const ITEM_SELECT = {
+  eventId: true,
+  userId: true,
+  role: true,
+  action: true,
+  page: true,
+  occurredAt: true,
+  receivedAt: true,
+  properties: true,
+  sessionId: true,
+} as const satisfies Prisma.InteractionSelect;
+
+/** The same columns for the export's own SQL, named like Prisma's fields. */
+const ITEM_COLUMNS = `event_id AS "eventId", user_id AS "userId", role, action, page, occurred_at AS "occurredAt",
+  received_at AS "receivedAt", properties, session_id AS "sessionId"`;
 
 export function toItem(row: InteractionRow): InteractionItem {
   return {
-    eventId: row.event_id,
-    userId: row.user_id,
+    eventId: row.eventId,
+    userId: row.userId,
     role: row.role,
     action: row.action,
     page: row.page,
-    occurredAt: row.occurred_at.toISOString(),
-    receivedAt: row.received_at.toISOString(),
-    properties: row.properties ?? {},
-    sessionId: row.session_id,
+    occurredAt: row.occurredAt.toISOString(),
+    receivedAt: row.receivedAt.toISOString(),
+    properties: (row.properties ?? {}) as InteractionItem['properties'],
+    sessionId: row.sessionId,
   };
 }
 
+/** LIKE's wildcards and escape character in `text`, escaped: a page prefix matches literally. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
+/** The filters as a Prisma where clause. The live stream applies the same rules in JS (filters.ts `matches`). */
+export function interactionWhere(filters: InteractionFilters): Prisma.InteractionWhereInput {
+  const where: Prisma.InteractionWhereInput = {};
+  if (filters.userId !== undefined) where.userId = filters.userId;
+  if (filters.role !== undefined) where.role = filters.role;
+  if (filters.action !== undefined) where.action = filters.action;
+  if (filters.page !== undefined) {
+    const { prefix, value } = pageMatch(filters.page);
+    where.page = prefix ? { startsWith: likeLiteral(value) } : value;
+  }
+  if (filters.from || filters.to) {
+    where.occurredAt = {
+      ...(filters.from ? { gte: filters.from } : {}),
+      ...(filters.to ? { lt: filters.to } : {}),
+    };
+  }
+  return where;
+}
+
 /**
- * SQL conditions for the filters over `interactions`, every value a bound parameter appended to
- * `params`. The live stream applies the same rules in JS (filters.ts `matches`).
+ * SQL conditions for the same filters, every value a bound parameter appended to `params`: the
+ * export reads through a cursor of its own (own-connection), outside Prisma Client.
  */
-export function filterConditions(filters: InteractionFilters, params: unknown[]): string[] {
+function filterConditions(filters: InteractionFilters, params: unknown[]): string[] {
   const where: string[] = [];
   const bind = (value: unknown) => {
     params.push(value);
@@ -78,38 +112,42 @@ export interface Page {
 }
 
 /**
+ * Rows past a keyset position, in (occurred_at, event_id) order. The `lte`/`gte` on occurred_at alone
+ * is what bounds the index scan; the OR settles ties on the same millisecond.
+ */
+function keysetWhere(cursor: Cursor, backwards: boolean): Prisma.InteractionWhereInput {
+  const op = backwards ? 'gt' : 'lt';
+  return {
+    occurredAt: backwards ? { gte: cursor.occurredAt } : { lte: cursor.occurredAt },
+    OR: [{ occurredAt: { [op]: cursor.occurredAt } }, { eventId: { [op]: cursor.eventId } }],
+  };
+}
+
+/**
  * One page in newest-first order (occurred_at desc, event_id desc: event_id breaks ties), by keyset:
  * the cost does not grow with the depth of the page. A `prev` cursor reads ascending from its
  * position and reverses, so the page comes back in the same order as going forward.
  */
 export async function listInteractions(
-  db: Queryable,
+  prisma: PrismaClient,
   filters: InteractionFilters,
   limit: number,
   cursor: Cursor | undefined,
 ): Promise<Page> {
-  const params: unknown[] = [];
-  const where = filterConditions(filters, params);
   const backwards = cursor?.direction === 'prev';
-  if (cursor) {
-    params.push(cursor.occurredAt, cursor.eventId);
-    const op = backwards ? '>' : '<';
-    where.push(`(occurred_at, event_id) ${op} ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-  }
-  params.push(limit + 1);
-  const order = backwards ? 'occurred_at ASC, event_id ASC' : 'occurred_at DESC, event_id DESC';
-  const { rows } = await db.query<InteractionRow>(
-    `SELECT ${ITEM_COLUMNS} FROM interactions
-     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY ${order} LIMIT $${params.length}`,
-    params,
-  );
+  const dir = backwards ? 'asc' : 'desc';
+  const rows: InteractionRow[] = await prisma.interaction.findMany({
+    select: ITEM_SELECT,
+    where: cursor ? { AND: [interactionWhere(filters), keysetWhere(cursor, backwards)] } : interactionWhere(filters),
+    orderBy: [{ occurredAt: dir }, { eventId: dir }],
+    take: limit + 1,
+  });
   const more = rows.length > limit;
   const pageRows = rows.slice(0, limit);
   if (backwards) pageRows.reverse();
   const first = pageRows[0];
   const last = pageRows.at(-1);
-  const key = (r: InteractionRow) => ({ occurredAt: r.occurred_at, eventId: r.event_id });
+  const key = (r: InteractionRow) => ({ occurredAt: r.occurredAt, eventId: r.eventId });
   let next: Page['next'] = null;
   let prev: Page['prev'] = null;
   if (backwards) {
@@ -144,7 +182,7 @@ export function exportQuery(
 }
 
 export interface StoredRow extends InteractionRow {
-  stored_at: Date;
+  storedAt: Date;
 }
 
 /**
@@ -152,16 +190,18 @@ export interface StoredRow extends InteractionRow {
  * transaction's start time, so a caller re-reads an overlap window and drops the ids it has seen.
  */
 export async function storedSince(
-  db: Queryable,
+  prisma: PrismaClient,
   since: Date,
   limit: number,
   afterEventId?: string,
 ): Promise<StoredRow[]> {
-  const position = afterEventId === undefined ? 'stored_at >= $1' : '(stored_at, event_id) > ($1, $3::uuid)';
-  const { rows } = await db.query<StoredRow>(
-    `SELECT ${ITEM_COLUMNS}, stored_at FROM interactions
-     WHERE ${position} ORDER BY stored_at ASC, event_id ASC LIMIT $2`,
-    afterEventId === undefined ? [since, limit] : [since, limit, afterEventId],
-  );
-  return rows;
+  return prisma.interaction.findMany({
+    select: { ...ITEM_SELECT, storedAt: true },
+    where:
+      afterEventId === undefined
+        ? { storedAt: { gte: since } }
+        : { storedAt: { gte: since }, OR: [{ storedAt: { gt: since } }, { eventId: { gt: afterEventId } }] },
+    orderBy: [{ storedAt: 'asc' }, { eventId: 'asc' }],
+    take: limit,
+  });
 }

@@ -1,6 +1,4 @@
-import { type pg, readPipelineStatus } from '@tracker/db';
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+import { type PrismaClient, readPipelineStatus } from '@tracker/db';
 
 /** How far behind the pipeline is, as /api/stream `lag` events report it. */
 export interface Lag {
@@ -29,8 +27,8 @@ export interface Lag {
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** Consumer lag as the processors record it (packages/db readPipelineStatus), and data freshness. */
-export async function readLag(db: Queryable): Promise<Lag> {
-  const status = await readPipelineStatus(db);
+export async function readLag(prisma: PrismaClient): Promise<Lag> {
+  const status = await readPipelineStatus(prisma);
   const now = Date.now();
   return {
     consumerLag: status.partitions.length > 0 ? status.totalLag : null,

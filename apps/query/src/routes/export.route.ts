@@ -1,5 +1,5 @@
 import { pipeline, type Readable, Transform } from 'node:stream';
-import type { pg } from '@tracker/db';
+import { ownConnection, type pg } from '@tracker/db';
 import { HttpError, type TrackerApp } from '@tracker/http';
 import { EXPORT_CSV_COLUMNS } from '@tracker/schemas';
 import { stringify } from 'csv-stringify';
@@ -53,14 +53,14 @@ export function neutralizeFormula(value: string): string {
 function csvRecord(row: InteractionRow, protect: boolean): string[] {
   const text = protect ? neutralizeFormula : (v: string) => v;
   return [
-    row.event_id,
-    row.occurred_at.toISOString(),
-    row.received_at.toISOString(),
-    text(row.user_id),
+    row.eventId,
+    row.occurredAt.toISOString(),
+    row.receivedAt.toISOString(),
+    text(row.userId),
     row.role,
     text(row.action),
     text(row.page),
-    row.session_id === null ? '' : text(row.session_id),
+    row.sessionId === null ? '' : text(row.sessionId),
     JSON.stringify(row.properties ?? {}),
   ];
 }
@@ -181,7 +181,7 @@ export async function exportRoute(app: TrackerApp, opts: ExportOptions): Promise
       running += 1;
       let client: pg.PoolClient;
       try {
-        client = await app.db.connect();
+        client = await ownConnection(app.db);
       } catch (error) {
         running -= 1;
         giveBack();

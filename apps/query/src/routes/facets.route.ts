@@ -44,7 +44,7 @@ export async function facetsRoute(app: TrackerApp): Promise<void> {
     async (request) => {
       const { q, limit = 50, facet } = request.query;
       const wanted: readonly Facet[] = facet ? [facet] : FACETS;
-      return readFacets(app.db, wanted, { q, limit });
+      return readFacets(app.db.prisma, wanted, { q, limit });
     },
   );
 }

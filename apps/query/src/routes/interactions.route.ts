@@ -1,4 +1,4 @@
-import { countInteractions } from '@tracker/db';
+import { countInteractions, ownConnections } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
 import { Type } from 'typebox';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -46,9 +46,9 @@ export async function interactionsRoute(app: TrackerApp): Promise<void> {
       // a client keeps it while paging. Raw-row counts of large tables are never run for it.
       const wantTotal = cursor === undefined && aggregatesCover(filters);
       const [page, total] = await Promise.all([
-        listInteractions(app.db, filters, limit, cursor),
+        listInteractions(app.db.prisma, filters, limit, cursor),
         wantTotal
-          ? countInteractions(app.db, filters).then(
+          ? countInteractions(ownConnections(app.db), filters).then(
               (c) => c.count,
               (error: Error) => {
                 request.log.warn({ msg: 'total_failed', err: error.message });

@@ -1,4 +1,5 @@
 import type { TrackerApp } from '@tracker/http';
+import { ownConnections } from '@tracker/db';
 import { Type } from 'typebox';
 import { toFilters } from '../filters.js';
 import { FilterQueryProperties, TopProperty, TzProperty } from '../schemas/filters.schema.js';
@@ -27,7 +28,7 @@ export async function statsRoute(app: TrackerApp): Promise<void> {
     async (request) => {
       const { tz = 'UTC', top = 10, ...filterQuery } = request.query;
       const filters = toFilters(filterQuery);
-      return statsFor(app.stats.compute, app.db, filters, { tz, topPages: top });
+      return statsFor(app.stats.compute, ownConnections(app.db), filters, { tz, topPages: top });
     },
   );
 }

@@ -1,4 +1,4 @@
-import type { InteractionFilters, Stats } from '@tracker/db';
+import { type InteractionFilters, ownConnections, type Stats } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
 import { HttpError } from '@tracker/http';
 import type { FastifyReply } from 'fastify';
@@ -53,7 +53,7 @@ export async function streamRoute(app: TrackerApp, opts: { config: QueryConfig }
   let lag: { at: number; value: Promise<Lag> } | undefined;
   const currentLag = () => {
     if (!lag || Date.now() - lag.at >= config.QUERY_STREAM_LAG_MS - 100) {
-      const value = readLag(app.db);
+      const value = readLag(app.db.prisma);
       lag = { at: Date.now(), value };
       value.catch(() => {
         lag = undefined;
@@ -101,7 +101,7 @@ export async function streamRoute(app: TrackerApp, opts: { config: QueryConfig }
     async (request, reply) => {
       const { tz = 'UTC', top = 10, stats: wantStats = true, key: _key, ...filterQuery } = request.query;
       const filters = toFilters(filterQuery);
-      const zone = await checkTimeZone(app.db, tz);
+      const zone = await checkTimeZone(ownConnections(app.db), tz);
       if (clients.size >= config.QUERY_STREAM_MAX_CLIENTS) {
         throw new HttpError(503, 'TOO_MANY_STREAMS', 'too many open event streams; try again later', [], {
           'retry-after': '10',
@@ -183,18 +183,7 @@ export async function streamRoute(app: TrackerApp, opts: { config: QueryConfig }
         if (closed) return;
         let sent = 0;
         for (const row of rows) {
-          if (
-            !matches(
-              {
-                userId: row.user_id,
-                role: row.role,
-                action: row.action,
-                page: row.page,
-                occurredAt: row.occurred_at,
-              },
-              filters,
-            )
-          ) {
+          if (!matches(row, filters)) {
             continue;
           }
           matchedSinceStats = true;

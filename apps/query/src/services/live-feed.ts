@@ -1,4 +1,4 @@
-import type { pg } from '@tracker/db';
+import type { PrismaClient } from '@tracker/db';
 import type { Logger } from '@tracker/logger';
 import { type StoredRow, storedSince } from '../repositories/interactions.repository.js';
 
@@ -37,7 +37,7 @@ export class LiveFeed {
   #stopped = false;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly prisma: PrismaClient,
     private readonly opts: LiveFeedOptions,
   ) {}
 
@@ -78,11 +78,11 @@ export class LiveFeed {
   async #poll(): Promise<void> {
     if (!this.#started) {
       // Start at the database's clock; rows already inside the overlap window count as seen.
-      const { rows } = await this.pool.query<{ now: Date }>('SELECT now() AS now');
-      this.#high = rows[0]!.now.getTime();
+      const [clock] = await this.prisma.$queryRaw<{ now: Date }[]>`SELECT now() AS now`;
+      this.#high = clock!.now.getTime();
       this.#started = true;
       const existing = await storedSince(
-        this.pool,
+        this.prisma,
         new Date(this.#high - this.opts.overlapMs),
         this.opts.maxRowsPerPoll,
       );
@@ -90,14 +90,14 @@ export class LiveFeed {
       return;
     }
     const rows = this.#catchUp
-      ? await storedSince(this.pool, this.#catchUp.storedAt, this.opts.maxRowsPerPoll, this.#catchUp.eventId)
-      : await storedSince(this.pool, new Date(this.#high - this.opts.overlapMs), this.opts.maxRowsPerPoll);
+      ? await storedSince(this.prisma, this.#catchUp.storedAt, this.opts.maxRowsPerPoll, this.#catchUp.eventId)
+      : await storedSince(this.prisma, new Date(this.#high - this.opts.overlapMs), this.opts.maxRowsPerPoll);
     const last = rows.at(-1);
     this.#catchUp =
       rows.length === this.opts.maxRowsPerPoll && last
-        ? { storedAt: last.stored_at, eventId: last.event_id }
+        ? { storedAt: last.storedAt, eventId: last.eventId }
         : undefined;
-    const fresh = rows.filter((row) => !this.#seen.has(row.event_id));
+    const fresh = rows.filter((row) => !this.#seen.has(row.eventId));
     for (const row of fresh) this.#markSeen(row);
     const floor = this.#high - this.opts.overlapMs;
     for (const [id, at] of this.#seen) if (at < floor) this.#seen.delete(id);
@@ -106,8 +106,8 @@ export class LiveFeed {
   }
 
   #markSeen(row: StoredRow) {
-    const at = row.stored_at.getTime();
-    this.#seen.set(row.event_id, at);
+    const at = row.storedAt.getTime();
+    this.#seen.set(row.eventId, at);
     if (at > this.#high) this.#high = at;
   }
 

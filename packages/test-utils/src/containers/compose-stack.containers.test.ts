@@ -11,17 +11,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchQueryChromium } from '../query-chromium.js';
+import { launchChromium } from '../chromium.js';
 import { makeEvents, sendBatches } from '../reliability/pipeline.js';
 import { freePort } from '../services.js';
 import { waitFor } from '../wait.js';
 import { ComposeProject, containerState, docker } from './compose-cli.js';
-
-/** What this test uses of a page of the query app's Chromium. */
-interface BrowserPage {
-  goto(url: string): Promise<unknown>;
-  waitForSelector(selector: string, options: { timeout: number }): Promise<unknown>;
-}
 
 const WRITE_KEY = `wk_${randomBytes(12).toString('hex')}`;
 const IMPORT_KEY = `ik_${randomBytes(12).toString('hex')}`;
@@ -220,7 +214,7 @@ describe('docker compose stack', () => {
     expect(stats.byAction.find((a) => a.action === 'ct_batch_signup')?.count).toBe(5);
 
     // The dashboard, in Chromium, from query's published port.
-    const browser = await launchQueryChromium<BrowserPage>();
+    const browser = await launchChromium();
     try {
       const page = await browser.context.newPage();
       await page.goto(`${queryUrl()}/`);

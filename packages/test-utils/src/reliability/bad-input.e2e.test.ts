@@ -10,7 +10,7 @@
  *   without running any script.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchQueryChromium } from '../query-chromium.js';
+import { launchChromium } from '../chromium.js';
 import type { ServiceProcess } from '../services.js';
 import { waitFor } from '../wait.js';
 import { type BadRequest, badRequests, forgedCursors } from './bad-requests.js';
@@ -262,7 +262,7 @@ describe('bad input', () => {
   });
 
   it('shows them as text on the dashboard in Chromium, running no script', { timeout: 120_000 }, async () => {
-    const browser = await launchQueryChromium<BrowserPage>();
+    const browser = await launchChromium();
     try {
       const page = await browser.context.newPage();
       const dialogs: string[] = [];
@@ -292,11 +292,3 @@ describe('bad input', () => {
     }
   });
 });
-
-/** The part of playwright-core's API this file uses (test-utils does not depend on playwright). */
-interface BrowserPage {
-  goto(url: string): Promise<unknown>;
-  textContent(selector: string): Promise<string | null>;
-  evaluate(expression: string): Promise<unknown>;
-  on(event: 'dialog', listener: (dialog: { message(): string; dismiss(): Promise<void> }) => void): void;
-}

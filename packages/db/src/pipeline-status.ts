@@ -1,4 +1,4 @@
-import type { Queryable } from './snapshot.js';
+import { type PrismaClient, type PrismaSql } from './client.js';
 
 /** Progress of one partition as the processor last recorded it (table pipeline_status). */
 export interface PartitionStatus {
@@ -33,7 +33,7 @@ export interface PipelineStatus {
 
 /** Records, inside a batch's transaction, that a partition's batch up to `nextOffset` is stored. */
 export async function recordBatchProgress(
-  db: Queryable,
+  db: PrismaSql,
   p: {
     consumerGroup: string;
     topic: string;
@@ -43,43 +43,35 @@ export async function recordBatchProgress(
     newestEventAt: Date | null;
   },
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO pipeline_status (consumer_group, topic, partition, stored_offset, last_batch_at, last_batch_size, newest_event_at, updated_at)
-     VALUES ($1, $2, $3, $4, now(), $5, $6, now())
+  await db.$executeRaw`
+    INSERT INTO pipeline_status (consumer_group, topic, partition, stored_offset, last_batch_at, last_batch_size, newest_event_at, updated_at)
+     VALUES (${p.consumerGroup}, ${p.topic}, ${p.partition}::int, ${p.nextOffset}::bigint, now(), ${p.size}::int,
+             ${p.newestEventAt}::timestamptz, now())
      ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
        stored_offset = GREATEST(pipeline_status.stored_offset, EXCLUDED.stored_offset),
        last_batch_at = EXCLUDED.last_batch_at,
        last_batch_size = EXCLUDED.last_batch_size,
-       newest_event_at = GREATEST(pipeline_status.newest_event_at, EXCLUDED.newest_event_at)`,
-    [p.consumerGroup, p.topic, p.partition, p.nextOffset, p.size, p.newestEventAt],
-  );
+       newest_event_at = GREATEST(pipeline_status.newest_event_at, EXCLUDED.newest_event_at)`;
 }
 
 /** Records the lag monitor's view of every partition (set-based, one statement). */
 export async function recordLag(
-  db: Queryable,
+  db: PrismaSql,
   consumerGroup: string,
   topic: string,
   rows: { partition: number; committedOffset: number | null; highWatermark: number; lag: number }[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(
-    `INSERT INTO pipeline_status (consumer_group, topic, partition, committed_offset, high_watermark, lag, updated_at)
-     SELECT $1, $2, * , now() FROM unnest($3::int[], $4::bigint[], $5::bigint[], $6::bigint[])
+  await db.$executeRaw`
+    INSERT INTO pipeline_status (consumer_group, topic, partition, committed_offset, high_watermark, lag, updated_at)
+     SELECT ${consumerGroup}, ${topic}, *, now()
+       FROM unnest(${rows.map((r) => r.partition)}::int[], ${rows.map((r) => r.committedOffset)}::bigint[],
+                   ${rows.map((r) => r.highWatermark)}::bigint[], ${rows.map((r) => r.lag)}::bigint[])
      ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
        committed_offset = EXCLUDED.committed_offset,
        high_watermark = EXCLUDED.high_watermark,
        lag = EXCLUDED.lag,
-       updated_at = now()`,
-    [
-      consumerGroup,
-      topic,
-      rows.map((r) => r.partition),
-      rows.map((r) => r.committedOffset),
-      rows.map((r) => r.highWatermark),
-      rows.map((r) => r.lag),
-    ],
-  );
+       updated_at = now()`;
 }
 
 /** Minutes after the latest group's report beyond which another group's rows are left out. */
@@ -91,42 +83,41 @@ export const STALE_GROUP_MINUTES = 10;
  * renamed one or a one-off run, does not add its last lag for ever), total lag, last batch time
  * and the newest stored event time.
  */
-export async function readPipelineStatus(db: Queryable, consumerGroup?: string): Promise<PipelineStatus> {
-  const { rows } = await db.query<{
-    consumer_group: string;
-    topic: string;
-    partition: number;
-    stored_offset: number | null;
-    committed_offset: number | null;
-    high_watermark: number | null;
-    lag: number | null;
-    last_batch_at: Date | null;
-    last_batch_size: number | null;
-    newest_event_at: Date | null;
-    updated_at: Date;
-  }>(
-    `WITH g AS (SELECT consumer_group, max(updated_at) AS seen FROM pipeline_status GROUP BY 1)
-     SELECT p.* FROM pipeline_status p JOIN g USING (consumer_group)
-      WHERE CASE WHEN $1::text IS NULL THEN g.seen >= (SELECT max(seen) FROM g) - interval '${STALE_GROUP_MINUTES} minutes'
-                 ELSE p.consumer_group = $1 END
-      ORDER BY consumer_group, topic, partition`,
-    [consumerGroup ?? null],
-  );
-  const { rows: newest } = await db.query<{ t: Date | null }>(
-    'SELECT max(occurred_at) AS t FROM interactions',
-  );
+export async function readPipelineStatus(
+  prisma: Pick<PrismaClient, 'pipelineStatus' | 'interaction' | '$queryRaw'>,
+  consumerGroup?: string,
+): Promise<PipelineStatus> {
+  // Which groups count (all reported within STALE_GROUP_MINUTES of the latest) needs a grouped
+  // comparison Prisma's where cannot say; the rows themselves are read through the model.
+  const groups =
+    consumerGroup !== undefined
+      ? [consumerGroup]
+      : (
+          await prisma.$queryRaw<{ consumer_group: string }[]>`
+            WITH g AS (SELECT consumer_group, max(updated_at) AS seen FROM pipeline_status GROUP BY 1)
+            SELECT consumer_group FROM g
+             WHERE seen >= (SELECT max(seen) FROM g) - make_interval(mins => ${STALE_GROUP_MINUTES})`
+        ).map((g) => g.consumer_group);
+  const [rows, newest] = await Promise.all([
+    prisma.pipelineStatus.findMany({
+      where: { consumerGroup: { in: groups } },
+      orderBy: [{ consumerGroup: 'asc' }, { topic: 'asc' }, { partition: 'asc' }],
+    }),
+    prisma.interaction.aggregate({ _max: { occurredAt: true } }),
+  ]);
+  const num = (v: bigint | null) => (v === null ? null : Number(v));
   const partitions = rows.map((r) => ({
-    consumerGroup: r.consumer_group,
+    consumerGroup: r.consumerGroup,
     topic: r.topic,
     partition: r.partition,
-    storedOffset: r.stored_offset,
-    committedOffset: r.committed_offset,
-    highWatermark: r.high_watermark,
-    lag: r.lag,
-    lastBatchAt: r.last_batch_at,
-    lastBatchSize: r.last_batch_size,
-    newestEventAt: r.newest_event_at,
-    updatedAt: r.updated_at,
+    storedOffset: num(r.storedOffset),
+    committedOffset: num(r.committedOffset),
+    highWatermark: num(r.highWatermark),
+    lag: num(r.lag),
+    lastBatchAt: r.lastBatchAt,
+    lastBatchSize: r.lastBatchSize,
+    newestEventAt: r.newestEventAt,
+    updatedAt: r.updatedAt,
   }));
   const times = (xs: (Date | null)[]) => xs.filter((x): x is Date => x !== null).map((x) => x.getTime());
   const lastBatch = times(partitions.map((p) => p.lastBatchAt));
@@ -135,7 +126,7 @@ export async function readPipelineStatus(db: Queryable, consumerGroup?: string):
     partitions,
     totalLag: partitions.reduce((s, p) => s + (p.lag ?? 0), 0),
     lastBatchAt: lastBatch.length > 0 ? new Date(Math.max(...lastBatch)) : null,
-    newestEventAt: newest[0]?.t ?? null,
+    newestEventAt: newest._max.occurredAt ?? null,
     updatedAt: updated.length > 0 ? new Date(Math.min(...updated)) : null,
   };
 }

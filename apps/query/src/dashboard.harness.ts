@@ -11,6 +11,7 @@ import {
   storeInteractions,
 } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
+import { prismaFor } from '@tracker/test-utils';
 import type { Role } from '@tracker/schemas';
 import { buildApp } from './app.js';
 import { loadQueryConfig } from './config.js';
@@ -173,7 +174,7 @@ export async function seedDashboard(pool: pg.Pool): Promise<{ rows: InteractionR
   }));
   await store(pool, rows, idle);
   // Requests the ingest service served (the query's own are flushed hourly in these tests).
-  await recordApiHits(pool, [{ batchId: randomUUID(), service: 'ingest', hits: 4321 }]);
+  await recordApiHits(prismaFor(pool), [{ batchId: randomUUID(), service: 'ingest', hits: 4321 }]);
   return { rows };
 }
 
@@ -183,16 +184,8 @@ export async function store(
   rows: InteractionRow[],
   identifies: IdentifyRow[] = [],
 ): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    if (identifies.length > 0) await storeIdentifies(client, identifies);
-    await storeInteractions(client, rows);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
+  await prismaFor(pool).$transaction(async (tx) => {
+    if (identifies.length > 0) await storeIdentifies(tx, identifies);
+    await storeInteractions(tx, rows);
+  });
 }

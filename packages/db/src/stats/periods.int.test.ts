@@ -1,11 +1,14 @@
 import type { Role } from '@tracker/schemas';
 import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS, type InteractionRow, storeInteractions } from './aggregates.js';
-import { reconcile } from './reconcile.js';
-import { interactionRow } from './rows.harness.js';
-import { computeStats, computeStatsFromRaw } from './stats.js';
-import type { InteractionFilters } from './stats-types.js';
+import { BUCKET_ORIGIN_MS, CUM_PERIOD_DAYS } from '../aggregates/catalog.js';
+import { reconcile } from '../aggregates/reconcile.js';
+import { interactionRow } from '../aggregates/rows.harness.js';
+import type { InteractionRow } from '../aggregates/rows.js';
+import { storeInteractions } from '../aggregates/store.js';
+import { computeStatsFromRaw } from '../testing/index.js';
+import { computeStats } from './compute.js';
+import type { InteractionFilters } from './types.js';
 
 // Per-user counts over time ranges come from cumulative arrays per 128-day period (agg_user_cum),
 // one element per half day.
@@ -61,7 +64,7 @@ describe.each(CASES)('per-user counts across agg_user_cum periods, at $name', ({
     const shuffled = rows.slice(1500).sort(() => rand() - 0.5);
     const ordered = [...newestFirst, ...shuffled];
     for (let i = 0; i < ordered.length; i += 97) {
-      await storeInteractions(db.pool, ordered.slice(i, i + 97));
+      await storeInteractions(db.prisma, ordered.slice(i, i + 97));
     }
   });
 

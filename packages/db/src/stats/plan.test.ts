@@ -7,7 +7,7 @@ import {
   giniFromHistogram,
   giniOfValues,
   type TimeRange,
-} from './stats-plan.js';
+} from './plan.js';
 
 const M = 60_000;
 const T0 = Date.UTC(2026, 0, 5); // a UTC midnight

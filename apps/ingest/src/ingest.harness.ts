@@ -8,7 +8,7 @@ import { createKafka, createRegistry, InteractionSerde } from '@tracker/kafka';
 import type { InteractionRecord } from '@tracker/schemas';
 import { stackConfig, uniqueName, waitFor } from '@tracker/test-utils';
 import type { ISocketFactory, Kafka } from 'kafkajs';
-import { type IngestConfig, loadIngestConfig } from '../config.js';
+import { type IngestConfig, loadIngestConfig } from './config.js';
 
 /** Every test file registers the same schema under this subject, never the production one. */
 export const TEST_SUBJECT = 'ingest-it-value';

@@ -1,7 +1,7 @@
 // Helpers for this service's integration tests (not used by the service itself).
-import { type InteractionRow, type pg, storeInteractions } from '@tracker/db';
+import { type pg, storeInteractions, toInteractionRow } from '@tracker/db';
 import type { InteractionRecord } from '@tracker/schemas';
-import { stackConfig } from '@tracker/test-utils';
+import { prismaFor, stackConfig } from '@tracker/test-utils';
 import { loadQueryConfig, type QueryConfig } from './config.js';
 
 /** A config for tests: quiet, no rate limit, no keys, the given database; override anything. */
@@ -43,32 +43,8 @@ let offset = 0;
  */
 export async function storeRecords(pool: pg.Pool, records: InteractionRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += 2000) {
-    const rows: InteractionRow[] = records.slice(i, i + 2000).map((r) => ({
-      eventId: r.eventId,
-      userId: r.userId,
-      role: r.role,
-      action: r.action,
-      page: r.page,
-      occurredAt: r.occurredAt,
-      receivedAt: r.receivedAt,
-      sessionId: r.sessionId,
-      properties: r.properties,
-      userAgent: r.userAgent,
-      isBot: r.isBot,
-      partition: 0,
-      offset: String(offset++),
-    }));
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await storeInteractions(client, rows);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
+    const rows = records.slice(i, i + 2000).map((r) => toInteractionRow(r, 0, String(offset++)));
+    await prismaFor(pool).$transaction((tx) => storeInteractions(tx, rows));
   }
 }
 

@@ -1,4 +1,4 @@
-import { TIME_TABLES } from './aggregates.js';
+import { TIME_TABLES } from '../aggregates/catalog.js';
 
 /** A filter dimension other than time. */
 export type Dim = 'user' | 'role' | 'action' | 'page';

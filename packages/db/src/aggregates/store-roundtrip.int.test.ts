@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IdentifyRow, type InteractionRow, storeIdentifies, storeInteractions } from './aggregates.js';
 import { reconcile } from './reconcile.js';
 import { interactionRow } from './rows.harness.js';
+import type { IdentifyRow, InteractionRow } from './rows.js';
+import { storeIdentifies, storeInteractions } from './store.js';
 
 // storeInteractions sends its columns as array literals it writes itself (pg-array.ts) and times as
 // epoch milliseconds: what comes back from the table must be exactly what went in.
@@ -35,16 +36,9 @@ describe('storeInteractions round trip', () => {
       partition: i,
       offset: String(9_007_199_254_740_993n + BigInt(i)),
     }));
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await storeInteractions(client, rows);
-      await client.query('COMMIT');
-      expect(out.inserted).toBe(rows.length);
-      expect(out.newest?.getTime()).toBe(Math.max(...rows.map((r) => r.occurredAt)));
-    } finally {
-      client.release();
-    }
+    const out = await db.prisma.$transaction((tx) => storeInteractions(tx, rows));
+    expect(out.inserted).toBe(rows.length);
+    expect(out.newest?.getTime()).toBe(Math.max(...rows.map((r) => r.occurredAt)));
     const { rows: stored } = await db.pool.query(
       `SELECT event_id, user_id, role, action, page, occurred_at, received_at, session_id, properties, user_agent,
               is_bot, kafka_partition, kafka_offset::text FROM interactions`,
@@ -108,19 +102,19 @@ describe('rows sent without a role (roleUnset)', () => {
     ).rows[0]?.role;
 
   it('take the role the user has (GUEST for a new user), and a traits-only identify keeps it', async () => {
-    await storeIdentifies(db.pool, [identify('boss', 1, { role: 'ADMIN' })]);
-    await storeInteractions(db.pool, [
+    await storeIdentifies(db.prisma, [identify('boss', 1, { role: 'ADMIN' })]);
+    await storeInteractions(db.prisma, [
       track('boss', 2, { roleUnset: true }),
       track('newbie', 3, { roleUnset: true }),
     ]);
     expect(await roleOf('interactions', 'boss')).toBe('ADMIN');
     expect(await roleOf('users', 'boss')).toBe('ADMIN');
     expect(await roleOf('interactions', 'newbie')).toBe('GUEST');
-    await storeIdentifies(db.pool, [identify('boss', 4, { roleUnset: true })]);
+    await storeIdentifies(db.prisma, [identify('boss', 4, { roleUnset: true })]);
     expect(await roleOf('identifies', 'boss')).toBe('ADMIN');
     expect(await roleOf('users', 'boss')).toBe('ADMIN');
     // A role given explicitly still wins, GUEST included.
-    await storeInteractions(db.pool, [track('boss', 5)]);
+    await storeInteractions(db.prisma, [track('boss', 5)]);
     expect(await roleOf('users', 'boss')).toBe('GUEST');
     // What was stored is what the raw rows say: the aggregates equal a recomputation.
     expect((await reconcile(db.pool)).totalDifferences).toBe(0);

@@ -2,17 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Role } from '@tracker/schemas';
 import { buildInteraction, createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type IdentifyRow,
-  type InteractionRow,
-  rebuildAggregates,
-  storeIdentifies,
-  storeInteractions,
-} from './aggregates.js';
-import { recordApiHits } from './api-hits.js';
-import { reconcile } from './reconcile.js';
-import { computeStats, computeStatsFromRaw, StatsInputError } from './stats.js';
-import type { InteractionFilters } from './stats-types.js';
+import { rebuildAggregates } from '../aggregates/rebuild.js';
+import { reconcile } from '../aggregates/reconcile.js';
+import type { IdentifyRow, InteractionRow } from '../aggregates/rows.js';
+import { storeIdentifies, storeInteractions } from '../aggregates/store.js';
+import { recordApiHits } from '../api-hits.js';
+import { computeStatsFromRaw } from '../testing/index.js';
+import { computeStats } from './compute.js';
+import { StatsInputError } from './input.js';
+import type { InteractionFilters } from './types.js';
 
 // Generated data: 5 weeks around the US DST change (2026-03-08), 60 users (a few heavy ones, some
 // changing role, some only identified), pages with a shared prefix, events on bucket edges.
@@ -72,11 +70,11 @@ beforeAll(async () => {
   db = await createTestDatabase('stats');
   // In batches, with redeliveries: a batch's tail is sent again with the next batch.
   for (let i = 0; i < data.track.length; i += 500) {
-    await storeInteractions(db.pool, data.track.slice(Math.max(0, i - 20), i + 500));
+    await storeInteractions(db.prisma, data.track.slice(Math.max(0, i - 20), i + 500));
   }
-  await storeIdentifies(db.pool, data.identify.slice(0, 10));
-  await storeIdentifies(db.pool, data.identify);
-  await recordApiHits(db.pool, [{ batchId: randomUUID(), service: 'ingest', hits: 42 }]);
+  await storeIdentifies(db.prisma, data.identify.slice(0, 10));
+  await storeIdentifies(db.prisma, data.identify);
+  await recordApiHits(db.prisma, [{ batchId: randomUUID(), service: 'ingest', hits: 42 }]);
 });
 
 afterAll(async () => db?.drop());
@@ -259,7 +257,7 @@ describe('daily series edge cases', () => {
   beforeAll(async () => {
     edges = await createTestDatabase('stats_daily_edges');
     await storeInteractions(
-      edges.pool,
+      edges.prisma,
       times.map((t, i) => row(t, i)),
     );
   });
@@ -278,7 +276,7 @@ describe('daily series edge cases', () => {
   });
 
   it('without from, covers the last 3 700 days of data that spans more, instead of refusing', async () => {
-    await storeInteractions(edges.pool, [row(Date.parse('2000-01-01T00:00:00Z'), 9)]);
+    await storeInteractions(edges.prisma, [row(Date.parse('2000-01-01T00:00:00Z'), 9)]);
     const all = await computeStats(edges.pool, {});
     expect(all.totalActions).toBe(5); // the totals count everything
     expect(all.daily).toHaveLength(3700);
@@ -289,7 +287,7 @@ describe('daily series edge cases', () => {
     expect(await computeStats(edges.pool, to)).toEqual(await computeStatsFromRaw(edges.pool, to));
     // An event on the last day JavaScript and PostgreSQL share (stored by other tooling): the
     // bucket after it is in year 10000, which must reach PostgreSQL in a form it reads.
-    await storeInteractions(edges.pool, [row(Date.parse('9999-12-31T12:00:00Z'), 11)]);
+    await storeInteractions(edges.prisma, [row(Date.parse('9999-12-31T12:00:00Z'), 11)]);
     const late = await computeStats(edges.pool, {});
     expect(late.totalActions).toBe(6);
     expect(late.daily.at(-1)).toEqual({ date: '9999-12-31', count: 1 });
@@ -312,7 +310,7 @@ describe('daily series where clocks go back three hours', () => {
     const db = await createTestDatabase('stats_daily_casey');
     try {
       await storeInteractions(
-        db.pool,
+        db.prisma,
         casey.map((t, i) => ({
           ...buildInteraction({
             userId: `casey-${i}`,

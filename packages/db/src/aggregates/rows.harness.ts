@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { InteractionRow } from './aggregates.js';
+import type { InteractionRow } from './rows.js';
 
 /**
  * Tests only: an InteractionRow with plain defaults (a GUEST's click on '/' at `occurredAt`, received

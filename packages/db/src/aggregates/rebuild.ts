@@ -1,0 +1,77 @@
+import type pg from 'pg';
+import { withTransaction } from '../transaction.js';
+import { AGGREGATE_TABLES, AGGREGATES, USER_COLUMNS, USERS_FROM_RAW } from './catalog.js';
+
+interface IndexDef {
+  table: string;
+  index: string;
+  /** The constraint the index enforces (primary key, unique), when it does. */
+  constraint: string | null;
+  /** CREATE INDEX ..., or the constraint definition for ALTER TABLE ... ADD CONSTRAINT. */
+  definition: string;
+}
+
+/** The indexes (and primary keys) of `tables` in the current schema, as they can be created again. */
+async function indexesOf(client: pg.PoolClient, tables: string[]): Promise<IndexDef[]> {
+  const { rows } = await client.query<IndexDef>(
+    `SELECT t.relname AS "table", i.relname AS "index", con.conname AS "constraint",
+            coalesce(pg_get_constraintdef(con.oid), pg_get_indexdef(i.oid)) AS definition
+       FROM pg_index x
+       JOIN pg_class i ON i.oid = x.indexrelid
+       JOIN pg_class t ON t.oid = x.indrelid
+       LEFT JOIN pg_constraint con ON con.conindid = i.oid AND con.conrelid = t.oid AND con.contype IN ('p', 'u')
+      WHERE t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace
+      ORDER BY t.relname, i.relname`,
+    [tables],
+  );
+  return rows;
+}
+
+/**
+ * Recomputes every aggregate and the users table from the raw rows, in one transaction that blocks
+ * writers meanwhile. For loading raw rows in bulk (COPY) and for repairing after a reconcile found
+ * differences. Returns the row count of each table.
+ */
+export async function rebuildAggregates(pool: pg.Pool): Promise<Record<string, number>> {
+  // NOTE: a bulk load, not row-by-row maintenance: the indexes (primary keys included) are dropped
+  // and built once from sorted data at the end, and the GROUP BYs get the memory to hash in one
+  // pass. All in the transaction: a failure rolls the old tables and indexes back.
+  const settings = { work_mem: '256MB', maintenance_work_mem: '512MB' };
+  return withTransaction(
+    pool,
+    async (client) => {
+      const counts: Record<string, number> = {};
+      await client.query('LOCK TABLE interactions, identifies IN SHARE MODE');
+      await client.query(`TRUNCATE ${AGGREGATE_TABLES.join(', ')}`);
+      const indexes = await indexesOf(client, AGGREGATE_TABLES);
+      for (const ix of indexes) {
+        await client.query(
+          ix.constraint
+            ? `ALTER TABLE "${ix.table}" DROP CONSTRAINT "${ix.constraint}"`
+            : `DROP INDEX "${ix.index}"`,
+        );
+      }
+      for (const def of AGGREGATES) {
+        const res = await client.query(
+          // In key order: rows read together (a day's buckets) end up in the same pages.
+          `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
+           SELECT * FROM (${def.recompute}) r ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}`,
+        );
+        counts[def.table] = res.rowCount ?? 0;
+      }
+      const res = await client.query(
+        `INSERT INTO users (user_id, ${USER_COLUMNS.join(', ')}) SELECT user_id, ${USER_COLUMNS.join(', ')} FROM (${USERS_FROM_RAW}) x`,
+      );
+      counts['users'] = res.rowCount ?? 0;
+      for (const ix of indexes) {
+        await client.query(
+          ix.constraint
+            ? `ALTER TABLE "${ix.table}" ADD CONSTRAINT "${ix.constraint}" ${ix.definition}`
+            : ix.definition,
+        );
+      }
+      return counts;
+    },
+    { settings },
+  );
+}
