@@ -51,7 +51,7 @@ export const BenchEnvSchema = Type.Object({
   BENCH_STATS_BUDGET_S: Opt(
     'stats_query: seconds of requests per filter (fewer requests when slow, at least 5)',
   ),
-  BENCH_STATS_BASELINE_REPS: Opt('stats_query: naive computations per filter'),
+  BENCH_STATS_BASELINE_REPS: Opt('stats_query: naive computations per filter (0: none, no baseline)', 0),
   /** Keep the stats database (named after its size) and reuse it next time instead of loading it again. */
   BENCH_KEEP_STATS_DB: Type.Boolean({ default: false }),
 });

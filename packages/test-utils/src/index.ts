@@ -1,4 +1,5 @@
 export * from './database.js';
+export * from './drop-first-answer.js';
 export * from './factories.js';
 export * from './kafka.js';
 export * from './private-kafka.js';

@@ -6,12 +6,11 @@
  * (ON CONFLICT (event_id) DO NOTHING).
  */
 import type { AddressInfo } from 'node:net';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import type { TrackerApp } from '@tracker/http';
 import type { InteractionRecord } from '@tracker/schemas';
-import { uniqueName } from '@tracker/test-utils';
+import { DropFirstAnswer, uniqueName } from '@tracker/test-utils';
 import type { Kafka } from 'kafkajs';
 import { PostHog } from 'posthog-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,68 +18,6 @@ import { buildApp } from '../app.js';
 import { TopicReader, testConfig, testKafka, testTopics } from '../ingest.harness.js';
 
 const KEY = 'wk_sdk_test_0123456789abcdef';
-
-/**
- * A TCP proxy in front of ingest that, while armed, lets the next request through and destroys
- * the client's connection as soon as ingest's answer arrives, without passing it on: the SDK sees
- * its connection reset after the server did the work, and retries.
- */
-class DropFirstAnswer {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #armed = false;
-  dropped = 0;
-  /** The request line and headers of every POST seen (lower-cased), to check what the SDKs send. */
-  requests: string[] = [];
-
-  /** Cuts off the next answer; `dropped` counts from 0 again. */
-  arm(): void {
-    this.#armed = true;
-    this.dropped = 0;
-    this.requests = [];
-  }
-  port = 0;
-
-  constructor(target: number) {
-    this.#server = createServer((client) => {
-      const upstream = connect(target, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('error', () => {});
-        s.once('close', () => this.#sockets.delete(s));
-      }
-      client.once('close', () => upstream.destroy());
-      upstream.once('close', () => client.destroy());
-      client.on('data', (chunk: Buffer) => {
-        const head = chunk.toString('latin1');
-        if (/^POST /.test(head))
-          this.requests.push(head.slice(0, Math.max(0, head.indexOf('\r\n\r\n'))).toLowerCase());
-      });
-      client.pipe(upstream);
-      upstream.on('data', (chunk: Buffer) => {
-        if (this.#armed) {
-          this.#armed = false;
-          this.dropped += 1;
-          client.destroy();
-          upstream.destroy();
-          return;
-        }
-        client.write(chunk);
-      });
-    });
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as AddressInfo).port;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
 
 let kafka: Kafka;
 let topics: Awaited<ReturnType<typeof testTopics>>;
