@@ -217,7 +217,9 @@ function dockerignore(): (path: string) => boolean {
 // ------------------------------------------------------------------------------- config schemas
 /** Each app's config module exports its TypeBox env schema as `<App>EnvSchema` (IngestEnvSchema, ...). */
 async function envSchemaOf(app: App): Promise<TObject> {
-  const file = join(ROOT, 'apps', app, 'dist', 'config.js');
+  // Through the app's package exports (`@tracker/<app>/config`), resolved from the app itself:
+  // test-utils cannot depend on the apps (they depend on it).
+  const file = createRequire(join(ROOT, 'apps', app, 'package.json')).resolve(`@tracker/${app}/config`);
   expect(existsSync(file), `${file} is missing: run \`pnpm build\` first`).toBe(true);
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const name = `${app[0]!.toUpperCase()}${app.slice(1)}EnvSchema`;
