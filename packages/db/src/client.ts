@@ -32,12 +32,14 @@ export async function closeDatabase(db: Database): Promise<void> {
 
 /** A Prisma client with a pool of its own (scripts and tests that need nothing else). */
 export function createPrisma(url: string, poolSize = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: poolSize }) });
+  return new PrismaClient({
+    adapter: new PrismaPg(createPool(url, poolSize), { disposeExternalPool: true }),
+  });
 }
 
 /**
- * A node-postgres pool for Prisma and the own-connection paths. JIT compilation is off for its
- * sessions: the planner overestimates the many small index range scans of the statistics queries,
+ * A node-postgres pool for Prisma and the own-connection paths, its sessions in UTC. JIT compilation
+ * is off for its sessions: the planner overestimates the many small index range scans of the statistics queries,
  * and compiling them took longer than running them. `settings` adds other session settings (e.g.
  * work_mem); `idleTimeoutMillis`: how long an unused connection is kept (node-postgres' default:
  * 10 s); `connectionTimeoutMillis`: how long a caller waits for a connection (node-postgres: forever).
@@ -50,7 +52,9 @@ export function createPool(
   idleTimeoutMillis = 10_000,
   connectionTimeoutMillis = 10_000,
 ): pg.Pool {
-  const options = Object.entries({ jit: 'off', ...settings })
+  // NOTE: TimeZone is pinned to UTC: @prisma/adapter-pg writes a Date without its offset and reads a
+  // timestamptz's clock time as UTC (prisma/orm#26786), so any other session time zone shifts them.
+  const options = Object.entries({ jit: 'off', ...settings, TimeZone: 'UTC' })
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
   return new pg.Pool({

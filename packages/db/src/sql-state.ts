@@ -6,9 +6,12 @@
 export function sqlStateOf(error: unknown): string | undefined {
   const e = error as {
     code?: unknown;
+    clientVersion?: unknown;
     meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } };
   } | null;
   const cause = e?.meta?.driverAdapterError?.cause;
-  const code = cause?.originalCode ?? cause?.code ?? e?.code;
+  // A Prisma error's own `code` (P2010, P2028) is not a SQLSTATE; node-postgres' is.
+  const own = e !== null && typeof e === 'object' && 'clientVersion' in e ? undefined : e?.code;
+  const code = cause?.originalCode ?? cause?.code ?? own;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openDatabase, pg, type PrismaClient } from '@tracker/db';
+import { openDatabase, type PrismaClient, pg } from '@tracker/db';
 import { databaseUrl, stackConfig, templateDatabaseName } from './stack.js';
 
 export interface TestDatabase {
@@ -44,7 +44,8 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
     await admin.end();
   }
   const url = databaseUrl(config.DATABASE_URL, name);
-  const pool = new pg.Pool({ connectionString: url, max: 5 });
+  // UTC sessions, as createPool's (Prisma's adapter needs them to read and write times correctly).
+  const pool = new pg.Pool({ connectionString: url, max: 5, options: '-c TimeZone=UTC' });
   const prisma = prismaFor(pool);
   return {
     name,

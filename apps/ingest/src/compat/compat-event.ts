@@ -7,6 +7,7 @@ import {
   ROLE_INPUT_PATTERN,
 } from '@tracker/schemas';
 import {
+  jsonBytes,
   normalizePage,
   type Prepared,
   prepareIdentify,
@@ -86,6 +87,37 @@ function idText(value: unknown): unknown {
   return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
 }
 
+/**
+ * Drops the largest properties of `input[field]` until the whole event fits LIMITS.eventBytes, each
+ * reported in `dropped`: flattening keeps each value within limits, but 50 long values can still
+ * make an event larger than one may be, which would refuse the whole message.
+ */
+function fitEventSize(
+  input: Record<string, unknown>,
+  field: 'properties' | 'traits',
+  dropped: ErrorDetail[],
+): void {
+  let size = jsonBytes(input);
+  if (size <= LIMITS.eventBytes) return;
+  const properties = input[field] as Record<string, unknown>;
+  const bySize = Object.entries(properties)
+    .map(([key, value]) => ({ key, bytes: jsonBytes({ [key]: value }) - 1 }))
+    .sort((a, b) => b.bytes - a.bytes);
+  for (const { key, bytes } of bySize) {
+    // The running sum is exact but for the last comma; check the real size once it says it fits.
+    if (size <= LIMITS.eventBytes) {
+      size = jsonBytes(input);
+      if (size <= LIMITS.eventBytes) break;
+    }
+    delete properties[key];
+    size -= bytes;
+    dropped.push({
+      path: `${field}.${key}`,
+      message: `dropped: the event would be over ${LIMITS.eventBytes} bytes (largest properties go first)`,
+    });
+  }
+}
+
 /** The first page candidate that our page rule takes (a path, or an http(s) URL), else `/`. */
 export function pickPage(candidates: readonly unknown[] | undefined): string {
   for (const c of candidates ?? [])
@@ -134,6 +166,7 @@ export function prepareCompat(event: CompatEvent, ctx: RequestContext): Prepared
       ...(timestamp !== undefined ? { timestamp } : {}),
       ...(sentAt !== undefined ? { sentAt } : {}),
     };
+    fitEventSize(input, 'traits', dropped);
     const errors = validateIdentify(input);
     if (errors.length > 0)
       return {
@@ -173,5 +206,6 @@ export function prepareCompat(event: CompatEvent, ctx: RequestContext): Prepared
     ...(userAgent !== undefined ? { userAgent } : {}),
   };
   if (input.userId === undefined) delete input.userId;
+  fitEventSize(input, 'properties', dropped);
   return { prepared: prepareInteraction(input, ctx), dropped };
 }

@@ -317,7 +317,8 @@ export class BatchHandler {
     const identify = items.flatMap((i) => (i.kind === 'identify' ? [i.row] : []));
     const apiHits = items.flatMap((i) => (i.kind === 'apiHits' ? [i.row] : []));
     // Prisma's interactive transaction: BEGIN … COMMIT on one pooled connection, rolled back when the
-    // callback throws or outlives `timeout`; a connection that died mid-way is not reused.
+    // callback throws or a statement starts after `timeout` (a running one is bounded by the pool's
+    // query_timeout, database.plugin.ts); a connection that died mid-way is not reused.
     return this.o.prisma.$transaction(
       async (tx) => {
         // Every user of the batch at once, before any aggregate row is locked: the identify statement

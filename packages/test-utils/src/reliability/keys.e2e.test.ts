@@ -24,8 +24,9 @@ const ALL_KEYS = [...WRITE_KEYS, ...READ_KEYS, ...IMPORT_KEYS, ...WRONG_KEYS];
 // This test sends hundreds of wrong keys on purpose: the limit on them is tested on its own below.
 const MANY_FAILURES = { AUTH_FAILURE_LIMIT: '100000' };
 
-/** Routes anyone may call: health, metrics, docs, the dashboard and demo, the browser snippet. */
-const PUBLIC = /^\/(healthz|readyz|metrics|docs|demo|v1\/tracker\.js|$)/;
+/** Routes anyone may call: health, metrics, docs, the dashboard and demo, the browser snippet, and the
+ * browser SDKs' metrics and feature-flag calls (they store nothing and answer everyone the same). */
+const PUBLIC = /^\/(healthz|readyz|metrics|docs|demo|v1\/tracker\.js|v1\/m$|flags|decide|$)/;
 
 let p: Pipeline;
 let ingest: ServiceProcess;
@@ -83,15 +84,44 @@ function validRequest(route: Route): { body?: string; headers: Record<string, st
       };
     case '/v1/import':
       return { body: `${JSON.stringify(event)}\n`, headers: { 'content-type': 'application/x-ndjson' } };
+    case '/v1/b':
+      return {
+        body: JSON.stringify({ batch: [segmentMessage] }),
+        headers: { 'content-type': 'application/json' },
+      };
     default:
+      // Segment's single-message paths and PostHog's capture paths (apps/ingest/src/compat/).
+      if (route.method === 'POST' && route.path.startsWith('/v1/'))
+        return { body: JSON.stringify(segmentMessage), headers: { 'content-type': 'application/json' } };
+      if (route.method === 'POST')
+        return {
+          body: JSON.stringify({ batch: [{ event: 'keys_test', distinct_id: 'keys-user', properties: {} }] }),
+          headers: { 'content-type': 'application/json' },
+        };
       return { headers: {} };
   }
 }
+
+/** A Segment message every single-message path takes (the path gives its type). */
+const segmentMessage = {
+  type: 'track',
+  userId: 'keys-user',
+  event: 'Keys Test',
+  name: 'Keys',
+  groupId: 'keys-group',
+  previousId: 'keys-old-user',
+  traits: { plan: 'keys' },
+};
+
+/** Routes that take the key in their path (the browser SDKs' settings and config). */
+const PATH_KEY = /\{(writeKey|token)\}/;
 
 interface Auth {
   label: string;
   headers: Record<string, string>;
   query: string;
+  /** The key where the route's path takes it. */
+  pathKey?: string;
 }
 
 /** The ways a client can present a key to this route. */
@@ -101,6 +131,7 @@ function presentations(service: 'ingest' | 'query', route: Route, key: string): 
     headers: {},
     query: `${name}=${encodeURIComponent(key)}`,
   });
+  if (PATH_KEY.test(route.path)) return [{ label: 'in the path', headers: {}, query: '', pathKey: key }];
   if (service === 'ingest')
     return [
       { label: 'x-write-key', headers: { 'x-write-key': key }, query: '' },
@@ -119,10 +150,11 @@ function presentations(service: 'ingest' | 'query', route: Route, key: string): 
 async function call(
   service: ServiceProcess,
   route: Route,
-  auth: { headers: Record<string, string>; query: string },
+  auth: { headers: Record<string, string>; query: string; pathKey?: string },
 ): Promise<{ status: number; body: string }> {
   const valid = validRequest(route);
-  const response = await fetch(`${service.url}${route.path}${auth.query ? `?${auth.query}` : ''}`, {
+  const path = route.path.replace(PATH_KEY, encodeURIComponent(auth.pathKey ?? 'no-key-given-here'));
+  const response = await fetch(`${service.url}${path}${auth.query ? `?${auth.query}` : ''}`, {
     method: route.method,
     headers: { ...valid.headers, ...auth.headers },
     ...(valid.body !== undefined ? { body: valid.body } : {}),
