@@ -99,9 +99,14 @@ describe('exports', () => {
       QUERY_DB_CONNECT_TIMEOUT_MS: '500',
       QUERY_EXPORTS_PER_ADDRESS: '4',
     });
-    // Two stalled downloads hold both connections.
+    // Two stalled downloads hold both connections, each inside its transaction.
     await stalled(`${base}/api/export?format=csv`);
     await stalled(`${base}/api/export?format=csv`);
+    await waitFor(async () => (await exportTransactions()) === 2, {
+      what: 'both exports to hold their connections',
+      timeoutMs: 10_000,
+      intervalMs: 100,
+    });
     const res = await app.inject({ url: '/api/interactions?limit=1' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
