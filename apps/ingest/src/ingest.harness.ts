@@ -6,7 +6,7 @@
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { createKafka, createRegistry, InteractionSerde } from '@tracker/kafka';
 import type { InteractionRecord } from '@tracker/schemas';
-import { stackConfig, uniqueName, waitFor } from '@tracker/test-utils';
+import { createTopicsReady, stackConfig, uniqueName, waitFor } from '@tracker/test-utils';
 import type { ISocketFactory, Kafka } from 'kafkajs';
 import { type IngestConfig, loadIngestConfig } from './config.js';
 
@@ -34,13 +34,10 @@ export async function testTopics(kafka: Kafka, prefix: string, partitions = 3) {
   const apiHits = uniqueName(`${prefix}_api_hits`);
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: [
-      { topic: interactions, numPartitions: partitions },
-      { topic: apiHits, numPartitions: 1 },
-    ],
-    waitForLeaders: true,
-  });
+  await createTopicsReady(admin, [
+    { topic: interactions, numPartitions: partitions },
+    { topic: apiHits, numPartitions: 1 },
+  ]);
   return {
     interactions,
     apiHits,

@@ -8,6 +8,7 @@ import { createKafka, createRegistry, InteractionSerde } from '@tracker/kafka';
 import type { InteractionRecord } from '@tracker/schemas';
 import {
   createTestDatabase,
+  createTopicsReady,
   groupOffsets,
   stackConfig,
   type TestDatabase,
@@ -42,14 +43,11 @@ export async function createHarness(name: string, partitions = 3): Promise<Harne
   const topic = uniqueName(`it_${name}`);
   const apiHitsTopic = `${topic}.api-hits`;
   const dlqTopic = `${topic}.dlq`;
-  await admin.createTopics({
-    topics: [
-      { topic, numPartitions: partitions },
-      { topic: apiHitsTopic, numPartitions: 1 },
-      { topic: dlqTopic, numPartitions: 1 },
-    ],
-    waitForLeaders: true,
-  });
+  await createTopicsReady(admin, [
+    { topic, numPartitions: partitions },
+    { topic: apiHitsTopic, numPartitions: 1 },
+    { topic: dlqTopic, numPartitions: 1 },
+  ]);
   const serde = new InteractionSerde(createRegistry(stack), `${topic}-value`);
   await serde.register();
   const producer = kafka.producer({ allowAutoTopicCreation: false });

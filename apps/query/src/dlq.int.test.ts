@@ -1,7 +1,13 @@
 import type { TrackerApp } from '@tracker/http';
 import { createKafka } from '@tracker/kafka';
 import { DLQ_HEADERS, TOPICS } from '@tracker/schemas';
-import { createTestDatabase, stackConfig, type TestDatabase, uniqueName } from '@tracker/test-utils';
+import {
+  createTestDatabase,
+  createTopicsReady,
+  stackConfig,
+  type TestDatabase,
+  uniqueName,
+} from '@tracker/test-utils';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
@@ -32,7 +38,7 @@ beforeAll(async () => {
   kafka = createKafka(stackConfig());
   admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+  await createTopicsReady(admin, [{ topic, numPartitions: 2 }]);
   producer = kafka.producer();
   await producer.connect();
   db = await createTestDatabase('query_dlq');
