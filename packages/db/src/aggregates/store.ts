@@ -1,6 +1,7 @@
 // The processor's write path: raw rows stored exactly once and every aggregate updated with them.
-import { booleanArray, numberArray, textArray } from '../pg-array.js';
+
 import { Prisma, type PrismaSql } from '../client.js';
+import { booleanArray, numberArray, textArray } from '../pg-array.js';
 import { AGGREGATES, type AggregateDef, withPrefixes } from './catalog.js';
 import type { IdentifyRow, InteractionRow } from './rows.js';
 
@@ -158,6 +159,23 @@ export async function lockUsers(db: PrismaSql, userIds: string[]): Promise<void>
        SELECT DISTINCT hashtext(u) AS k FROM unnest(${userIds}::text[]) AS u ORDER BY 1) x`;
 }
 
+/** Locks the rows' users unless the caller did, then runs one store statement (both store functions). */
+async function runStore(
+  db: PrismaSql,
+  rows: { userId: string }[],
+  opts: StoreOptions,
+  statement: () => Prisma.Sql,
+): Promise<StoreResult> {
+  if (!opts.usersLocked) {
+    await lockUsers(
+      db,
+      rows.map((r) => r.userId),
+    );
+  }
+  const out = await db.$queryRaw<{ inserted: number; newest: Date | null }[]>(statement());
+  return { inserted: out[0]?.inserted ?? 0, newest: out[0]?.newest ?? null };
+}
+
 /** What the caller of storeInteractions / storeIdentifies has already done in its transaction. */
 export interface StoreOptions {
   /** lockUsers() was called for every user of the rows (the processor locks a batch's users at once). */
@@ -180,16 +198,7 @@ export async function storeInteractions(
   opts: StoreInteractionsOptions = {},
 ): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
-  if (!opts.usersLocked) {
-    await lockUsers(
-      db,
-      rows.map((r) => r.userId),
-    );
-  }
-  const out = await db.$queryRaw<{ inserted: number; newest: Date | null }[]>(
-    storeInteractionsSql(opts.columns ?? interactionColumns(rows)),
-  );
-  return { inserted: out[0]?.inserted ?? 0, newest: out[0]?.newest ?? null };
+  return runStore(db, rows, opts, () => storeInteractionsSql(opts.columns ?? interactionColumns(rows)));
 }
 
 /**
@@ -268,13 +277,7 @@ export async function storeIdentifies(
   opts: StoreOptions = {},
 ): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
-  if (!opts.usersLocked) {
-    await lockUsers(
-      db,
-      rows.map((r) => r.userId),
-    );
-  }
-  const out = await db.$queryRaw<{ inserted: number; newest: Date | null }[]>(
+  return runStore(db, rows, opts, () =>
     storeIdentifiesSql([
       textArray(rows.map((r) => r.eventId)),
       textArray(rows.map((r) => r.userId)),
@@ -287,5 +290,4 @@ export async function storeIdentifies(
       booleanArray(rows.map((r) => r.roleUnset === true)),
     ]),
   );
-  return { inserted: out[0]?.inserted ?? 0, newest: out[0]?.newest ?? null };
 }
