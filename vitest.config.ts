@@ -8,7 +8,11 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{apps,packages}/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
+          include: [
+            '{apps,packages}/*/src/**/*.test.ts',
+            'apps/*/web/src/**/*.test.ts',
+            'bench/src/**/*.test.ts',
+          ],
           exclude: [...exclude, '**/*.int.test.ts', '**/*.e2e.test.ts', '**/*.containers.test.ts'],
           environment: 'node',
         },

@@ -88,7 +88,7 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
   // Registered after the clients: its onClose flush runs before the pool closes.
   await app.register(apiHitsPlugin, {
     flush: async (hits) => {
-      await recordApiHits(app.db.prisma, [{ batchId: randomUUID(), service: 'query', hits }]);
+      await recordApiHits(app.primary, [{ batchId: randomUUID(), service: 'query', hits }]);
     },
     ...(deps.apiHitsFlushMs ? { intervalMs: deps.apiHitsFlushMs } : {}),
   });

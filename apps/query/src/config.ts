@@ -23,6 +23,11 @@ export const QueryEnvSchema = Type.Object({
   QUERY_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000 }),
   QUERY_TRUST_PROXY: TrustProxy,
   ...HttpServerEnv,
+  /**
+   * Where the reads go, e.g. a streaming replica of DATABASE_URL's primary; unset: DATABASE_URL. The
+   * service's only writes (its API hit counts) still go to DATABASE_URL.
+   */
+  QUERY_DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
   QUERY_DB_POOL_SIZE: Type.Integer({ minimum: 2, maximum: 200, default: 10 }),
   /**
    * PostgreSQL parallel workers per statement (max_parallel_workers_per_gather) of the query

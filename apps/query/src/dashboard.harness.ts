@@ -11,8 +11,8 @@ import {
   storeInteractions,
 } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
-import { prismaFor } from '@tracker/test-utils';
 import type { Role } from '@tracker/schemas';
+import { prismaFor } from '@tracker/test-utils';
 import { buildApp } from './app.js';
 import { loadQueryConfig } from './config.js';
 

@@ -31,9 +31,9 @@ export async function closeDatabase(db: Database): Promise<void> {
 }
 
 /** A Prisma client with a pool of its own (scripts and tests that need nothing else). */
-export function createPrisma(url: string, poolSize = 10): PrismaClient {
+export function createPrisma(url: string, poolSize = 10, applicationName = 'tracker'): PrismaClient {
   return new PrismaClient({
-    adapter: new PrismaPg(createPool(url, poolSize), { disposeExternalPool: true }),
+    adapter: new PrismaPg(createPool(url, poolSize, applicationName), { disposeExternalPool: true }),
   });
 }
 

@@ -1,4 +1,4 @@
-import { type PrismaClient, type PrismaSql } from './client.js';
+import type { PrismaClient, PrismaSql } from './client.js';
 
 /** Progress of one partition as the processor last recorded it (table pipeline_status). */
 export interface PartitionStatus {
@@ -29,6 +29,8 @@ export interface PipelineStatus {
   newestEventAt: Date | null;
   /** When the lag figures were last refreshed (oldest partition row), null without rows. */
   updatedAt: Date | null;
+  /** How far the server read is behind its primary (readReplicaDelay); null when it is the primary. */
+  replicaDelayMs: number | null;
 }
 
 /** Records, inside a batch's transaction, that a partition's batch up to `nextOffset` is stored. */
@@ -98,12 +100,13 @@ export async function readPipelineStatus(
             SELECT consumer_group FROM g
              WHERE seen >= (SELECT max(seen) FROM g) - make_interval(mins => ${STALE_GROUP_MINUTES})`
         ).map((g) => g.consumer_group);
-  const [rows, newest] = await Promise.all([
+  const [rows, newest, replicaDelayMs] = await Promise.all([
     prisma.pipelineStatus.findMany({
       where: { consumerGroup: { in: groups } },
       orderBy: [{ consumerGroup: 'asc' }, { topic: 'asc' }, { partition: 'asc' }],
     }),
     prisma.interaction.aggregate({ _max: { occurredAt: true } }),
+    readReplicaDelay(prisma),
   ]);
   const num = (v: bigint | null) => (v === null ? null : Number(v));
   const partitions = rows.map((r) => ({
@@ -128,5 +131,23 @@ export async function readPipelineStatus(
     lastBatchAt: lastBatch.length > 0 ? new Date(Math.max(...lastBatch)) : null,
     newestEventAt: newest._max.occurredAt ?? null,
     updatedAt: updated.length > 0 ? new Date(Math.min(...updated)) : null,
+    replicaDelayMs,
   };
+}
+
+/**
+ * How far the server these reads go to is behind its primary, in milliseconds: null on a primary; on
+ * a streaming replica 0 once it has replayed all the WAL it received, else the age of the last
+ * transaction it replayed, or since it started when it has replayed none (so a paused or slow replay
+ * grows, an idle primary does not).
+ */
+export async function readReplicaDelay(prisma: Pick<PrismaSql, '$queryRaw'>): Promise<number | null> {
+  const [row] = await prisma.$queryRaw<{ delay_ms: number | null }[]>`
+    SELECT CASE
+             WHEN NOT pg_is_in_recovery() THEN NULL
+             WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+             ELSE greatest(0, extract(epoch FROM clock_timestamp()
+                     - coalesce(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) * 1000)
+           END::float8 AS delay_ms`;
+  return row?.delay_ms === null || row?.delay_ms === undefined ? null : Math.round(row.delay_ms);
 }

@@ -3,6 +3,7 @@ export * from './drop-first-answer.js';
 export * from './factories.js';
 export * from './kafka.js';
 export * from './private-kafka.js';
+export * from './replicated-postgres.js';
 export * from './services.js';
 export * from './stack.js';
 export * from './tcp-proxy.js';

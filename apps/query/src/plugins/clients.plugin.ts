@@ -1,4 +1,14 @@
-import { computeStats, createPool, type Database, openDatabase, ownConnections, type pg, statsSessionSettings } from '@tracker/db';
+import {
+  computeStats,
+  createPool,
+  createPrisma,
+  type Database,
+  openDatabase,
+  ownConnections,
+  type PrismaClient,
+  type pg,
+  statsSessionSettings,
+} from '@tracker/db';
 import { createKafka } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
 import type { FastifyInstance } from 'fastify';
@@ -11,8 +21,10 @@ import { type ComputeStats, SharedStats } from '../services/stats.service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** PostgreSQL through Prisma Client (read-only use), and the pool under it (own-connection.ts). */
+    /** PostgreSQL for reads (QUERY_DATABASE_URL, else DATABASE_URL) through Prisma Client, and its pool. */
     db: Database;
+    /** The primary (DATABASE_URL), for the service's own writes: its API hit counts. */
+    primary: PrismaClient;
     /** Dead-letter topic reader (connects to Kafka on first use). */
     dlq: DlqReader;
     /** The shared poller behind /api/stream. */
@@ -41,7 +53,7 @@ export const clientsPlugin = fp<ClientsOptions>(
       // NOTE: not as `?options=` in the URL: node-postgres lets the URL's options replace the pool's
       // (which turn JIT off).
       pool = createPool(
-        config.DATABASE_URL,
+        config.QUERY_DATABASE_URL ?? config.DATABASE_URL,
         config.QUERY_DB_POOL_SIZE,
         'tracker-query',
         {
@@ -56,8 +68,15 @@ export const clientsPlugin = fp<ClientsOptions>(
     const kafka = deps.kafka ?? createKafka(config, log.child({ component: 'kafka' }));
     const compute = deps.computeStats ?? computeStats;
     const db = openDatabase(pool);
+    // Reads from a replica: a small pool of its own on the primary for the writes.
+    const readsElsewhere =
+      deps.pool === undefined &&
+      config.QUERY_DATABASE_URL !== undefined &&
+      config.QUERY_DATABASE_URL !== config.DATABASE_URL;
+    const primary = readsElsewhere ? createPrisma(config.DATABASE_URL, 2, 'tracker-query') : db.prisma;
 
     app.decorate('db', db);
+    app.decorate('primary', primary);
     app.decorate(
       'dlq',
       new DlqReader(kafka, {
@@ -86,6 +105,7 @@ export const clientsPlugin = fp<ClientsOptions>(
       await app.live.close();
       await app.dlq.close();
       await db.prisma.$disconnect();
+      if (primary !== db.prisma) await primary.$disconnect();
       if (!deps.pool) await pool.end();
     });
   },

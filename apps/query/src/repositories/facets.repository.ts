@@ -14,7 +14,8 @@ export type Facets = Record<Facet, FacetValue[]>;
 /** Case-insensitive substring test, without LIKE wildcards to escape. */
 const contains = (column: Prisma.Sql, q: string) => Prisma.sql`strpos(lower(${column}), lower(${q})) > 0`;
 /** Values that start with the search text come before those that merely contain it. */
-const prefixFirst = (column: Prisma.Sql, q: string) => Prisma.sql`starts_with(lower(${column}), lower(${q})) DESC,`;
+const prefixFirst = (column: Prisma.Sql, q: string) =>
+  Prisma.sql`starts_with(lower(${column}), lower(${q})) DESC,`;
 
 // NOTE: facets order by an expression (prefix matches first) and by byte order (COLLATE "C", the
 // same whatever the database's locale), which Prisma's orderBy cannot say: they stay SQL through

@@ -138,7 +138,9 @@ export async function listInteractions(
   const dir = backwards ? 'asc' : 'desc';
   const rows: InteractionRow[] = await prisma.interaction.findMany({
     select: ITEM_SELECT,
-    where: cursor ? { AND: [interactionWhere(filters), keysetWhere(cursor, backwards)] } : interactionWhere(filters),
+    where: cursor
+      ? { AND: [interactionWhere(filters), keysetWhere(cursor, backwards)] }
+      : interactionWhere(filters),
     orderBy: [{ occurredAt: dir }, { eventId: dir }],
     take: limit + 1,
   });

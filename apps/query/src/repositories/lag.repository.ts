@@ -21,6 +21,11 @@ export interface Lag {
   newestEventAt: string | null;
   /** Milliseconds between that and now: how stale the dashboard's newest data is. */
   newestEventAgeMs: number | null;
+  /**
+   * How far the read replica (QUERY_DATABASE_URL) is behind the primary in milliseconds: everything
+   * above is as of that long ago. null when the reads go to the primary.
+   */
+  replicaDelayMs: number | null;
   at: string;
 }
 
@@ -45,6 +50,7 @@ export async function readLag(prisma: PrismaClient): Promise<Lag> {
     lagUpdatedAt: iso(status.updatedAt),
     newestEventAt: iso(status.newestEventAt),
     newestEventAgeMs: status.newestEventAt ? Math.max(0, now - status.newestEventAt.getTime()) : null,
+    replicaDelayMs: status.replicaDelayMs,
     at: new Date(now).toISOString(),
   };
 }

@@ -1,5 +1,5 @@
-import type { TrackerApp } from '@tracker/http';
 import { ownConnections } from '@tracker/db';
+import type { TrackerApp } from '@tracker/http';
 import { Type } from 'typebox';
 import { toFilters } from '../filters.js';
 import { FilterQueryProperties, TopProperty, TzProperty } from '../schemas/filters.schema.js';

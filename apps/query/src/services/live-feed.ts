@@ -90,7 +90,12 @@ export class LiveFeed {
       return;
     }
     const rows = this.#catchUp
-      ? await storedSince(this.prisma, this.#catchUp.storedAt, this.opts.maxRowsPerPoll, this.#catchUp.eventId)
+      ? await storedSince(
+          this.prisma,
+          this.#catchUp.storedAt,
+          this.opts.maxRowsPerPoll,
+          this.#catchUp.eventId,
+        )
       : await storedSince(this.prisma, new Date(this.#high - this.opts.overlapMs), this.opts.maxRowsPerPoll);
     const last = rows.at(-1);
     this.#catchUp =

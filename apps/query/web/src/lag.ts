@@ -7,6 +7,8 @@ export interface Lag {
   ageMs: number | null;
   /** How long ago a processor last stored a batch, when known. */
   sinceBatchMs: number | null;
+  /** How far the read replica the numbers come from is behind the primary; null without a replica. */
+  replicaDelayMs: number | null;
 }
 
 /** A backlog this large is a delay whatever else is going on. */
@@ -15,6 +17,8 @@ export const LAG_BACKLOG = 1000;
 export const LAG_STALL_MS = 10_000;
 /** A backlog while the newest stored event is older than this means the numbers are behind. */
 export const LAG_STALE_MS = 30_000;
+/** A read replica this far behind its primary is a delay on its own (the numbers are that old). */
+export const LAG_REPLICA_MS = 10_000;
 
 const num = (value: unknown): number | null =>
   typeof value === 'number' && Number.isFinite(value) ? value : null;
@@ -26,13 +30,15 @@ const time = (value: unknown): number | null => {
 /**
  * The payload of a `lag` server-sent event, or null when it is not one. Some backlog is normal
  * between two batches; the notice shows when the backlog is large, when it is not moving (no batch
- * stored lately), or when the newest stored data is getting old while events wait.
+ * stored lately), or when the newest stored data is getting old while events wait; and when the read
+ * replica the numbers come from is well behind its primary.
  */
 export function parseLag(data: unknown): Lag | null {
   if (typeof data !== 'object' || data === null) return null;
   const d = data as Record<string, unknown>;
   const consumerLag = num(d.consumerLag);
   const ageMs = num(d.newestEventAgeMs);
+  const replicaDelayMs = num(d.replicaDelayMs);
   // Compare server times with the server's clock (`at`), not the viewer's.
   const now = time(d.at) ?? Date.now();
   const lastBatch = time(d.lastBatchAt);
@@ -41,10 +47,11 @@ export function parseLag(data: unknown): Lag | null {
   const lagging =
     typeof d.lagging === 'boolean'
       ? d.lagging
-      : waiting &&
-        ((consumerLag ?? 0) >= LAG_BACKLOG ||
-          sinceBatchMs === null ||
-          sinceBatchMs > LAG_STALL_MS ||
-          (ageMs !== null && ageMs > LAG_STALE_MS));
-  return { lagging, consumerLag, ageMs, sinceBatchMs };
+      : (replicaDelayMs ?? 0) >= LAG_REPLICA_MS ||
+        (waiting &&
+          ((consumerLag ?? 0) >= LAG_BACKLOG ||
+            sinceBatchMs === null ||
+            sinceBatchMs > LAG_STALL_MS ||
+            (ageMs !== null && ageMs > LAG_STALE_MS)));
+  return { lagging, consumerLag, ageMs, sinceBatchMs, replicaDelayMs };
 }

@@ -28,7 +28,7 @@ import {
   viewToSearch,
 } from './filters.js';
 import { formatAge, formatNumber } from './format.js';
-import { parseLag } from './lag.js';
+import { LAG_REPLICA_MS, parseLag } from './lag.js';
 import { Live, type LiveMode } from './live.js';
 import { InteractionsTable } from './table.js';
 import { setupThemeToggle } from './theme.js';
@@ -303,7 +303,9 @@ function showLag(data: unknown): void {
   notice.hidden = !lag.lagging;
   if (!lag.lagging) return;
   const parts: string[] = [];
-  if (lag.consumerLag !== null)
+  if (lag.replicaDelayMs !== null && lag.replicaDelayMs >= LAG_REPLICA_MS)
+    parts.push(`the read replica is ${formatAge(lag.replicaDelayMs)} behind the primary`);
+  if (lag.consumerLag !== null && lag.consumerLag > 0)
     parts.push(`${formatNumber(lag.consumerLag, 'integer')} events are waiting to be stored`);
   if (lag.sinceBatchMs !== null && lag.sinceBatchMs > 10_000)
     parts.push(`the last batch was stored ${formatAge(lag.sinceBatchMs)} ago`);
