@@ -6,11 +6,11 @@
  */
 import { createBaseApp, healthPlugin } from '@tracker/http';
 import { baseAppOptions } from '@tracker/ingest';
+import { SegmentIntake } from '@tracker/ingest/compat/segment';
 import { loadIngestConfig } from '@tracker/ingest/config';
+import { Intake } from '@tracker/ingest/intake';
 import { createIngestMetrics } from '@tracker/ingest/metrics';
 import type { EventSink } from '@tracker/ingest/plugins/events';
-import { SegmentIntake } from '@tracker/ingest/compat/segment';
-import { Intake } from '@tracker/ingest/intake';
 import { eventsRoutes } from '@tracker/ingest/routes/events';
 import { queryAllowList } from '@tracker/ingest/url-privacy';
 import type { InteractionRecord } from '@tracker/schemas';

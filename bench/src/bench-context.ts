@@ -9,6 +9,8 @@ export interface MemoryRecord {
   during: string[];
   hwmMb: number;
   sampledPeakMb: number;
+  /** VmRSS once started and ready, before any load. */
+  idleMb: number;
 }
 
 /** What every benchmark gets: options, scratch resources, and where results go. */
@@ -50,7 +52,7 @@ export class BenchContext {
     const peak = await service.peakMemory();
     await service.stop();
     this.#services.delete(service);
-    const record = { service: service.name, during, ...peak };
+    const record = { service: service.name, during, ...peak, idleMb: service.idleRssMb };
     this.memory.push(record);
     log(
       `${service.name}: peak RSS ${peak.hwmMb.toFixed(0)} MB (VmHWM), sampled max ${peak.sampledPeakMb.toFixed(0)} MB`,

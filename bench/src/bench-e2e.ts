@@ -175,7 +175,7 @@ async function measure(ctx: BenchContext, ingestUrl: string, queryUrl: string): 
       unit: 'ms',
       better: 'lower',
       latency: lat,
-      goal: { field: 'p99', op: '<=', target: 1000 },
+      goal: { field: 'p99', op: '<=', target: 250 },
       parameters: {
         rate: sizes.e2eRate,
         durationS: sizes.e2eDurationS,

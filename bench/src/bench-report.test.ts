@@ -121,6 +121,28 @@ describe('makeRow', () => {
     expect(row.at).toBe('2026-11-26T10:00:00.000Z');
   });
 
+  it('shows a second baseline (the limit) and checks a goal against it', () => {
+    const row = makeRow({
+      name: 'ingest_single',
+      value: 4000,
+      unit: 'events/s',
+      baseline: 5000,
+      limit: { value: 9000, what: 'bare route' },
+      goal: { field: 'limitRatio', op: '>=', target: 0.5 },
+      loadavg: [0, 0, 0],
+      at,
+    });
+    expect(row.ratio).toBe(0.8);
+    expect(row.limit).toEqual({ value: 9000, ratio: 0.4444, what: 'bare route' });
+    // Met against the first baseline, missed against the limit: the goal names the limit.
+    expect(row.pass).toBe(false);
+    const input = { name: 'ingest_single', value: 4000, unit: 'events/s', baseline: 5000, loadavg: [] };
+    expect(makeRow({ ...input, limit: { value: 7000, what: 'bare route' }, goal: row.goal! }).pass).toBe(
+      true,
+    );
+    expect(makeRow({ name: 'x', value: 1, unit: 'u', loadavg: [] }).limit).toBeUndefined();
+  });
+
   it('checks latency goals on the named percentile', () => {
     const row = makeRow({
       name: 'e2e_latency',

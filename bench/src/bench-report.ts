@@ -8,8 +8,8 @@ export type Better = 'higher' | 'lower';
 
 /** A goal a row is checked against: `ratio >= 0.5`, `p99 <= 1000` (ms)... */
 export interface Goal {
-  /** The row field the goal applies to. */
-  field: 'ratio' | 'value' | 'p50' | 'p95' | 'p99';
+  /** The row field the goal applies to (`limitRatio`: `limit.ratio`). */
+  field: 'ratio' | 'limitRatio' | 'value' | 'p50' | 'p95' | 'p99';
   op: '>=' | '<=';
   target: number;
 }
@@ -23,6 +23,11 @@ export interface BenchRow {
   baseline: number | null;
   /** value / baseline (null without a baseline). Read it with `better`: for latency lower is better. */
   ratio: number | null;
+  /**
+   * A second baseline: what the machine can do for the same work at all (a bare Fastify route, a
+   * binary COPY), and value / that.
+   */
+  limit?: { value: number; ratio: number | null; what: string };
   better: Better;
   parameters: Record<string, unknown>;
   /** Latency rows: percentiles in ms. */
@@ -92,7 +97,10 @@ export function round(value: number, significant = 6): number {
 }
 
 /** Whether a row meets its goal. */
-export function meets(row: Pick<BenchRow, 'value' | 'ratio' | 'p50' | 'p95' | 'p99'>, goal: Goal): boolean {
+export function meets(
+  row: Pick<BenchRow, 'value' | 'ratio' | 'p50' | 'p95' | 'p99'> & { limitRatio?: number | null },
+  goal: Goal,
+): boolean {
   const actual = row[goal.field];
   if (actual === null || actual === undefined || !Number.isFinite(actual)) return false;
   return goal.op === '>=' ? actual >= goal.target : actual <= goal.target;
@@ -103,6 +111,7 @@ export interface RowInput {
   value: number;
   unit: string;
   baseline?: number | null;
+  limit?: { value: number; what: string };
   better?: Better;
   parameters?: Record<string, unknown>;
   latency?: Pick<LatencySummary, 'p50' | 'p95' | 'p99'>;
@@ -127,6 +136,14 @@ export function makeRow(input: RowInput): BenchRow {
   };
   const ratio = ratioOf(input.value, baseline);
   row.ratio = ratio === null ? null : round(ratio, 4);
+  const limitRatio = input.limit ? ratioOf(input.value, input.limit.value) : null;
+  if (input.limit) {
+    row.limit = {
+      value: round(input.limit.value),
+      ratio: limitRatio === null ? null : round(limitRatio, 4),
+      what: input.limit.what,
+    };
+  }
   if (input.latency) {
     row.p50 = round(input.latency.p50);
     row.p95 = round(input.latency.p95);
@@ -139,6 +156,7 @@ export function makeRow(input: RowInput): BenchRow {
       {
         value: input.value,
         ratio,
+        limitRatio,
         p50: input.latency?.p50,
         p95: input.latency?.p95,
         p99: input.latency?.p99,

@@ -193,13 +193,14 @@ export async function readCpuSeconds(pid: number): Promise<number> {
   }
 }
 
-export type ServiceName = 'ingest' | 'processor' | 'query' | 'ingest-baseline';
+export type ServiceName = 'ingest' | 'processor' | 'query' | 'ingest-baseline' | 'ingest-bare';
 
 const ENTRY: Record<ServiceName, string> = {
   ingest: join(ROOT, 'apps/ingest/dist/server.js'),
   processor: join(ROOT, 'apps/processor/dist/server.js'),
   query: join(ROOT, 'apps/query/dist/server.js'),
   'ingest-baseline': fileURLToPath(new URL('./baseline-ingest-server.js', import.meta.url)),
+  'ingest-bare': fileURLToPath(new URL('./bare-fastify-server.js', import.meta.url)),
 };
 
 /**
@@ -207,8 +208,13 @@ const ENTRY: Record<ServiceName, string> = {
  * making: nothing from the caller's environment but PATH, so a developer's settings (keys, topics,
  * database) never leak into a bench. Output goes to a log file; memory is sampled while it runs.
  */
+/** How long after /readyz a service's resident memory is read as its idle footprint. */
+const IDLE_SETTLE_MS = 3000;
+
 export class ServiceProcess {
   readonly child: ChildProcess;
+  /** VmRSS in MB IDLE_SETTLE_MS after it became ready, before any load (set by startService). */
+  idleRssMb = Number.NaN;
   readonly url: string;
   readonly logFile: string;
   #peakRssMb = 0;
@@ -360,6 +366,9 @@ export async function startService(
   const service = new ServiceProcess(name, await freePort(), env, opts, tag);
   try {
     await service.ready();
+    // Idle footprint: started, connected, nothing asked of it yet.
+    await sleep(IDLE_SETTLE_MS);
+    service.idleRssMb = (await service.sample())?.rssMb ?? Number.NaN;
   } catch (error) {
     await service.stop(5000);
     throw error;

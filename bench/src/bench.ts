@@ -118,18 +118,38 @@ log(
 );
 process.exit(failures > 0 ? 1 : 0);
 
-/** `memory` rows for the services stopped during `phase` (ingest's row has the no-Kafka server as baseline). */
+/** Footprint goals per service process: peak under the bench's load, and idle. */
+const MEMORY_PEAK_GOAL_MB = 200;
+const MEMORY_IDLE_GOAL_MB = 120;
+
+/** `memory` and `memory_idle` rows for the services stopped during `phase` (ingest's row has the no-Kafka server as baseline). */
 function emitMemory(phase: string[]): void {
   const records = ctx.memory.filter((m) => m.during.some((d) => phase.includes(d)));
   const baseline = records.find((m) => m.service === 'ingest-baseline');
   for (const m of records) {
-    if (m.service === 'ingest-baseline') continue;
+    if (m.service === 'ingest-baseline' || m.service === 'ingest-bare') continue;
+    ctx.emit(
+      makeRow({
+        name: 'memory_idle',
+        value: m.idleMb,
+        unit: 'MB',
+        better: 'lower',
+        goal: { field: 'value', op: '<=', target: MEMORY_IDLE_GOAL_MB },
+        parameters: {
+          service: m.service,
+          during: m.during,
+          measured: 'VmRSS of the child process 3 s after /readyz answered, before any load',
+        },
+        loadavg: currentLoad(),
+      }),
+    );
     ctx.emit(
       makeRow({
         name: 'memory',
         value: m.hwmMb,
         unit: 'MB',
         better: 'lower',
+        goal: { field: 'value', op: '<=', target: MEMORY_PEAK_GOAL_MB },
         baseline: m.service === 'ingest' && baseline ? baseline.hwmMb : null,
         parameters: {
           service: m.service,
@@ -174,7 +194,7 @@ async function save(rows: BenchRow[]): Promise<void> {
     try {
       const previous = JSON.parse(await readFile(jsonPath, 'utf8')) as ResultsFile;
       kept = previous.rows.filter((r) =>
-        r.name === 'memory'
+        r.name === 'memory' || r.name === 'memory_idle'
           ? !(r.parameters.during as string[]).some((d) => ran.has(d))
           : !ran.has(r.name) && !rows.some((n) => n.name === r.name),
       );
@@ -182,7 +202,15 @@ async function save(rows: BenchRow[]): Promise<void> {
       kept = [];
     }
   }
-  const order = ['ingest_single', 'ingest_batch', 'pipeline', 'e2e_latency', 'stats_query', 'memory'];
+  const order = [
+    'ingest_single',
+    'ingest_batch',
+    'pipeline',
+    'e2e_latency',
+    'stats_query',
+    'memory',
+    'memory_idle',
+  ];
   const all = [...kept, ...rows].sort(
     (a, b) => (order.indexOf(a.name) + 1 || 99) - (order.indexOf(b.name) + 1 || 99),
   );
