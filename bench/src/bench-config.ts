@@ -9,6 +9,7 @@ export const BENCHMARKS = [
   'pipeline',
   'e2e_latency',
   'stats_query',
+  'pipeline_scale',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 

@@ -9,6 +9,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import {
+  AGGREGATE_TABLES,
   type InteractionRow,
   interactionColumns,
   type pg,
@@ -37,22 +38,24 @@ const POLL_MS = 100;
 /** PROCESSOR_PARTITIONS_CONCURRENTLY's default: batches stored at once by one processor. */
 const PROCESSOR_CONCURRENCY = 2;
 
-export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
-  const n = ctx.opts.sizes.pipelineEvents;
-  const topic = `${ctx.tag}.pipeline`;
-  const hits = `${ctx.tag}.pipeline-hits`;
-  const dlq = `${ctx.tag}.pipeline-dlq`;
-  const groupId = `${ctx.tag}_pipeline`;
+interface PipelineTopics {
+  topic: string;
+  hits: string;
+  dlq: string;
+  records: InteractionRecord[];
+}
+
+/** Creates the topics and fills the pipeline topic with `n` events (Avro, as ingest writes them). */
+async function fillTopic(ctx: BenchContext, name: string, n: number): Promise<PipelineTopics> {
+  const topic = `${ctx.tag}.${name}`;
+  const hits = `${ctx.tag}.${name}-hits`;
+  const dlq = `${ctx.tag}.${name}-dlq`;
   await ctx.topics.create([
     { topic, partitions: PARTITIONS },
     { topic: hits, partitions: 1 },
     { topic: dlq, partitions: 1 },
   ]);
-  ctx.topics.forgetGroup(groupId);
-  const pool = ctx.db.pool;
-  await pool.query('TRUNCATE interactions, identifies, users, pipeline_status');
-
-  log(`pipeline: producing ${n} events to ${topic} (${PARTITIONS} partitions)`);
+  log(`${name}: producing ${n} events to ${topic} (${PARTITIONS} partitions)`);
   await ctx.serde.register();
   const records = toRecords(sampleEvents(n, 21));
   const producer = ctx.topics.kafka.producer({ allowAutoTopicCreation: false });
@@ -61,65 +64,129 @@ export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
     await producer.send({ topic, acks: -1, messages: toMessages(ctx.serde, chunk) });
   }
   await producer.disconnect();
+  return { topic, hits, dlq, records };
+}
 
-  await settle('pipeline');
-  log('pipeline: starting one processor');
+interface ProcessorsRun {
+  /** From the first stored row until every partition's committed offset reached the end. */
+  ms: number;
+  stored: number;
+  meanBatch: number;
+  meanBatchMs: number;
+  loadavg: number[];
+}
+
+/**
+ * Empties the tables, starts `instances` processors in one new consumer group on the filled topic
+ * and times them until the group has committed every partition to its end.
+ */
+async function runProcessors(
+  ctx: BenchContext,
+  t: PipelineTopics,
+  instances: number,
+  phase: string,
+): Promise<ProcessorsRun> {
+  const n = t.records.length;
+  const groupId = `${ctx.tag}_${phase}_${instances}`;
+  ctx.topics.forgetGroup(groupId);
+  const pool = ctx.db.pool;
+  await pool.query(`TRUNCATE interactions, identifies, pipeline_status, ${AGGREGATE_TABLES.join(', ')}`);
+  await settle(phase);
+  log(`${phase}: starting ${instances} processor${instances > 1 ? 's' : ''}`);
   const admin = ctx.topics.kafka.admin();
   await admin.connect();
-  const processor = ctx.track(
-    await startService(
-      'processor',
-      {
-        ...stackEnv(ctx.opts, ctx.db.url),
-        PROCESSOR_TOPIC: topic,
-        PROCESSOR_API_HITS_TOPIC: hits,
-        PROCESSOR_DLQ_TOPIC: dlq,
-        PROCESSOR_GROUP_ID: groupId,
-      },
-      ctx.opts,
-      ctx.tag,
+  const env = {
+    ...stackEnv(ctx.opts, ctx.db.url),
+    PROCESSOR_TOPIC: t.topic,
+    PROCESSOR_API_HITS_TOPIC: t.hits,
+    PROCESSOR_DLQ_TOPIC: t.dlq,
+    PROCESSOR_GROUP_ID: groupId,
+  };
+  const processors = await Promise.all(
+    Array.from({ length: instances }, async () =>
+      ctx.track(await startService('processor', env, ctx.opts, ctx.tag, { measureIdle: false })),
     ),
   );
   let first: number | undefined;
   let done: number | undefined;
-  let meanBatch = Number.NaN;
-  let meanBatchMs = Number.NaN;
+  const batchSizes: number[] = [];
+  const batchMs: number[] = [];
+  let loadDuring: number[] = [];
+  const stored = async () =>
+    (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM interactions')).rows[0]!.n;
   try {
     const deadline = Date.now() + Math.max(180_000, n * 5);
-    const stored = async () =>
-      (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM interactions')).rows[0]!.n;
     while (first === undefined) {
-      if (Date.now() > deadline) throw new Error('pipeline: the processor stored nothing in time');
+      if (Date.now() > deadline) throw new Error(`${phase}: the processors stored nothing in time`);
       if ((await stored()) > 0) first = performance.now();
       else await sleep(20);
     }
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await admin.fetchTopicOffsets(t.topic);
     while (done === undefined) {
       if (Date.now() > deadline)
-        throw new Error(`pipeline: not done in time (${await stored()} of ${n} stored)`);
-      const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+        throw new Error(`${phase}: not done in time (${await stored()} of ${n} stored)`);
+      const committed = await admin.fetchOffsets({ groupId, topics: [t.topic] });
       const at = new Map(committed[0]!.partitions.map((p) => [p.partition, p.offset]));
       if (ends.every((e) => at.get(e.partition) === e.high)) done = performance.now();
       // NOTE: every 100 ms, not faster: each poll costs the broker and this process CPU that the
-      // processor (2 cores in all) would otherwise have; at 20 ms it was ~18% of a core. The end is
+      // processors (2 cores in all) would otherwise have; at 20 ms it was ~18% of a core. The end is
       // then known to ±100 ms of a run that takes 10 s or more.
       else await sleep(POLL_MS);
     }
-    const metrics = await scrapeMetrics(processor.url);
-    meanBatch = histogramMean(new Map(), metrics, 'processor_batch_size');
-    meanBatchMs = histogramMean(new Map(), metrics, 'processor_batch_duration_seconds') * 1000;
+    loadDuring = currentLoad();
+    for (const processor of processors) {
+      const metrics = await scrapeMetrics(processor.url);
+      batchSizes.push(histogramMean(new Map(), metrics, 'processor_batch_size'));
+      batchMs.push(histogramMean(new Map(), metrics, 'processor_batch_duration_seconds') * 1000);
+    }
   } finally {
     await admin.disconnect();
-    await ctx.stopService(processor, ['pipeline']);
+    await Promise.all(processors.map((p) => ctx.stopService(p, [phase])));
   }
-  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM interactions');
-  const storedRows = rows[0]!.n;
-  if (storedRows !== n) log(`warning: pipeline stored ${storedRows} of ${n} events`);
-  const seconds = (done - first) / 1000;
-  const ours = perSecond(storedRows, done - first);
-  const loadOurs = currentLoad();
+  const storedRows = await stored();
+  if (storedRows !== n) log(`warning: ${phase} stored ${storedRows} of ${n} events`);
+  const mean = (xs: number[]) =>
+    xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / xs.filter(Number.isFinite).length;
+  return {
+    ms: done - first,
+    stored: storedRows,
+    meanBatch: mean(batchSizes),
+    meanBatchMs: mean(batchMs),
+    loadavg: loadDuring,
+  };
+}
 
-  const batchSize = Number.isFinite(meanBatch) ? Math.max(1, Math.round(meanBatch)) : 500;
+/** Bytes per million stored events: the raw table and the aggregate tables (with their indexes). */
+async function bytesPerMillion(
+  ctx: BenchContext,
+  events: number,
+): Promise<{ raw: number; aggregates: number }> {
+  const size = async (tables: readonly string[]) =>
+    Number(
+      (
+        await ctx.db.pool.query<{ bytes: string }>(
+          // A table and, when it is partitioned, its partitions (the parent itself holds nothing).
+          `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::text AS bytes
+             FROM pg_class c
+            WHERE c.oid = ANY($1::text[]::regclass[])
+               OR c.oid IN (SELECT t.relid FROM unnest($1::text[]::regclass[]) AS r(rel), pg_partition_tree(r.rel) AS t)`,
+          [tables],
+        )
+      ).rows[0]!.bytes,
+    );
+  const per = (bytes: number) => Math.round((bytes / events) * 1_000_000);
+  return { raw: per(await size(['interactions'])), aggregates: per(await size(AGGREGATE_TABLES)) };
+}
+
+export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
+  const n = ctx.opts.sizes.pipelineEvents;
+  const filled = await fillTopic(ctx, 'pipeline', n);
+  const run = await runProcessors(ctx, filled, 1, 'pipeline');
+  const ours = perSecond(run.stored, run.ms);
+  const size = await bytesPerMillion(ctx, run.stored);
+  const records = filled.records;
+
+  const batchSize = Number.isFinite(run.meanBatch) ? Math.max(1, Math.round(run.meanBatch)) : 500;
   log(
     `pipeline baseline: set-based INSERT of the same ${n} rows, batches of ${batchSize}, ${PROCESSOR_CONCURRENCY} at a time`,
   );
@@ -144,18 +211,56 @@ export async function runPipelineBenchmark(ctx: BenchContext): Promise<void> {
       goal: { field: 'ratio', op: '>=', target: 0.75 },
       parameters: {
         events: n,
-        stored: storedRows,
+        stored: run.stored,
         partitions: PARTITIONS,
-        seconds,
+        seconds: run.ms / 1000,
         meanBatchSize: batchSize,
-        meanBatchMs,
+        meanBatchMs: run.meanBatchMs,
+        rawBytesPerMillionEvents: size.raw,
+        aggregateBytesPerMillionEvents: size.aggregates,
         baselineWhat:
           'INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING into a copy of interactions (same indexes), same batches, 2 at a time',
-        loadavgDuringProcessor: loadOurs,
+        loadavgDuringProcessor: run.loadavg,
       },
       loadavg: currentLoad(),
     }),
   );
+}
+
+/** Processor instances of the scaling curve (one consumer group on the 12-partition topic). */
+export const SCALE_INSTANCES = [1, 2, 3] as const;
+
+/**
+ * pipeline_scale: the same filled topic stored by 1, 2 and 3 processors in one consumer group;
+ * events/s each, with the single instance's figure as the baseline (ratio = speed-up).
+ */
+export async function runPipelineScaleBenchmark(ctx: BenchContext): Promise<void> {
+  const filled = await fillTopic(ctx, 'pipeline-scale', ctx.opts.sizes.pipelineEvents);
+  let single: number | null = null;
+  for (const instances of SCALE_INSTANCES) {
+    const run = await runProcessors(ctx, filled, instances, 'pipeline_scale');
+    const value = perSecond(run.stored, run.ms);
+    single ??= value;
+    ctx.emit(
+      makeRow({
+        name: 'pipeline_scale',
+        value,
+        unit: 'events/s',
+        baseline: instances === 1 ? null : single,
+        parameters: {
+          instances,
+          events: filled.records.length,
+          stored: run.stored,
+          partitions: PARTITIONS,
+          seconds: run.ms / 1000,
+          meanBatchSize: run.meanBatch,
+          baselineWhat: 'the same topic stored by one processor',
+          loadavgDuringProcessors: run.loadavg,
+        },
+        loadavg: currentLoad(),
+      }),
+    );
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadBenchOptions, SIZES } from './bench-config.js';
+import { BENCHMARKS, loadBenchOptions, SIZES } from './bench-config.js';
 import {
   formatRow,
   makeRow,
@@ -190,7 +190,10 @@ describe('loadBenchOptions', () => {
     if (typeof o === 'string') throw new Error(`unexpected ${o}`);
     expect(o.sizes.singleConnections).toBe(64);
     expect(o.sizes.statsRows).toBe(5_000_000);
-    expect(o.only).toHaveLength(5);
+    // Every benchmark, the scaling curve last (it starts processors of its own).
+    expect(o.only).toEqual([...BENCHMARKS]);
+    expect(o.only).toHaveLength(6);
+    expect(o.only.at(-1)).toBe('pipeline_scale');
     expect(o.save).toBe(true);
   });
 

@@ -362,13 +362,17 @@ export async function startService(
   env: Record<string, string>,
   opts: BenchOptions,
   tag: string,
+  { measureIdle = true }: { measureIdle?: boolean } = {},
 ): Promise<ServiceProcess> {
   const service = new ServiceProcess(name, await freePort(), env, opts, tag);
   try {
     await service.ready();
-    // Idle footprint: started, connected, nothing asked of it yet.
-    await sleep(IDLE_SETTLE_MS);
-    service.idleRssMb = (await service.sample())?.rssMb ?? Number.NaN;
+    // Idle footprint: started, connected, nothing asked of it yet (not for a service started on a
+    // backlog, which is busy at once).
+    if (measureIdle) {
+      await sleep(IDLE_SETTLE_MS);
+      service.idleRssMb = (await service.sample())?.rssMb ?? Number.NaN;
+    }
   } catch (error) {
     await service.stop(5000);
     throw error;

@@ -21,10 +21,14 @@ import {
 import { BenchContext } from './bench-context.js';
 import { runE2eBenchmark } from './bench-e2e.js';
 import { runIngestBenchmarks } from './bench-ingest.js';
-import { runPipelineBenchmark } from './bench-pipeline.js';
+import { runPipelineBenchmark, runPipelineScaleBenchmark } from './bench-pipeline.js';
 import { type BenchRow, makeRow } from './bench-report.js';
 import { currentLoad, log } from './bench-stack.js';
 import { runStatsBenchmark } from './bench-stats-query.js';
+
+/** Footprint goals per service process: peak under the bench's load, and idle. */
+const MEMORY_PEAK_GOAL_MB = 200;
+const MEMORY_IDLE_GOAL_MB = 120;
 
 /** What results/latest.json holds. */
 export interface ResultsFile {
@@ -94,7 +98,8 @@ log(
     `load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs; logs in ${opts.logDir}`,
 );
 try {
-  if (opts.only.some((b) => b === 'pipeline' || b === 'e2e_latency') || opts.soak) await ctx.db.create();
+  if (opts.only.some((b) => b === 'pipeline' || b === 'e2e_latency' || b === 'pipeline_scale') || opts.soak)
+    await ctx.db.create();
   if (wants('ingest_single') || wants('ingest_batch')) {
     await attempt('ingest benchmarks', () =>
       runIngestBenchmarks(ctx, { single: wants('ingest_single'), batch: wants('ingest_batch') }),
@@ -105,6 +110,7 @@ try {
   if (wants('e2e_latency')) await attempt('e2e_latency', () => runE2eBenchmark(ctx));
   if (wants('stats_query')) await attempt('stats_query', () => runStatsBenchmark(ctx));
   emitMemory(['e2e_latency', 'stats_query']);
+  if (wants('pipeline_scale')) await attempt('pipeline_scale', () => runPipelineScaleBenchmark(ctx));
   if (opts.soak) await attempt('soak', () => runSoak(ctx));
 } finally {
   await cleanup();
@@ -118,31 +124,28 @@ log(
 );
 process.exit(failures > 0 ? 1 : 0);
 
-/** Footprint goals per service process: peak under the bench's load, and idle. */
-const MEMORY_PEAK_GOAL_MB = 200;
-const MEMORY_IDLE_GOAL_MB = 120;
-
 /** `memory` and `memory_idle` rows for the services stopped during `phase` (ingest's row has the no-Kafka server as baseline). */
 function emitMemory(phase: string[]): void {
   const records = ctx.memory.filter((m) => m.during.some((d) => phase.includes(d)));
   const baseline = records.find((m) => m.service === 'ingest-baseline');
   for (const m of records) {
     if (m.service === 'ingest-baseline' || m.service === 'ingest-bare') continue;
-    ctx.emit(
-      makeRow({
-        name: 'memory_idle',
-        value: m.idleMb,
-        unit: 'MB',
-        better: 'lower',
-        goal: { field: 'value', op: '<=', target: MEMORY_IDLE_GOAL_MB },
-        parameters: {
-          service: m.service,
-          during: m.during,
-          measured: 'VmRSS of the child process 3 s after /readyz answered, before any load',
-        },
-        loadavg: currentLoad(),
-      }),
-    );
+    if (Number.isFinite(m.idleMb))
+      ctx.emit(
+        makeRow({
+          name: 'memory_idle',
+          value: m.idleMb,
+          unit: 'MB',
+          better: 'lower',
+          goal: { field: 'value', op: '<=', target: MEMORY_IDLE_GOAL_MB },
+          parameters: {
+            service: m.service,
+            during: m.during,
+            measured: 'VmRSS of the child process 3 s after /readyz answered, before any load',
+          },
+          loadavg: currentLoad(),
+        }),
+      );
     ctx.emit(
       makeRow({
         name: 'memory',
