@@ -4,9 +4,9 @@
  * that cuts the producer off from Kafka without touching the shared broker.
  */
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { createKafka, createRegistry, InteractionSerde } from '@tracker/kafka';
+import { createKafka, createRegistry, createTopicsAndWait, InteractionSerde } from '@tracker/kafka';
 import type { InteractionRecord } from '@tracker/schemas';
-import { createTopicsReady, stackConfig, uniqueName, waitFor } from '@tracker/test-utils';
+import { stackConfig, uniqueName, waitFor } from '@tracker/test-utils';
 import type { ISocketFactory, Kafka } from 'kafkajs';
 import { type IngestConfig, loadIngestConfig } from './config.js';
 
@@ -34,7 +34,7 @@ export async function testTopics(kafka: Kafka, prefix: string, partitions = 3) {
   const apiHits = uniqueName(`${prefix}_api_hits`);
   const admin = kafka.admin();
   await admin.connect();
-  await createTopicsReady(admin, [
+  await createTopicsAndWait(admin, [
     { topic: interactions, numPartitions: partitions },
     { topic: apiHits, numPartitions: 1 },
   ]);

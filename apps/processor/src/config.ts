@@ -27,6 +27,11 @@ export const ProcessorEnvSchema = Type.Object({
    * 0.51; README "Throughput").
    */
   PROCESSOR_MAX_BYTES_PER_PARTITION: Type.Integer({ minimum: 1024, default: 4_194_304 }),
+  /**
+   * Fetch size over all partitions of one broker (kafkajs `maxBytes`): with the per-partition size,
+   * the bound on raw messages held between fetch and store.
+   */
+  PROCESSOR_MAX_BYTES_PER_FETCH: Type.Integer({ minimum: 1024, default: 10_485_760 }),
   PROCESSOR_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   PROCESSOR_LAG_INTERVAL_MS: Type.Integer({ minimum: 100, default: 5_000 }),
   PROCESSOR_DB_POOL_SIZE: Type.Integer({ minimum: 1, default: 4 }),

@@ -4,11 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AGGREGATES } from '@tracker/db';
-import { createKafka, createRegistry, InteractionSerde } from '@tracker/kafka';
+import { createKafka, createRegistry, createTopicsAndWait, InteractionSerde } from '@tracker/kafka';
 import type { InteractionRecord } from '@tracker/schemas';
 import {
   createTestDatabase,
-  createTopicsReady,
   groupOffsets,
   stackConfig,
   type TestDatabase,
@@ -43,7 +42,7 @@ export async function createHarness(name: string, partitions = 3): Promise<Harne
   const topic = uniqueName(`it_${name}`);
   const apiHitsTopic = `${topic}.api-hits`;
   const dlqTopic = `${topic}.dlq`;
-  await createTopicsReady(admin, [
+  await createTopicsAndWait(admin, [
     { topic, numPartitions: partitions },
     { topic: apiHitsTopic, numPartitions: 1 },
     { topic: dlqTopic, numPartitions: 1 },

@@ -1,13 +1,7 @@
 import type { TrackerApp } from '@tracker/http';
-import { createKafka } from '@tracker/kafka';
+import { createKafka, createTopicsAndWait } from '@tracker/kafka';
 import { DLQ_HEADERS, TOPICS } from '@tracker/schemas';
-import {
-  createTestDatabase,
-  createTopicsReady,
-  stackConfig,
-  type TestDatabase,
-  uniqueName,
-} from '@tracker/test-utils';
+import { createTestDatabase, stackConfig, type TestDatabase, uniqueName } from '@tracker/test-utils';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
@@ -38,7 +32,7 @@ beforeAll(async () => {
   kafka = createKafka(stackConfig());
   admin = kafka.admin();
   await admin.connect();
-  await createTopicsReady(admin, [{ topic, numPartitions: 2 }]);
+  await createTopicsAndWait(admin, [{ topic, numPartitions: 2 }]);
   producer = kafka.producer();
   await producer.connect();
   db = await createTestDatabase('query_dlq');

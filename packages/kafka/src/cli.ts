@@ -28,7 +28,9 @@ try {
   await admin.connect();
   if (command === 'ready') {
     const cluster = await admin.describeCluster();
-    console.log(JSON.stringify({ ready: true, brokers: cluster.brokers.length, controller: cluster.controller }));
+    console.log(
+      JSON.stringify({ ready: true, brokers: cluster.brokers.length, controller: cluster.controller }),
+    );
   } else if (command === 'topics') {
     const created = await ensureTopics(admin, {
       partitions: config.KAFKA_TOPIC_PARTITIONS,

@@ -1,6 +1,13 @@
 import { createPrisma } from '@tracker/db';
 import { INTERACTION_SUBJECT, type InteractionRecord, interactionAvroSchema } from '@tracker/schemas';
-import { buildInteraction, createTestDatabase, stackConfig, type TestDatabase, uniqueName, waitFor } from '@tracker/test-utils';
+import {
+  buildInteraction,
+  createTestDatabase,
+  stackConfig,
+  type TestDatabase,
+  uniqueName,
+  waitFor,
+} from '@tracker/test-utils';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchingProducer, createKafka, createRegistry, InteractionSerde } from './index.js';
@@ -35,7 +42,11 @@ describe('an interaction end to end: registry, Kafka, consumer, PostgreSQL', () 
     const producer = new BatchingProducer(kafka, { topic });
     await producer.connect();
     const sent: InteractionRecord[] = [
-      buildInteraction({ role: 'ADMIN', action: 'click', properties: { button: 'buy', price: 9.5, ok: true } }),
+      buildInteraction({
+        role: 'ADMIN',
+        action: 'click',
+        properties: { button: 'buy', price: 9.5, ok: true },
+      }),
       buildInteraction({ sessionId: 's-42', userAgent: 'Mozilla/5.0', page: '/docs/intro?x=1' }),
       buildInteraction({ role: 'GUEST', action: 'form_submit' }),
     ];
@@ -74,7 +85,10 @@ describe('an interaction end to end: registry, Kafka, consumer, PostgreSQL', () 
         received.push(record);
       },
     });
-    await waitFor(() => received.length >= sent.length, { what: 'three consumed messages', timeoutMs: 30_000 });
+    await waitFor(() => received.length >= sent.length, {
+      what: 'three consumed messages',
+      timeoutMs: 30_000,
+    });
     await consumer.disconnect();
 
     const rows = await prisma.interaction.findMany({ orderBy: { eventId: 'asc' } });

@@ -48,31 +48,3 @@ export async function waitGroupCaughtUp(
     { timeoutMs, intervalMs: 250, what: `group ${groupId} to commit every offset of ${topic}` },
   );
 }
-
-/**
- * Creates topics and waits until every partition has a leader. kafkajs' own wait (waitForLeaders)
- * gives up when a broker answers that it does not host a partition yet (UNKNOWN_TOPIC_OR_PARTITION),
- * which a KRaft broker in a container may say for a moment after creating it: that answer is waited out.
- */
-export async function createTopicsReady(
-  admin: Admin,
-  topics: { topic: string; numPartitions?: number }[],
-): Promise<void> {
-  try {
-    await admin.createTopics({ topics, waitForLeaders: true });
-  } catch (error) {
-    if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-  }
-  await waitFor(
-    async () => {
-      const metadata = await admin
-        .fetchTopicMetadata({ topics: topics.map((t) => t.topic) })
-        .catch(() => undefined);
-      const ready = metadata?.topics.every(
-        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
-      );
-      return ready ? true : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 200, what: `leaders for ${topics.map((t) => t.topic).join(', ')}` },
-  );
-}

@@ -49,6 +49,7 @@ export class ProcessorService {
       sessionTimeout: c.PROCESSOR_SESSION_TIMEOUT_MS,
       heartbeatInterval: c.PROCESSOR_HEARTBEAT_INTERVAL_MS,
       maxBytesPerPartition: c.PROCESSOR_MAX_BYTES_PER_PARTITION,
+      maxBytes: c.PROCESSOR_MAX_BYTES_PER_FETCH,
       allowAutoTopicCreation: false,
       // kafkajs' default (5 retries), but no restart once stopping: a join cut short by stop()
       // would otherwise reconnect and join again after the consumer was disconnected.
