@@ -35,6 +35,8 @@ export const BenchEnvSchema = Type.Object({
   BENCH_LOG_DIR: Type.String({ default: fileURLToPath(new URL('../../.local/logs/bench', import.meta.url)) }),
   /** Extra node flags for every service process (tuning experiments, e.g. --max-semi-space-size=32). */
   BENCH_SERVICE_NODE_OPTIONS: Type.Optional(Type.String({ minLength: 1 })),
+  /** Extra environment for every service process, `KEY=VALUE,KEY=VALUE` (settings experiments). */
+  BENCH_SERVICE_ENV: Type.Array(Type.String({ pattern: '^[A-Z][A-Z0-9_]*=.*$' }), { default: [] }),
   /** When set, every service runs with `node --cpu-prof` and writes its profile here. */
   BENCH_CPU_PROF_DIR: Type.Optional(Type.String({ minLength: 1 })),
   BENCH_WARMUP_S: Opt('seconds of load before each measured HTTP run', 0),
@@ -106,6 +108,8 @@ export interface BenchOptions {
   logDir: string;
   cpuProfDir: string | undefined;
   serviceNodeOptions: string | undefined;
+  /** BENCH_SERVICE_ENV as an object. */
+  serviceEnv: Record<string, string>;
   /** PATH for the service processes. */
   path: string;
   keepStatsDb: boolean;
@@ -193,6 +197,9 @@ export function loadBenchOptions(
     logDir: e.BENCH_LOG_DIR,
     cpuProfDir: e.BENCH_CPU_PROF_DIR,
     serviceNodeOptions: e.BENCH_SERVICE_NODE_OPTIONS,
+    serviceEnv: Object.fromEntries(
+      e.BENCH_SERVICE_ENV.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
     path: e.PATH,
     keepStatsDb: e.BENCH_KEEP_STATS_DB,
     sizes,

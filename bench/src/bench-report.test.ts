@@ -210,6 +210,13 @@ describe('loadBenchOptions', () => {
     expect(o.save).toBe(false);
   });
 
+  it('reads BENCH_SERVICE_ENV as settings for every service', () => {
+    const o = loadBenchOptions([], { BENCH_SERVICE_ENV: 'PROCESSOR_MAX_BYTES_PER_FETCH=2097152,X_Y=a=b' });
+    if (typeof o === 'string') throw new Error(`unexpected ${o}`);
+    expect(o.serviceEnv).toEqual({ PROCESSOR_MAX_BYTES_PER_FETCH: '2097152', X_Y: 'a=b' });
+    expect(() => loadBenchOptions([], { BENCH_SERVICE_ENV: 'lower=1' })).toThrow(/BENCH_SERVICE_ENV/);
+  });
+
   it('refuses unknown benchmarks and flags', () => {
     expect(() => loadBenchOptions(['--only', 'nope'], {})).toThrow(/unknown benchmark nope/);
     expect(() => loadBenchOptions([], { BENCH_ONLY: 'pipeline,bogus' })).toThrow(/bogus/);

@@ -226,7 +226,7 @@ export class ServiceProcess {
     readonly name: ServiceName,
     readonly port: number,
     env: Record<string, string>,
-    opts: Pick<BenchOptions, 'logDir' | 'cpuProfDir' | 'serviceNodeOptions' | 'path'>,
+    opts: Pick<BenchOptions, 'logDir' | 'cpuProfDir' | 'serviceNodeOptions' | 'serviceEnv' | 'path'>,
     readonly tag: string,
   ) {
     mkdirSync(opts.logDir, { recursive: true });
@@ -249,6 +249,8 @@ export class ServiceProcess {
         PATH: opts.path,
         NODE_ENV: 'production',
         ...(opts.serviceNodeOptions ? { NODE_OPTIONS: opts.serviceNodeOptions } : {}),
+        // Settings experiments; what the bench itself sets (topics, database) still wins.
+        ...opts.serviceEnv,
         ...env,
         PORT: String(port),
       },
