@@ -7,7 +7,6 @@
  *    the raw rows costs without Kafka, Avro decoding, validation and the aggregates. Limit: the same
  *    batches as a binary COPY into another such table (copy-binary.ts), the fastest way in.
  */
-import { pipeline } from 'node:stream/promises';
 import {
   AGGREGATE_TABLES,
   type InteractionRow,
@@ -17,7 +16,6 @@ import {
   toInteractionRow,
 } from '@tracker/db';
 import type { InteractionRecord } from '@tracker/schemas';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { BenchContext } from './bench-context.js';
 import { makeRow, perSecond } from './bench-report.js';
 import {
@@ -31,7 +29,7 @@ import {
   startService,
 } from './bench-stack.js';
 import { batches, sampleEvents, toMessages, toRecords } from './bench-traffic.js';
-import { COPY_COLUMNS, encodeCopyBinary } from './copy-binary.js';
+import { copyInteractions } from './copy-binary.js';
 
 const PARTITIONS = 12;
 const POLL_MS = 100;
@@ -145,8 +143,10 @@ async function runProcessors(
   }
   const storedRows = await stored();
   if (storedRows !== n) log(`warning: ${phase} stored ${storedRows} of ${n} events`);
-  const mean = (xs: number[]) =>
-    xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / xs.filter(Number.isFinite).length;
+  const mean = (xs: number[]) => {
+    const finite = xs.filter(Number.isFinite);
+    return finite.reduce((a, b) => a + b, 0) / finite.length;
+  };
   return {
     ms: done - first,
     stored: storedRows,
@@ -332,14 +332,7 @@ function insertBaseline(ctx: BenchContext, records: InteractionRecord[], batchSi
 
 /** The limit: the same rows as one binary COPY per batch. */
 function copyLimit(ctx: BenchContext, records: InteractionRecord[], batchSize: number): Promise<number> {
-  const sql = `COPY bench_copy (${COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
-  return intoScratchTable(ctx, records, batchSize, 'bench_copy', (client, rows) => {
-    const encoded = encodeCopyBinary(rows);
-    return pipeline(
-      async function* () {
-        yield encoded;
-      },
-      client.query(copyFrom(sql)),
-    );
-  });
+  return intoScratchTable(ctx, records, batchSize, 'bench_copy', (client, rows) =>
+    copyInteractions(client, 'bench_copy', rows),
+  );
 }

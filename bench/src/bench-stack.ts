@@ -203,14 +203,14 @@ const ENTRY: Record<ServiceName, string> = {
   'ingest-bare': fileURLToPath(new URL('./bare-fastify-server.js', import.meta.url)),
 };
 
+/** How long after /readyz a service's resident memory is read as its idle footprint. */
+const IDLE_SETTLE_MS = 3000;
+
 /**
  * A service run as a child process (`node apps/<name>/dist/server.js`) with an environment of our own
  * making: nothing from the caller's environment but PATH, so a developer's settings (keys, topics,
  * database) never leak into a bench. Output goes to a log file; memory is sampled while it runs.
  */
-/** How long after /readyz a service's resident memory is read as its idle footprint. */
-const IDLE_SETTLE_MS = 3000;
-
 export class ServiceProcess {
   readonly child: ChildProcess;
   /** VmRSS in MB IDLE_SETTLE_MS after it became ready, before any load (set by startService). */

@@ -209,6 +209,7 @@ async function save(rows: BenchRow[]): Promise<void> {
     'ingest_single',
     'ingest_batch',
     'pipeline',
+    'pipeline_scale',
     'e2e_latency',
     'stats_query',
     'memory',

@@ -1,9 +1,7 @@
-import { pipeline } from 'node:stream/promises';
 import { type InteractionRow, toInteractionRow } from '@tracker/db';
 import { buildInteraction, createTestDatabase, type TestDatabase } from '@tracker/test-utils';
-import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COPY_COLUMNS, encodeCopyBinary } from './copy-binary.js';
+import { copyInteractions } from './copy-binary.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -14,13 +12,7 @@ afterAll(async () => db?.drop());
 async function copy(rows: InteractionRow[]): Promise<void> {
   const client = await db.pool.connect();
   try {
-    const encoded = encodeCopyBinary(rows);
-    await pipeline(
-      async function* () {
-        yield encoded;
-      },
-      client.query(copyFrom(`COPY interactions (${COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`)),
-    );
+    await copyInteractions(client, 'interactions', rows);
   } finally {
     client.release();
   }

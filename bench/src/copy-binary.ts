@@ -4,7 +4,9 @@
  * signature, flags, extension length; per tuple a field count and each field as length + bytes in
  * the type's binary send format; -1 as the trailer.
  */
-import type { InteractionRow } from '@tracker/db';
+import { pipeline } from 'node:stream/promises';
+import type { InteractionRow, pg } from '@tracker/db';
+import { from as copyFrom } from 'pg-copy-streams';
 
 /** The columns written, in order (stored_at takes its default). */
 export const COPY_COLUMNS = [
@@ -92,4 +94,19 @@ export function encodeCopyBinary(rows: InteractionRow[]): Buffer {
   }
   w.int16(-1);
   return w.done();
+}
+
+/** Writes `rows` into `table` (shaped like `interactions`) with one binary COPY on `client`. */
+export async function copyInteractions(
+  client: pg.PoolClient,
+  table: string,
+  rows: InteractionRow[],
+): Promise<void> {
+  const encoded = encodeCopyBinary(rows);
+  await pipeline(
+    async function* () {
+      yield encoded;
+    },
+    client.query(copyFrom(`COPY ${table} (${COPY_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`)),
+  );
 }
