@@ -35,6 +35,13 @@ export const ProcessorEnvSchema = Type.Object({
   PROCESSOR_PARTITIONS_CONCURRENTLY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   PROCESSOR_LAG_INTERVAL_MS: Type.Integer({ minimum: 100, default: 5_000 }),
   PROCESSOR_DB_POOL_SIZE: Type.Integer({ minimum: 1, default: 4 }),
+  /**
+   * Days of raw interactions kept (the table, exports); older ones are dropped a whole week (one
+   * partition) at a time. Unset: every raw row is kept. Aggregates (statistics, charts) keep everything.
+   */
+  TRACKER_RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
+  /** How often partitions are created ahead and retention is applied. */
+  PROCESSOR_RETENTION_INTERVAL_MS: Type.Integer({ minimum: 1_000, default: 600_000 }),
   /** SIGTERM: how long the batch in flight may take to finish before the process is killed (exit 1). */
   PROCESSOR_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
 });

@@ -41,6 +41,12 @@ try {
     if (result.totalDifferences > result.differences.length) {
       console.log(`... and ${result.totalDifferences - result.differences.length} more differing rows`);
     }
+    const skipped = result.tables.filter((t) => t.skipped);
+    if (result.rawFrom && skipped.length > 0) {
+      console.log(
+        `raw rows before ${result.rawFrom.toISOString()} were dropped (TRACKER_RETENTION_DAYS): time buckets compared from then on; not compared (all-time totals): ${skipped.map((t) => t.table).join(' ')}`,
+      );
+    }
     const rows = result.tables.reduce((s, t) => s + t.rows, 0);
     const perTable = result.tables.map((t) => `${t.table}=${t.rows}`).join(' ');
     console.log(

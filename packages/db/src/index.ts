@@ -24,6 +24,7 @@ export * from './migrate.js';
 export * from './own-connection.js';
 export * from './pg-array.js';
 export * from './pipeline-status.js';
+export * from './retention.js';
 export * from './snapshot.js';
 export * from './sql-state.js';
 export { computeStats, countInteractions } from './stats/compute.js';

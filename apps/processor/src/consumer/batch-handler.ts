@@ -1,11 +1,13 @@
 import {
+  ensureInteractionPartitions,
   interactionColumns,
-  type PrismaClient,
   lockUsers,
+  type PrismaClient,
   recordApiHits,
   recordBatchProgress,
   storeIdentifies,
   storeInteractions,
+  weekStart,
 } from '@tracker/db';
 import type { InteractionSerde, OutgoingMessage } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
@@ -13,6 +15,7 @@ import type { EachBatchPayload } from 'kafkajs';
 import type { ProcessorMetrics } from '../metrics.js';
 import {
   type BatchPlan,
+  expireBefore,
   halves,
   nextOffset,
   planApiHits,
@@ -95,6 +98,10 @@ const newer = (a: Date | null, b: Date | null) => (a === null ? b : b === null ?
 export class BatchHandler {
   /** Newest occurred_at stored so far (the gauge only moves forward). */
   newestMs = 0;
+  /** raw_retention.raw_from (ms) as last read: older track rows are dead-lettered as expired. */
+  rawFromMs: number | null = null;
+  /** Weeks whose raw-row partition exists (storeInteractions asks the database for the others). */
+  readonly knownWeeks = new Set<number>();
 
   constructor(private readonly o: BatchHandlerOptions) {}
 
@@ -123,6 +130,7 @@ export class BatchHandler {
         return out;
       });
       plan = planInteractions(decoded, partition);
+      expireBefore(plan, this.rawFromMs);
       await yieldToIo();
       // The statement's parameters are built now, while the batch waits for its turn, rather than
       // between its lock and its statement (a transaction open on an idle connection meanwhile).
@@ -165,6 +173,7 @@ export class BatchHandler {
       nextOffset: b.next,
       size: b.size,
     };
+    await this.ensurePartitions(plan, retry);
     const stored = await this.store(plan, progress, retry);
     const storedAt = performance.now();
 
@@ -218,6 +227,19 @@ export class BatchHandler {
       decodeMs: Math.round(b.decodeMs),
       storeMs: Math.round(storedAt - started),
     });
+  }
+
+  /**
+   * Creates the raw-row partitions the batch's weeks need, in a statement of its own (a transaction
+   * that rolls back would take a new partition with it while knownWeeks kept it).
+   */
+  private async ensurePartitions(plan: BatchPlan, retry: Retry): Promise<void> {
+    const missing = [...new Set(trackRows(plan.items).map((r) => weekStart(r.occurredAt)))].filter(
+      (w) => !this.knownWeeks.has(w),
+    );
+    if (missing.length === 0) return;
+    await retry('database', () => ensureInteractionPartitions(this.o.prisma, missing), classifyDbError);
+    for (const w of missing) this.knownWeeks.add(w);
   }
 
   /** withRetry for one partition's batch: backoff, outage clock, heartbeats, shutdown, metrics. */
@@ -319,27 +341,29 @@ export class BatchHandler {
     // Prisma's interactive transaction: BEGIN … COMMIT on one pooled connection, rolled back when the
     // callback throws or a statement starts after `timeout` (a running one is bounded by the pool's
     // query_timeout, database.plugin.ts); a connection that died mid-way is not reused.
-    return this.o.prisma.$transaction(
-      async (tx) => {
-        // Every user of the batch at once, before any aggregate row is locked: the identify statement
-        // then finds its users' locks already held, so two batches cannot wait on each other.
-        await lockUsers(
-          tx,
-          [...track, ...identify].map((r) => r.userId),
-        );
-        const t = await storeInteractions(tx, track, { usersLocked: true, columns: trackColumns });
-        const i = await storeIdentifies(tx, identify, { usersLocked: true });
-        await recordApiHits(tx, apiHits);
-        if (progress) await recordBatchProgress(tx, { ...progress, newestEventAt: newer(t.newest, newestKnown) });
-        return {
-          track: t.inserted,
-          identify: i.inserted,
-          trackRows: track.length,
-          identifyRows: identify.length,
-          newest: t.newest,
-        };
-      },
-      BATCH_TRANSACTION,
-    );
+    return this.o.prisma.$transaction(async (tx) => {
+      // Every user of the batch at once, before any aggregate row is locked: the identify statement
+      // then finds its users' locks already held, so two batches cannot wait on each other.
+      await lockUsers(
+        tx,
+        [...track, ...identify].map((r) => r.userId),
+      );
+      const t = await storeInteractions(tx, track, {
+        usersLocked: true,
+        columns: trackColumns,
+        knownWeeks: this.knownWeeks,
+      });
+      const i = await storeIdentifies(tx, identify, { usersLocked: true });
+      await recordApiHits(tx, apiHits);
+      if (progress)
+        await recordBatchProgress(tx, { ...progress, newestEventAt: newer(t.newest, newestKnown) });
+      return {
+        track: t.inserted,
+        identify: i.inserted,
+        trackRows: track.length,
+        identifyRows: identify.length,
+        newest: t.newest,
+      };
+    }, BATCH_TRANSACTION);
   }
 }

@@ -8,7 +8,7 @@ import {
 import { type InteractionRecord, ROLE_UNSET_HEADER } from '@tracker/schemas';
 import type { KafkaMessage } from 'kafkajs';
 import type { DecodedApiHits, DecodedInteraction } from './decode.js';
-import type { Poison } from './poison.js';
+import { type Poison, poison } from './poison.js';
 
 /** A row to store and the message it came from (dead-lettered if the database refuses the row). */
 export type StoreItem =
@@ -110,4 +110,21 @@ export function nextOffset(offset: string): string {
 export function halves<T>(xs: T[]): [T[], T[]] {
   const mid = Math.ceil(xs.length / 2);
   return [xs.slice(0, mid), xs.slice(mid)];
+}
+
+/**
+ * Moves the track items older than `rawFromMs` (raw_retention.raw_from: their week has been dropped
+ * by retention) to the plan's poison as `expired`: the dead-letter topic keeps them, nothing counts them.
+ */
+export function expireBefore(plan: BatchPlan, rawFromMs: number | null): void {
+  if (rawFromMs === null) return;
+  const from = new Date(rawFromMs).toISOString();
+  plan.items = plan.items.filter((i) => {
+    if (i.kind !== 'track' || i.row.occurredAt >= rawFromMs) return true;
+    const at = new Date(i.row.occurredAt).toISOString();
+    plan.poison.push(
+      poison(i.message, 'expired', 'validate', `occurredAt ${at} is before raw rows are kept (from ${from})`),
+    );
+    return false;
+  });
 }

@@ -197,7 +197,10 @@ describe('outage handling', () => {
     expect(classifyDbError({ code: '57P01' })).toBe('retry'); // admin shutdown
     expect(classifyDbError({ code: '40P01' })).toBe('retry'); // deadlock
     // Prisma Client wraps the SQLSTATE of a refused raw statement in a P2010 error.
-    const viaPrisma = (code: string) => ({ code: 'P2010', meta: { driverAdapterError: { cause: { originalCode: code } } } });
+    const viaPrisma = (code: string) => ({
+      code: 'P2010',
+      meta: { driverAdapterError: { cause: { originalCode: code } } },
+    });
     expect(classifyDbError(viaPrisma('22P02'))).toBe('reject');
     expect(classifyDbError(viaPrisma('40P01'))).toBe('retry');
     expect(classifyDbError({ code: '08006' })).toBe('retry');

@@ -7,7 +7,9 @@ export type PoisonCode =
   | 'avro_decode_failed'
   | 'invalid_record'
   | 'invalid_json'
-  | 'db_rejected';
+  | 'db_rejected'
+  /** Older than the raw rows kept (TRACKER_RETENTION_DAYS): its week's partition has been dropped. */
+  | 'expired';
 
 /** Where it failed (the `dlq-step` header). */
 export type PoisonStep = 'decode' | 'validate' | 'store';

@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import type { ProcessorConfig } from '../config.js';
 import { LagMonitor } from '../consumer/lag-monitor.js';
 import { ProcessorService } from '../consumer/processor.service.js';
+import { RetentionJob } from '../consumer/retention-job.js';
 import { createProcessorMetrics } from '../metrics.js';
 
 declare module 'fastify' {
@@ -46,6 +47,14 @@ export const processorPlugin = fp<ProcessorPluginOptions>(
       metrics,
       logger,
     });
+    const retention = new RetentionJob({
+      prisma: app.db.prisma,
+      pool: app.db.pool,
+      handler: processor.handler,
+      days: config.TRACKER_RETENTION_DAYS,
+      intervalMs: config.PROCESSOR_RETENTION_INTERVAL_MS,
+      logger,
+    });
     app.decorate('processor', processor);
     app.addHook('onReady', async () => {
       const { _max } = await app.db.prisma.interaction.aggregate({ _max: { occurredAt: true } });
@@ -53,11 +62,19 @@ export const processorPlugin = fp<ProcessorPluginOptions>(
         processor.handler.newestMs = _max.occurredAt.getTime();
         metrics.newestEvent.set(_max.occurredAt.getTime() / 1000);
       }
+      // Before consuming: expired rows are told apart from the first batch on. Dropping old
+      // partitions (which may wait for long reads) runs in the background.
+      await retention
+        .refresh()
+        .catch((error: Error) => logger.warn({ msg: 'retention_refresh_failed', err: error.message }));
+      void retention.tick();
+      retention.start();
       processor.start();
       lag.start();
     });
     app.addHook('onClose', async () => {
       await processor.stop();
+      await retention.stop();
       await lag.stop();
       await lag.tick().catch(() => {}); // a last look, so the status shows what was committed
     });

@@ -30,7 +30,7 @@ async function indexesOf(client: pg.PoolClient, tables: string[]): Promise<Index
 /**
  * Recomputes every aggregate and the users table from the raw rows, in one transaction that blocks
  * writers meanwhile. For loading raw rows in bulk (COPY) and for repairing after a reconcile found
- * differences. Returns the row count of each table.
+ * differences. Returns the row count of each table. Refuses once retention has dropped raw rows.
  */
 export async function rebuildAggregates(pool: pg.Pool): Promise<Record<string, number>> {
   // NOTE: a bulk load, not row-by-row maintenance: the indexes (primary keys included) are dropped
@@ -42,6 +42,16 @@ export async function rebuildAggregates(pool: pg.Pool): Promise<Record<string, n
     async (client) => {
       const counts: Record<string, number> = {};
       await client.query('LOCK TABLE interactions, identifies IN SHARE MODE');
+      const { rows: retention } = await client.query<{ raw_from: Date | null }>(
+        'SELECT raw_from FROM raw_retention WHERE id = 1',
+      );
+      const rawFrom = retention[0]?.raw_from;
+      if (rawFrom) {
+        // The aggregates are the only record of what came before: recomputing would erase it.
+        throw new Error(
+          `cannot rebuild the aggregates: raw rows before ${rawFrom.toISOString()} were dropped by retention (TRACKER_RETENTION_DAYS), and the aggregates are all that counts them`,
+        );
+      }
       await client.query(`TRUNCATE ${AGGREGATE_TABLES.join(', ')}`);
       const indexes = await indexesOf(client, AGGREGATE_TABLES);
       for (const ix of indexes) {

@@ -17,9 +17,16 @@ export interface ReconcileTable {
   rows: number;
   /** Rows that differ from the recount (a row can differ in several columns). */
   differences: number;
+  /**
+   * Why the table was not compared: after retention dropped raw rows, all-time totals (per user, page,
+   * the users table…) include rows that no longer exist. Time buckets are compared from rawFrom on.
+   */
+  skipped?: string;
 }
 
 export interface ReconcileResult {
+  /** raw_retention.raw_from: raw rows before it were dropped (null: none were). */
+  rawFrom: Date | null;
   tables: ReconcileTable[];
   /** Every difference found, up to `limit` (default: all). */
   differences: ReconcileDifference[];
@@ -36,25 +43,49 @@ const normalize = (v: unknown): unknown => (v instanceof Date ? v.toISOString() 
  */
 export async function reconcile(pool: pg.Pool, opts: { limit?: number } = {}): Promise<ReconcileResult> {
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
-  const result: ReconcileResult = { tables: [], differences: [], totalDifferences: 0 };
+  const result: ReconcileResult = { rawFrom: null, tables: [], differences: [], totalDifferences: 0 };
   const room = () => (Number.isFinite(limit) ? Math.max(0, limit - result.differences.length) : null);
   return withTransaction(
     pool,
     async (client) => {
+      const { rows: retention } = await client.query<{ raw_from: Date | null }>(
+        'SELECT raw_from FROM raw_retention WHERE id = 1',
+      );
+      const rawFrom = retention[0]?.raw_from ?? null;
+      result.rawFrom = rawFrom;
+      const skip = async (table: string) => {
+        const { rows: size } = await client.query<{ n: number }>(
+          `SELECT count(*)::bigint AS n FROM ${table}`,
+        );
+        result.tables.push({
+          table,
+          rows: size[0]?.n ?? 0,
+          differences: 0,
+          skipped: `all-time totals; raw rows before ${rawFrom!.toISOString()} were dropped (TRACKER_RETENTION_DAYS)`,
+        });
+      };
       for (const def of AGGREGATES) {
+        const timed = def.keys[0] === 'bucket';
+        if (rawFrom && !timed) {
+          await skip(def.table);
+          continue;
+        }
+        // With retention, time buckets from rawFrom on (a week start: every grain's bucket boundary).
+        const since = rawFrom && timed ? ` WHERE bucket >= $1` : '';
         const left = room();
         const { rows } = await client.query<
           Record<string, unknown> & { stored: number | null; expected: number | null; total: number }
         >(
           // A stored row counting 0 is the same as no row (histogram rows may drop to 0 and stay).
-          `WITH e AS (${def.recompute}),
-                  a AS (SELECT * FROM ${def.table} WHERE ${def.present ?? `${def.value} <> 0`})
+          `WITH e AS (SELECT * FROM (${def.recompute}) r${since}),
+                  a AS (SELECT * FROM ${def.table} WHERE ${def.present ?? `${def.value} <> 0`}${since ? ' AND bucket >= $1' : ''})
              SELECT ${def.keys.join(', ')}, a.${def.value} AS stored, e.${def.value} AS expected,
                     count(*) OVER ()::bigint AS total
                FROM a FULL JOIN e USING (${def.keys.join(', ')})
               WHERE a.${def.value} IS DISTINCT FROM e.${def.value}
               ORDER BY ${def.keys.join(', ')}
               ${left === null ? '' : `LIMIT ${left + 1}`}`,
+          since ? [rawFrom] : [],
         );
         const { rows: size } = await client.query<{ n: number }>(
           `SELECT count(*)::bigint AS n FROM ${def.table}`,
@@ -73,6 +104,10 @@ export async function reconcile(pool: pg.Pool, opts: { limit?: number } = {}): P
         result.totalDifferences += total;
       }
 
+      if (rawFrom) {
+        await skip('users');
+        return result;
+      }
       const left = room();
       const cols = USER_COLUMNS;
       const { rows } = await client.query<Record<string, unknown> & { user_id: string; total: number }>(

@@ -2,6 +2,7 @@
 
 import { Prisma, type PrismaSql } from '../client.js';
 import { booleanArray, numberArray, textArray } from '../pg-array.js';
+import { ensureInteractionPartitions, weekStart } from '../retention.js';
 import { AGGREGATES, type AggregateDef, withPrefixes } from './catalog.js';
 import type { IdentifyRow, InteractionRow } from './rows.js';
 
@@ -79,20 +80,25 @@ const interactionInput = (c: string[]) => Prisma.sql`
  */
 export const rawInteractionsInsert = (table: string, columns: string[]) =>
   Prisma.sql`INSERT INTO ${Prisma.raw(table)} (${Prisma.raw(INTERACTION_COLUMNS)}) ${interactionInput(columns)}
-             ON CONFLICT (event_id) DO NOTHING`;
+             ON CONFLICT DO NOTHING`;
 
-// NOTE: every aggregate is fed from `fresh`, the rows this statement actually inserted, so a
-// redelivered event (ON CONFLICT DO NOTHING) changes nothing. Rows are upserted in key order so that
+// NOTE: every aggregate is fed from `fresh`, the rows this statement actually inserted: only events
+// whose id was new to interaction_ids (ON CONFLICT DO NOTHING), so a redelivered event changes nothing. Rows are upserted in key order so that
 // concurrent batches (other partitions, other instances) lock shared rows in the same order. The
 // histogram and population deltas compare the affected users' counts before this statement with
 // after: per page and prefix, the upsert returns the new count and the batch's own count is the
 // difference; per role and action, the users' agg_user_action rows as this statement's snapshot
 // shows them (old_ua, read through the primary key: `= ANY(ids)` rather than a join that may scan the
 // whole table). lockUsers() keeps other transactions off those users meanwhile.
-const STORE_INTERACTIONS_TAIL = Prisma.raw(`), fresh AS (
-    INSERT INTO interactions (${INTERACTION_COLUMNS})
-    SELECT ${INTERACTION_COLUMNS} FROM input ORDER BY event_id
+const STORE_INTERACTIONS_TAIL = Prisma.raw(`), new_ids AS (
+    INSERT INTO interaction_ids (event_id, occurred_at)
+    SELECT event_id, occurred_at FROM input ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
+  ), fresh AS (
+    INSERT INTO interactions (${INTERACTION_COLUMNS})
+    SELECT ${INTERACTION_COLUMNS} FROM input WHERE event_id IN (SELECT event_id FROM new_ids)
+    ORDER BY occurred_at, event_id
     RETURNING event_id, user_id, role, action, page, occurred_at
   ), fresh_prefixes AS (${withPrefixes('fresh')}),
   ${AGGREGATES.filter((d) => d.fromRows)
@@ -186,6 +192,11 @@ export interface StoreOptions {
 export interface StoreInteractionsOptions extends StoreOptions {
   /** interactionColumns(rows), built ahead (the processor does while a batch waits its turn). */
   columns?: string[];
+  /**
+   * Week starts (weekStart) whose raw-row partition is known to exist (the caller ensured them outside
+   * the transaction): not asked for again. Without it, every call ensures every week of its rows.
+   */
+  knownWeeks?: ReadonlySet<number>;
 }
 
 /**
@@ -198,6 +209,9 @@ export async function storeInteractions(
   opts: StoreInteractionsOptions = {},
 ): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
+  const weeks = new Set(rows.map((r) => weekStart(r.occurredAt)));
+  const missing = [...weeks].filter((w) => !opts.knownWeeks?.has(w));
+  if (missing.length > 0) await ensureInteractionPartitions(db, missing);
   return runStore(db, rows, opts, () => storeInteractionsSql(opts.columns ?? interactionColumns(rows)));
 }
 

@@ -88,7 +88,9 @@ async function bounds(
           AND i.occurred_at < ${r.add(pgTime(end), 'timestamptz')}${andClause(conditions(r, 'i', f, 'raw'))}`,
       r.values,
     );
-    return toMs(out[0]?.t ?? null);
+    // No raw row in a non-empty bucket: retention dropped them; the bucket's own edge is exact enough
+    // for the day it falls in (buckets never straddle a day in any zone with a quarter-hour offset).
+    return toMs(out[0]?.t ?? null) ?? (fn === 'min' ? start : end - 1);
   };
   const [min, max] = await Promise.all([
     f.from === null ? refine('min', lo) : Promise.resolve(null),
