@@ -1,4 +1,4 @@
-import { type InteractionRow, toInteractionRow } from '@tracker/db';
+import { ensureInteractionPartitions, type InteractionRow, toInteractionRow } from '@tracker/db';
 import { buildInteraction, createTestDatabase, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyInteractions } from './copy-binary.js';
@@ -10,6 +10,10 @@ beforeAll(async () => {
 afterAll(async () => db?.drop());
 
 async function copy(rows: InteractionRow[]): Promise<void> {
+  await ensureInteractionPartitions(
+    db.prisma,
+    rows.map((r) => r.occurredAt),
+  );
   const client = await db.pool.connect();
   try {
     await copyInteractions(client, 'interactions', rows);

@@ -602,6 +602,27 @@ describe('dashboard on a seeded database', () => {
     });
   });
 
+  it('says since when raw rows are kept once retention has dropped older ones', async () => {
+    await readyState(page);
+    expect(await page.isVisible('#retention-note')).toBe(false);
+    await seeded.pool.query(`UPDATE raw_retention SET raw_from = '2026-05-18T00:00:00Z' WHERE id = 1`);
+    try {
+      await waitFor(() => page.isVisible('#retention-note'), {
+        timeoutMs: LIVE_TIMEOUT_MS,
+        what: 'the retention note',
+      });
+      expect(await page.textContent('#retention-note')).toMatch(
+        /Raw interactions \(this table and exports\) are kept from .*2026.*statistics and charts include everything before/,
+      );
+    } finally {
+      await seeded.pool.query('UPDATE raw_retention SET raw_from = NULL WHERE id = 1');
+    }
+    await waitFor(async () => !(await page.isVisible('#retention-note')), {
+      timeoutMs: LIVE_TIMEOUT_MS,
+      what: 'the note to go',
+    });
+  });
+
   it('keeps the numbers and says so when the query service goes down, then recovers', async () => {
     const own = await startQuery(seeded.url);
     const port = Number(new URL(own.base).port);

@@ -80,6 +80,12 @@ export async function* readEvents(
  * with a `pad` of `padBytes` characters: large tables for export tests (no aggregates).
  */
 export async function insertBulkInteractions(pool: pg.Pool, rows: number, padBytes = 100): Promise<void> {
+  // The weeks' raw-row partitions first (one instant per day of the span is enough).
+  await pool.query(
+    `SELECT ensure_interaction_partitions(ARRAY(SELECT generate_series(
+       timestamptz '2025-01-01', timestamptz '2025-01-01' + $1::int * interval '1 second', interval '1 day')))`,
+    [rows],
+  );
   await pool.query(
     `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, properties,
                                kafka_partition, kafka_offset)

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { recordLag } from '@tracker/db';
+import { ensureInteractionPartitions, recordLag } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
 import { buildInteraction, createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,7 @@ describe('GET /api/stream', () => {
 
     // A row whose transaction committed late (stored_at behind what the feed has seen) still arrives, once.
     const late = buildInteraction({ userId: 'u-late', page: '/docs/late' });
+    await ensureInteractionPartitions(db.prisma, [Date.now()]);
     await db.pool.query(
       `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, kafka_partition,
                                  kafka_offset, stored_at)

@@ -1,4 +1,5 @@
 import type { PrismaClient, PrismaSql } from './client.js';
+import { rawRowsFrom } from './retention.js';
 
 /** Progress of one partition as the processor last recorded it (table pipeline_status). */
 export interface PartitionStatus {
@@ -31,6 +32,8 @@ export interface PipelineStatus {
   updatedAt: Date | null;
   /** How far the server read is behind its primary (readReplicaDelay); null when it is the primary. */
   replicaDelayMs: number | null;
+  /** Since when raw interactions are kept (rawRowsFrom); null: all of them. */
+  rawRowsFrom: Date | null;
 }
 
 /** Records, inside a batch's transaction, that a partition's batch up to `nextOffset` is stored. */
@@ -100,13 +103,14 @@ export async function readPipelineStatus(
             SELECT consumer_group FROM g
              WHERE seen >= (SELECT max(seen) FROM g) - make_interval(mins => ${STALE_GROUP_MINUTES})`
         ).map((g) => g.consumer_group);
-  const [rows, newest, replicaDelayMs] = await Promise.all([
+  const [rows, newest, replicaDelayMs, rawFrom] = await Promise.all([
     prisma.pipelineStatus.findMany({
       where: { consumerGroup: { in: groups } },
       orderBy: [{ consumerGroup: 'asc' }, { topic: 'asc' }, { partition: 'asc' }],
     }),
     prisma.interaction.aggregate({ _max: { occurredAt: true } }),
     readReplicaDelay(prisma),
+    rawRowsFrom(prisma),
   ]);
   const num = (v: bigint | null) => (v === null ? null : Number(v));
   const partitions = rows.map((r) => ({
@@ -132,6 +136,7 @@ export async function readPipelineStatus(
     newestEventAt: newest._max.occurredAt ?? null,
     updatedAt: updated.length > 0 ? new Date(Math.min(...updated)) : null,
     replicaDelayMs,
+    rawRowsFrom: rawFrom,
   };
 }
 

@@ -39,7 +39,7 @@ export async function ensureInteractionPartitions(
 }
 
 /** Since when raw rows are kept: null while retention has removed nothing (all kept). */
-export async function rawRowsFrom(db: PrismaSql): Promise<Date | null> {
+export async function rawRowsFrom(db: Pick<PrismaSql, '$queryRaw'>): Promise<Date | null> {
   const out = await db.$queryRaw<
     { raw_from: Date | null }[]
   >`SELECT raw_from FROM raw_retention WHERE id = 1`;

@@ -1,4 +1,4 @@
-import { createPrisma } from '@tracker/db';
+import { createPrisma, ensureInteractionPartitions } from '@tracker/db';
 import { INTERACTION_SUBJECT, type InteractionRecord, interactionAvroSchema } from '@tracker/schemas';
 import {
   buildInteraction,
@@ -65,6 +65,8 @@ describe('an interaction end to end: registry, Kafka, consumer, PostgreSQL', () 
       eachMessage: async ({ message, partition }) => {
         expect(InteractionSerde.schemaIdOf(message.value)).toBe(schemaId);
         const record = await serde.decode(message.value);
+        // The week's raw-row partition (storeInteractions does this itself; a bare create does not).
+        await ensureInteractionPartitions(prisma, [record.occurredAt]);
         await prisma.interaction.create({
           data: {
             eventId: record.eventId,

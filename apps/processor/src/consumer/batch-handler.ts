@@ -3,8 +3,10 @@ import {
   interactionColumns,
   lockUsers,
   type PrismaClient,
+  rawRowsFrom,
   recordApiHits,
   recordBatchProgress,
+  sqlStateOf,
   storeIdentifies,
   storeInteractions,
   weekStart,
@@ -27,6 +29,9 @@ import { type DecodedInteraction, decodeApiHits, decodeInteraction } from './dec
 import { buildDlqMessage } from './dlq.js';
 import { type Poison, poison } from './poison.js';
 import { type BackoffOptions, classifyDbError, type Failure, type OutageClock, withRetry } from './retry.js';
+
+/** SQLSTATE of a row no partition of interactions takes (check_violation). */
+const NO_PARTITION = '23514';
 
 /** How long a batch waits for a connection, and may take in all, before it is rolled back and retried. */
 const BATCH_TRANSACTION = { maxWait: 5_000, timeout: 120_000 };
@@ -315,7 +320,7 @@ export class BatchHandler {
       } catch (error) {
         if (classifyDbError(error) !== 'reject') throw error;
         if (chunk.length === 1) {
-          total.rejected.push(poison(chunk[0]!.message, 'db_rejected', 'store', (error as Error).message));
+          total.rejected.push(await this.rejection(chunk[0]!, error as Error));
           return;
         }
         const [a, b] = halves(chunk);
@@ -326,6 +331,23 @@ export class BatchHandler {
     await isolate(items);
     await retry('database', () => this.transaction([], progress, total.newest), classifyDbError);
     return total;
+  }
+
+  /**
+   * Why the database refused one item: `expired` when its week's partition was dropped by retention
+   * meanwhile (another instance moved raw_from since this one last read it), else `db_rejected`.
+   */
+  private async rejection(item: StoreItem, error: Error): Promise<Poison> {
+    if (item.kind === 'track' && sqlStateOf(error) === NO_PARTITION) {
+      const from = await rawRowsFrom(this.o.prisma).catch(() => null);
+      if (from !== null) {
+        this.rawFromMs = Math.max(this.rawFromMs ?? 0, from.getTime());
+        const plan: BatchPlan = { items: [item], poison: [], duplicatesInBatch: 0 };
+        expireBefore(plan, this.rawFromMs);
+        if (plan.poison[0]) return plan.poison[0];
+      }
+    }
+    return poison(item.message, 'db_rejected', 'store', error.message);
   }
 
   /** `trackColumns`: interactionColumns() of the items' track rows, when already built. */

@@ -26,6 +26,11 @@ export interface Lag {
    * above is as of that long ago. null when the reads go to the primary.
    */
   replicaDelayMs: number | null;
+  /**
+   * Since when raw interactions (the table, exports) are kept: TRACKER_RETENTION_DAYS dropped the
+   * older ones (statistics and charts still count them). null: every raw row is kept.
+   */
+  rawRowsFrom: string | null;
   at: string;
 }
 
@@ -51,6 +56,7 @@ export async function readLag(prisma: PrismaClient): Promise<Lag> {
     newestEventAt: iso(status.newestEventAt),
     newestEventAgeMs: status.newestEventAt ? Math.max(0, now - status.newestEventAt.getTime()) : null,
     replicaDelayMs: status.replicaDelayMs,
+    rawRowsFrom: iso(status.rawRowsFrom),
     at: new Date(now).toISOString(),
   };
 }

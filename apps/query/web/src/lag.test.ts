@@ -20,6 +20,15 @@ describe('parseLag', () => {
     });
   });
 
+  it('passes on since when raw rows are kept, and nothing for a missing or bad value', () => {
+    expect(parseLag({ ...fresh, rawRowsFrom: '2026-05-18T00:00:00.000Z' })?.rawRowsFrom).toBe(
+      '2026-05-18T00:00:00.000Z',
+    );
+    expect(parseLag({ ...fresh, rawRowsFrom: null })?.rawRowsFrom).toBeNull();
+    expect(parseLag({ ...fresh, rawRowsFrom: 'yesterday' })?.rawRowsFrom).toBeNull();
+    expect(parseLag(fresh)?.rawRowsFrom).toBeNull();
+  });
+
   it('still shows a large backlog, and ignores payloads that are not lag events', () => {
     expect(parseLag({ ...fresh, consumerLag: 5000 })?.lagging).toBe(true);
     expect(parseLag('nope')).toBeNull();

@@ -9,6 +9,8 @@ export interface Lag {
   sinceBatchMs: number | null;
   /** How far the read replica the numbers come from is behind the primary; null without a replica. */
   replicaDelayMs: number | null;
+  /** Since when raw rows (the table, exports) are kept, as an ISO instant; null: all are kept. */
+  rawRowsFrom: string | null;
 }
 
 /** A backlog this large is a delay whatever else is going on. */
@@ -53,5 +55,6 @@ export function parseLag(data: unknown): Lag | null {
             sinceBatchMs === null ||
             sinceBatchMs > LAG_STALL_MS ||
             (ageMs !== null && ageMs > LAG_STALE_MS)));
-  return { lagging, consumerLag, ageMs, sinceBatchMs, replicaDelayMs };
+  const rawRowsFrom = time(d.rawRowsFrom) === null ? null : new Date(time(d.rawRowsFrom)!).toISOString();
+  return { lagging, consumerLag, ageMs, sinceBatchMs, replicaDelayMs, rawRowsFrom };
 }

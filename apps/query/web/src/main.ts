@@ -299,6 +299,7 @@ function showMode(live: LiveMode): void {
 function showLag(data: unknown): void {
   const lag = parseLag(data);
   if (!lag) return;
+  showRetention(lag.rawRowsFrom);
   const notice = byId('lag-notice');
   notice.hidden = !lag.lagging;
   if (!lag.lagging) return;
@@ -313,6 +314,15 @@ function showLag(data: unknown): void {
   if (lag.ageMs !== null) parts.push(`the newest stored event is ${formatAge(lag.ageMs)} old`);
   byId('lag-text').textContent =
     `${parts.join('; ') || 'Events are being stored with a delay'}. The numbers catch up on their own.`;
+}
+
+/** Under the table: since when raw rows are kept, when retention has dropped older ones. */
+function showRetention(rawRowsFrom: string | null): void {
+  const note = byId('retention-note');
+  note.hidden = rawRowsFrom === null;
+  if (rawRowsFrom === null) return;
+  const from = new Date(rawRowsFrom).toLocaleDateString(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
+  note.textContent = `Raw interactions (this table and exports) are kept from ${from} (UTC); statistics and charts include everything before.`;
 }
 
 // ---------------------------------------------------------------- filters and URL
