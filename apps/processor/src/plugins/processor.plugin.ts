@@ -13,6 +13,9 @@ declare module 'fastify' {
   }
 }
 
+/** How long start-up waits for the first partition/raw_from refresh before consuming anyway. */
+const REFRESH_WAIT_MS = 10_000;
+
 export interface ProcessorPluginOptions {
   config: ProcessorConfig;
   onFatal: (error: Error) => void;
@@ -62,11 +65,24 @@ export const processorPlugin = fp<ProcessorPluginOptions>(
         processor.handler.newestMs = _max.occurredAt.getTime();
         metrics.newestEvent.set(_max.occurredAt.getTime() / 1000);
       }
-      // Before consuming: expired rows are told apart from the first batch on. Dropping old
-      // partitions (which may wait for long reads) runs in the background.
-      await retention
+      // Before consuming (at most REFRESH_WAIT_MS: housekeeping must not hold start-up), so that
+      // expired rows are told apart from the first batch on; a row the database refuses for want of
+      // its partition is still told apart later. Dropping old partitions runs in the background.
+      const refreshed = retention
         .refresh()
-        .catch((error: Error) => logger.warn({ msg: 'retention_refresh_failed', err: error.message }));
+        .then(() => true)
+        .catch((error: Error) => {
+          logger.warn({ msg: 'retention_refresh_failed', err: error.message });
+          return true;
+        });
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), REFRESH_WAIT_MS);
+      });
+      if (!(await Promise.race([refreshed, waited]))) {
+        logger.warn({ msg: 'retention_refresh_slow', waitedMs: REFRESH_WAIT_MS });
+      }
+      clearTimeout(timer);
       void retention.tick();
       retention.start();
       processor.start();
