@@ -52,7 +52,7 @@ const background: Plugin = {
   },
 };
 
-function draw(width: number, height: number, config: ChartConfiguration): Canvas {
+export function draw(width: number, height: number, config: ChartConfiguration): Canvas {
   const canvas = createCanvas(width, height);
   const chart = new Chart(
     canvas.getContext('2d') as unknown as ConstructorParameters<typeof Chart>[0],

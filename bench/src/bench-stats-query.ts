@@ -25,6 +25,7 @@ import { sitePages } from './seed-model.js';
 
 /** Bump when the generated data changes, so a kept database is loaded again. */
 // 2: rows stored in time order, as the processor stores live traffic (version 1 was in random order).
+// 3: interactions partitioned by week, ids in interaction_ids.
 const DATA_VERSION = 3;
 const DAYS = 90;
 const ACTIONS = [
