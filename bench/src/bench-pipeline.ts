@@ -88,7 +88,9 @@ async function runProcessors(
   const groupId = `${ctx.tag}_${phase}_${instances}`;
   ctx.topics.forgetGroup(groupId);
   const pool = ctx.db.pool;
-  await pool.query(`TRUNCATE interactions, identifies, pipeline_status, ${AGGREGATE_TABLES.join(', ')}`);
+  await pool.query(
+    `TRUNCATE interactions, interaction_ids, identifies, pipeline_status, ${AGGREGATE_TABLES.join(', ')}`,
+  );
   await settle(phase);
   log(`${phase}: starting ${instances} processor${instances > 1 ? 's' : ''}`);
   const admin = ctx.topics.kafka.admin();

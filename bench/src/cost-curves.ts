@@ -123,7 +123,8 @@ async function main(files: string[]): Promise<void> {
   const results = new URL('../results/', import.meta.url).pathname;
   await writeFile(join(results, 'cost-curves.json'), `${JSON.stringify(curves, null, 2)}\n`);
   const dates = rows.map((r) => r.at).sort();
-  const subtitle = `measured ${dates[0]?.slice(0, 16)} – ${dates.at(-1)?.slice(0, 16)} UTC on 2 shared cores`;
+  const when = (iso: string | undefined) => iso?.slice(0, 16).replace('T', ' ');
+  const subtitle = `measured ${when(dates[0])} – ${when(dates.at(-1))} UTC on 2 shared cores`;
   await writeFile(join(results, 'cost-curves.png'), await renderCostCurves(curves, subtitle));
   console.log(`wrote ${join(results, 'cost-curves.json')} and cost-curves.png`);
 }

@@ -5,8 +5,12 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { ProcessorConfig } from '../config.js';
 import type { ProcessorMetrics } from '../metrics.js';
 import { BatchHandler, type DeadLetterSink, type PreparedBatch } from './batch-handler.js';
+import { PendingCommits } from './pending-commits.js';
 import { OutageClock, OutageTooLongError, RetryAbortedError } from './retry.js';
 import { StoreQueue } from './store-queue.js';
+
+/** A failed commit is tried again this much later (and after the next join). */
+const COMMIT_RETRY_MS = 2_000;
 
 /** How often `group_join_waiting` is logged while the consumer waits for its partitions. */
 const JOIN_WAITING_LOG_MS = 10_000;
@@ -34,6 +38,10 @@ export class ProcessorService {
   readonly handler: BatchHandler;
   readonly #abort = new AbortController();
   readonly #queue: StoreQueue;
+  readonly #pendingCommits = new PendingCommits();
+  /** The partitions of the last join (topic → partitions). */
+  #assignment: Record<string, number[]> = {};
+  #commitRetry: NodeJS.Timeout | undefined;
   /** Why the consumer is not consuming, undefined while it is a member with its assignment. */
   #notReady: string | undefined = 'not started';
   /** Since when it waits to (re)join the group (group_join_waiting), undefined when it does not. */
@@ -85,6 +93,8 @@ export class ProcessorService {
         memberId: e.payload.memberId,
         assigned,
       });
+      this.#assignment = e.payload.memberAssignment;
+      if (this.#pendingCommits.size > 0) void this.#retryFailedCommits(this.#assignment);
     });
     this.consumer.on(REBALANCING, () => this.#waiting('rebalancing: waiting for partition assignment'));
     this.consumer.on(STOP, () => {
@@ -191,12 +201,30 @@ export class ProcessorService {
     if (accepted) payload.resolveOffset(batch.last);
   }
 
-  /** Called by a queued batch once stored. A failed commit is made good by the partition's next one. */
+  /**
+   * Called by a queued batch once stored. A failed commit is made good by the partition's next one,
+   * or tried again once the consumer has rejoined (PendingCommits).
+   */
   async #commit(topic: string, partition: number, offset: string): Promise<void> {
     try {
       await this.consumer.commitOffsets([{ topic, partition, offset }]);
+      this.#pendingCommits.committed({ topic, partition, offset });
     } catch (error) {
+      this.#pendingCommits.failed({ topic, partition, offset });
       this.o.logger.warn({ msg: 'commit_failed', topic, partition, offset, err: (error as Error).message });
+      // Also a little later, in case the join that follows a rebalance came before this failure.
+      this.#commitRetry ??= setTimeout(() => {
+        this.#commitRetry = undefined;
+        if (!this.#stopping) void this.#retryFailedCommits(this.#assignment);
+      }, COMMIT_RETRY_MS).unref();
+    }
+  }
+
+  /** After a (re)join: the commits that failed for partitions this member still owns, again. */
+  async #retryFailedCommits(assignment: Record<string, number[]>): Promise<void> {
+    for (const p of this.#pendingCommits.takeFor(assignment)) {
+      this.o.logger.info({ msg: 'commit_retried', ...p });
+      await this.#commit(p.topic, p.partition, p.offset);
     }
   }
 
