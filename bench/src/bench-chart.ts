@@ -212,20 +212,29 @@ function memoryChart(rows: BenchRow[]): Canvas {
   } as ChartConfiguration);
 }
 
-/** The whole picture as PNG bytes. `subtitle` carries the date and load average. */
-export async function renderChart(rows: BenchRow[], subtitle: string): Promise<Buffer> {
-  const width = 1680;
-  const height = 60 + 420 + 20 + 300 + 20;
+/** A white picture with a title and a subtitle line at the top, for charts to be drawn into. */
+export function titledCanvas(width: number, height: number, title: string, subtitle: string) {
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, width, height);
   ctx.fillStyle = '#111';
   ctx.font = 'bold 20px DejaVu Sans, sans-serif';
-  ctx.fillText('Interaction tracker benchmarks', 20, 28);
+  ctx.fillText(title, 20, 28);
   ctx.font = '14px DejaVu Sans, sans-serif';
   ctx.fillStyle = '#444';
   ctx.fillText(subtitle, 20, 50);
+  return { canvas, ctx };
+}
+
+/** The whole picture as PNG bytes. `subtitle` carries the date and load average. */
+export async function renderChart(rows: BenchRow[], subtitle: string): Promise<Buffer> {
+  const { canvas, ctx } = titledCanvas(
+    1680,
+    60 + 420 + 20 + 300 + 20,
+    'Interaction tracker benchmarks',
+    subtitle,
+  );
   ctx.drawImage(ratioChart(rows), 20, 60);
   ctx.drawImage(latencyChart(rows), 660, 60);
   ctx.drawImage(memoryChart(rows), 20, 500);

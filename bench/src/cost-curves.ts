@@ -6,9 +6,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCanvas } from '@napi-rs/canvas';
 import type { ChartConfiguration } from 'chart.js';
-import { draw } from './bench-chart.js';
+import { draw, titledCanvas } from './bench-chart.js';
 import type { BenchRow } from './bench-report.js';
 
 /** The stats_query variants on the curve, and their labels. */
@@ -101,16 +100,7 @@ export async function renderCostCurves(c: CostCurves, subtitle: string): Promise
       },
     },
   } as ChartConfiguration);
-  const canvas = createCanvas(1640, 500);
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, 1640, 500);
-  ctx.fillStyle = '#111';
-  ctx.font = 'bold 20px DejaVu Sans, sans-serif';
-  ctx.fillText('Interaction tracker: cost curves', 20, 28);
-  ctx.font = '14px DejaVu Sans, sans-serif';
-  ctx.fillStyle = '#444';
-  ctx.fillText(subtitle, 20, 50);
+  const { canvas, ctx } = titledCanvas(1640, 500, 'Interaction tracker: cost curves', subtitle);
   ctx.drawImage(statsChart, 20, 70);
   ctx.drawImage(pipelineChart, 830, 70);
   return canvas.encode('png');

@@ -18,6 +18,7 @@ import type { ProcessorMetrics } from '../metrics.js';
 import {
   type BatchPlan,
   expireBefore,
+  expiredPoison,
   halves,
   nextOffset,
   planApiHits,
@@ -105,7 +106,7 @@ export class BatchHandler {
   newestMs = 0;
   /** raw_retention.raw_from (ms) as last read: older track rows are dead-lettered as expired. */
   rawFromMs: number | null = null;
-  /** Weeks whose raw-row partition exists (storeInteractions asks the database for the others). */
+  /** Weeks whose raw-row partition this instance has ensured (ensurePartitions asks for the others). */
   readonly knownWeeks = new Set<number>();
 
   constructor(private readonly o: BatchHandlerOptions) {}
@@ -342,9 +343,8 @@ export class BatchHandler {
       const from = await rawRowsFrom(this.o.prisma).catch(() => null);
       if (from !== null) {
         this.rawFromMs = Math.max(this.rawFromMs ?? 0, from.getTime());
-        const plan: BatchPlan = { items: [item], poison: [], duplicatesInBatch: 0 };
-        expireBefore(plan, this.rawFromMs);
-        if (plan.poison[0]) return plan.poison[0];
+        const expired = expiredPoison(item, this.rawFromMs);
+        if (expired) return expired;
       }
     }
     return poison(item.message, 'db_rejected', 'store', error.message);
@@ -373,7 +373,7 @@ export class BatchHandler {
       const t = await storeInteractions(tx, track, {
         usersLocked: true,
         columns: trackColumns,
-        knownWeeks: this.knownWeeks,
+        partitionsEnsured: true,
       });
       const i = await storeIdentifies(tx, identify, { usersLocked: true });
       await recordApiHits(tx, apiHits);

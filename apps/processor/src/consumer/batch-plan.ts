@@ -118,13 +118,22 @@ export function halves<T>(xs: T[]): [T[], T[]] {
  */
 export function expireBefore(plan: BatchPlan, rawFromMs: number | null): void {
   if (rawFromMs === null) return;
-  const from = new Date(rawFromMs).toISOString();
   plan.items = plan.items.filter((i) => {
-    if (i.kind !== 'track' || i.row.occurredAt >= rawFromMs) return true;
-    const at = new Date(i.row.occurredAt).toISOString();
-    plan.poison.push(
-      poison(i.message, 'expired', 'validate', `occurredAt ${at} is before raw rows are kept (from ${from})`),
-    );
-    return false;
+    const expired = expiredPoison(i, rawFromMs);
+    if (expired) plan.poison.push(expired);
+    return !expired;
   });
+}
+
+/** An `expired` poison for a track item older than `rawFromMs`; null for any other item. */
+export function expiredPoison(item: StoreItem, rawFromMs: number): Poison | null {
+  if (item.kind !== 'track' || item.row.occurredAt >= rawFromMs) return null;
+  const at = new Date(item.row.occurredAt).toISOString();
+  const from = new Date(rawFromMs).toISOString();
+  return poison(
+    item.message,
+    'expired',
+    'validate',
+    `occurredAt ${at} is before raw rows are kept (from ${from})`,
+  );
 }

@@ -2,7 +2,7 @@
 
 import { Prisma, type PrismaSql } from '../client.js';
 import { booleanArray, numberArray, textArray } from '../pg-array.js';
-import { ensureInteractionPartitions, weekStart } from '../retention.js';
+import { ensureInteractionPartitions } from '../retention.js';
 import { AGGREGATES, type AggregateDef, withPrefixes } from './catalog.js';
 import type { IdentifyRow, InteractionRow } from './rows.js';
 
@@ -193,10 +193,10 @@ export interface StoreInteractionsOptions extends StoreOptions {
   /** interactionColumns(rows), built ahead (the processor does while a batch waits its turn). */
   columns?: string[];
   /**
-   * Week starts (weekStart) whose raw-row partition is known to exist (the caller ensured them outside
-   * the transaction): not asked for again. Without it, every call ensures every week of its rows.
+   * The caller has ensured the rows' raw-row partitions (ensureInteractionPartitions), outside the
+   * transaction: the processor does, before each batch. Otherwise this call ensures them first.
    */
-  knownWeeks?: ReadonlySet<number>;
+  partitionsEnsured?: boolean;
 }
 
 /**
@@ -209,9 +209,12 @@ export async function storeInteractions(
   opts: StoreInteractionsOptions = {},
 ): Promise<StoreResult> {
   if (rows.length === 0) return { inserted: 0, newest: null };
-  const weeks = new Set(rows.map((r) => weekStart(r.occurredAt)));
-  const missing = [...weeks].filter((w) => !opts.knownWeeks?.has(w));
-  if (missing.length > 0) await ensureInteractionPartitions(db, missing);
+  if (!opts.partitionsEnsured) {
+    await ensureInteractionPartitions(
+      db,
+      rows.map((r) => r.occurredAt),
+    );
+  }
   return runStore(db, rows, opts, () => storeInteractionsSql(opts.columns ?? interactionColumns(rows)));
 }
 
