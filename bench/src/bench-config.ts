@@ -33,7 +33,9 @@ export const BenchEnvSchema = Type.Object({
     default: fileURLToPath(new URL('../results', import.meta.url)),
   }),
   BENCH_LOG_DIR: Type.String({ default: fileURLToPath(new URL('../../.local/logs/bench', import.meta.url)) }),
-  /** Extra node flags for every service process (tuning experiments, e.g. --max-semi-space-size=32). */
+  /** The services' shipped node flags (./tracker bench passes its DEFAULT_SERVICE_NODE_OPTIONS). */
+  TRACKER_NODE_OPTIONS: Type.String({ default: '' }),
+  /** Node flags added after those for every service process (tuning experiments, e.g. --max-semi-space-size=32). */
   BENCH_SERVICE_NODE_OPTIONS: Type.Optional(Type.String({ minLength: 1 })),
   /** Extra environment for every service process, `KEY=VALUE,KEY=VALUE` (settings experiments). */
   BENCH_SERVICE_ENV: Type.Array(Type.String({ pattern: '^[A-Z][A-Z0-9_]*=.*$' }), { default: [] }),
@@ -196,7 +198,8 @@ export function loadBenchOptions(
     resultsDir: e.BENCH_RESULTS_DIR,
     logDir: e.BENCH_LOG_DIR,
     cpuProfDir: e.BENCH_CPU_PROF_DIR,
-    serviceNodeOptions: e.BENCH_SERVICE_NODE_OPTIONS,
+    serviceNodeOptions:
+      [e.TRACKER_NODE_OPTIONS, e.BENCH_SERVICE_NODE_OPTIONS].filter((o) => o?.trim()).join(' ') || undefined,
     serviceEnv: Object.fromEntries(
       e.BENCH_SERVICE_ENV.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
     ),

@@ -217,6 +217,18 @@ describe('loadBenchOptions', () => {
     expect(() => loadBenchOptions([], { BENCH_SERVICE_ENV: 'lower=1' })).toThrow(/BENCH_SERVICE_ENV/);
   });
 
+  it("gives the services ./tracker's node flags, then BENCH_SERVICE_NODE_OPTIONS", () => {
+    const both = loadBenchOptions([], {
+      TRACKER_NODE_OPTIONS: '--max-semi-space-size=16',
+      BENCH_SERVICE_NODE_OPTIONS: '--max-old-space-size=128',
+    });
+    if (typeof both === 'string') throw new Error(`unexpected ${both}`);
+    expect(both.serviceNodeOptions).toBe('--max-semi-space-size=16 --max-old-space-size=128');
+    const none = loadBenchOptions([], { TRACKER_NODE_OPTIONS: '' });
+    if (typeof none === 'string') throw new Error(`unexpected ${none}`);
+    expect(none.serviceNodeOptions).toBeUndefined();
+  });
+
   it('refuses unknown benchmarks and flags', () => {
     expect(() => loadBenchOptions(['--only', 'nope'], {})).toThrow(/unknown benchmark nope/);
     expect(() => loadBenchOptions([], { BENCH_ONLY: 'pipeline,bogus' })).toThrow(/bogus/);

@@ -158,6 +158,7 @@ function emitMemory(phase: string[]): void {
           service: m.service,
           during: m.during,
           sampledPeakMb: Math.round(m.sampledPeakMb),
+          nodeOptions: opts.serviceNodeOptions ?? '',
           measured: 'VmHWM of the child process (/proc/<pid>/status) when it was stopped',
           ...(m.service === 'ingest' && baseline
             ? { baselineWhat: 'the ingest_single baseline server (no Kafka)' }

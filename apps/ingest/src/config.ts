@@ -61,6 +61,11 @@ export const IngestEnvSchema = Type.Object({
   INGEST_IMPORT_MAX_REJECTIONS: Type.Integer({ minimum: 0, default: 100 }),
   INGEST_PRODUCER_LINGER_MS: Type.Integer({ minimum: 0, default: 2 }),
   INGEST_PRODUCER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  /**
+   * Most bytes of encoded events waiting for Kafka's acknowledgement; past it requests get 503
+   * INGEST_BUSY with Retry-After (nothing is written) instead of the queue growing with the load.
+   */
+  INGEST_PRODUCER_QUEUE_MAX_BYTES: Type.Integer({ minimum: 65_536, default: 32 * 1024 * 1024 }),
   /** The interactions producer's kafkajs work on a worker thread of its own (see ThreadProducer). */
   INGEST_PRODUCER_THREAD: Type.Boolean({ default: true }),
   INGEST_RETRY_AFTER_S: Type.Integer({ minimum: 1, default: 5 }),

@@ -1,7 +1,11 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The ingest service's own Prometheus metrics, on the registry packages/http serves at /metrics. */
-export function createIngestMetrics(registry: Registry, healthy: () => boolean) {
+export function createIngestMetrics(
+  registry: Registry,
+  healthy: () => boolean,
+  queuedBytes: () => number = () => 0,
+) {
   return {
     accepted: new Counter({
       name: 'ingest_events_accepted_total',
@@ -20,6 +24,20 @@ export function createIngestMetrics(registry: Registry, healthy: () => boolean) 
       help: 'Events answered 503 because Kafka did not acknowledge them, by route',
       labelNames: ['route'] as const,
       registers: [registry],
+    }),
+    busy: new Counter({
+      name: 'ingest_events_busy_total',
+      help: 'Events answered 503 INGEST_BUSY because INGEST_PRODUCER_QUEUE_MAX_BYTES was reached, by route',
+      labelNames: ['route'] as const,
+      registers: [registry],
+    }),
+    producerQueuedBytes: new Gauge({
+      name: 'ingest_producer_queued_bytes',
+      help: 'Bytes of encoded events waiting for Kafka to acknowledge them (INGEST_PRODUCER_QUEUE_MAX_BYTES bounds it)',
+      registers: [registry],
+      collect() {
+        this.set(queuedBytes());
+      },
     }),
     produceSeconds: new Histogram({
       name: 'ingest_produce_duration_seconds',

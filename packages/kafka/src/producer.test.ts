@@ -1,6 +1,12 @@
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { BatchingProducer, BrokerUnavailableError, messageBytes, type OutgoingMessage } from './producer.js';
+import {
+  BatchingProducer,
+  BrokerUnavailableError,
+  messageBytes,
+  type OutgoingMessage,
+  ProducerBusyError,
+} from './producer.js';
 
 /** A fake kafkajs client: records every send, fails while `down` is true. */
 function fakeKafka() {
@@ -178,5 +184,44 @@ describe('BatchingProducer', () => {
     await pending;
     expect(state.sends).toEqual([2]);
     await expect(p.send([msg(3)])).rejects.toBeInstanceOf(BrokerUnavailableError);
+  });
+
+  it('refuses a send past maxQueuedBytes while others wait, stays healthy, and takes sends again once acknowledged', async () => {
+    const { kafka, state } = fakeKafka();
+    state.sendDelayMs = 40;
+    const big = (i: number) => ({ key: `u${i}`, value: Buffer.alloc(400) });
+    const size = messageBytes(big(1)); // 435: key, value, framing
+    const p = new BatchingProducer(kafka, { topic: 't', lingerMs: 1, maxQueuedBytes: 2 * size + 10 });
+    await p.connect();
+    const first = p.send([big(1)]);
+    const second = p.send([big(2)]);
+    expect(p.outstandingBytes).toBe(2 * size);
+    const third = p.send([big(3)]);
+    await expect(third).rejects.toBeInstanceOf(ProducerBusyError);
+    await expect(third).rejects.toThrow(`${2 * size} bytes already wait`);
+    expect(p.healthy).toBe(true);
+    await Promise.all([first, second]);
+    expect(p.outstandingBytes).toBe(0);
+    await p.send([big(4)]);
+    expect(state.sends.reduce((a, b) => a + b, 0)).toBe(3); // the refused one never went out
+    await p.close();
+  });
+
+  it('takes a send larger than maxQueuedBytes when nothing waits, and frees its bytes when it fails', async () => {
+    const { kafka, state } = fakeKafka();
+    const p = new BatchingProducer(kafka, {
+      topic: 't',
+      lingerMs: 1,
+      maxQueuedBytes: 100,
+      timeoutMs: 50,
+      probeIntervalMs: 10_000,
+    });
+    await p.connect();
+    await p.send([msg(1), msg(2), msg(3), msg(4)]); // 4 × 36 bytes > 100
+    expect(state.sends).toEqual([4]);
+    state.neverAck = true;
+    await expect(p.send([msg(5), msg(6), msg(7)])).rejects.toBeInstanceOf(BrokerUnavailableError);
+    expect(p.outstandingBytes).toBe(0);
+    await p.close();
   });
 });

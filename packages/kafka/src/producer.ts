@@ -13,6 +13,11 @@ export class BrokerUnavailableError extends Error {
   override name = 'BrokerUnavailableError';
 }
 
+/** More bytes wait for Kafka's acknowledgement than maxQueuedBytes: refused, nothing was sent. */
+export class ProducerBusyError extends Error {
+  override name = 'ProducerBusyError';
+}
+
 export interface OutgoingMessage {
   /** Usually a string (userId); Buffer or null to forward a message as it was (dead-lettering). */
   key: string | Buffer | null;
@@ -34,6 +39,11 @@ export interface BatchingProducerOptions {
   maxBatchBytes?: number;
   /** A send not acknowledged within this many ms fails with BrokerUnavailableError. Default 5000. */
   timeoutMs?: number;
+  /**
+   * Most bytes (messageBytes) accepted and not yet acknowledged; a send that would go past it fails
+   * with ProducerBusyError (a send is always taken while nothing waits). Default: no limit.
+   */
+  maxQueuedBytes?: number;
   /** While unhealthy, how often to check whether the broker is back. Default 1000 ms. */
   probeIntervalMs?: number;
   logger?: Logger;
@@ -97,6 +107,8 @@ export class BatchingProducer {
   #producer: ProducerLike;
   #queue: Pending[] = [];
   #queued = 0;
+  /** Bytes of the messages accepted and not yet settled (maxQueuedBytes). */
+  #outstandingBytes = 0;
   /** Callers in the last batch sent (the linger ends early once as many are queued). */
   #lastCallers = Number.POSITIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
@@ -116,6 +128,7 @@ export class BatchingProducer {
       maxBatchMessages: 2000,
       maxBatchBytes: 900_000,
       timeoutMs: 5000,
+      maxQueuedBytes: Number.POSITIVE_INFINITY,
       probeIntervalMs: 1000,
       ...options,
     };
@@ -152,7 +165,18 @@ export class BatchingProducer {
     if (messages.length === 0) return Promise.resolve();
     if (this.#closed) return Promise.reject(new BrokerUnavailableError('producer is shutting down'));
     if (!this.#healthy) return Promise.reject(new BrokerUnavailableError('Kafka broker is unavailable'));
-    return new Promise<void>((resolve, reject) => {
+    let bytes = 0;
+    if (Number.isFinite(this.#opts.maxQueuedBytes)) {
+      for (const m of messages) bytes += messageBytes(m);
+      if (this.#outstandingBytes > 0 && this.#outstandingBytes + bytes > this.#opts.maxQueuedBytes)
+        return Promise.reject(
+          new ProducerBusyError(
+            `${this.#outstandingBytes} bytes already wait for Kafka's acknowledgement (limit ${this.#opts.maxQueuedBytes})`,
+          ),
+        );
+      this.#outstandingBytes += bytes;
+    }
+    const sent = new Promise<void>((resolve, reject) => {
       this.#queue.push({ messages, next: 0, resolve, reject });
       this.#queued += messages.length;
       // As many callers as the last batch had are back: waiting longer gains nothing (under a
@@ -161,6 +185,15 @@ export class BatchingProducer {
         this.#kick(0);
       else this.#kick(this.#opts.lingerMs);
     });
+    if (bytes === 0) return sent;
+    return sent.finally(() => {
+      this.#outstandingBytes -= bytes;
+    });
+  }
+
+  /** Bytes accepted and not yet acknowledged or failed (bounded by maxQueuedBytes). */
+  get outstandingBytes(): number {
+    return this.#outstandingBytes;
   }
 
   #kick(delay: number): void {

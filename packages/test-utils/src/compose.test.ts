@@ -364,9 +364,10 @@ describe('docker-compose.yml', () => {
     const fromCompose = environmentOf(services[app]!);
     const df = dockerfileOf(app);
     const fromImage = envKeys(df, lastStage(df));
-    // NODE_ENV is read by libraries, not by the service's config.
-    const { NODE_ENV, ...imageEnv } = fromImage;
+    // NODE_ENV is read by libraries, NODE_OPTIONS by node itself, neither by the service's config.
+    const { NODE_ENV, NODE_OPTIONS, ...imageEnv } = fromImage;
     expect(NODE_ENV).toBe('production');
+    expect(NODE_OPTIONS, 'the V8 flags ./tracker up and bench give the services').toBe(trackerNodeOptions());
     for (const key of Object.keys(fromCompose))
       expect(known, `${app}: compose sets unknown ${key}`).toContain(key);
     for (const key of Object.keys(imageEnv))
@@ -562,6 +563,13 @@ describe('what the images serve', () => {
     expect(schema.properties.QUERY_DEMO_DIR?.default).toBe(join(dist, '../demo'));
   });
 });
+
+/** DEFAULT_SERVICE_NODE_OPTIONS of ./tracker: the node flags it starts the services with. */
+function trackerNodeOptions(): string {
+  const line = /^DEFAULT_SERVICE_NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(ROOT, 'tracker'), 'utf8'));
+  expect(line, './tracker defines DEFAULT_SERVICE_NODE_OPTIONS').not.toBeNull();
+  return line![1]!;
+}
 
 describe.each(APPS)('apps/%s/Dockerfile', (app) => {
   const { context, dockerfile } = buildOf(app);

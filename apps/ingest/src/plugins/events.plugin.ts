@@ -7,6 +7,7 @@ import {
   createRegistry,
   InteractionSerde,
   type OutgoingMessage,
+  ProducerBusyError,
 } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
 import { type ApiHitsMessage, type InteractionRecord, ROLE_UNSET_HEADER } from '@tracker/schemas';
@@ -58,6 +59,7 @@ export class EventSink {
       await this.producer.send(messages);
     } catch (error) {
       if (error instanceof BrokerUnavailableError) throw this.unavailable(records.length, route);
+      if (error instanceof ProducerBusyError) throw this.busy(records.length, route);
       throw error;
     }
     this.metrics.accepted.inc({ route }, records.length);
@@ -65,17 +67,26 @@ export class EventSink {
 
   unavailable(events: number, route: string): HttpError {
     this.metrics.unavailable.inc({ route }, events);
-    return new HttpError(
-      503,
+    return this.#retryLater(
       'BROKER_UNAVAILABLE',
       // NOTE: not "nothing was written": a send whose acknowledgement timed out may still land.
       'the event log (Kafka) did not acknowledge these events; some may have been stored all the same: ' +
         'resend them unchanged, with the same eventId, after Retry-After (an eventId is stored once)',
-      [],
-      {
-        'retry-after': String(this.retryAfterSeconds),
-      },
     );
+  }
+
+  /** The producer's queue is full (INGEST_PRODUCER_QUEUE_MAX_BYTES): refused before anything was sent. */
+  busy(events: number, route: string): HttpError {
+    this.metrics.busy.inc({ route }, events);
+    return this.#retryLater(
+      'INGEST_BUSY',
+      'more events wait for the event log (Kafka) than INGEST_PRODUCER_QUEUE_MAX_BYTES allows; ' +
+        'none of these was written: resend them after Retry-After',
+    );
+  }
+
+  #retryLater(code: string, message: string): HttpError {
+    return new HttpError(503, code, message, [], { 'retry-after': String(this.retryAfterSeconds) });
   }
 
   /** The api-hits flush: one JSON delta per interval to the api-hits topic (the processor sums them once). */
@@ -111,6 +122,7 @@ export const eventsPlugin = fp<EventsPluginOptions>(
       topic: config.INGEST_TOPIC,
       lingerMs: config.INGEST_PRODUCER_LINGER_MS,
       timeoutMs: config.INGEST_PRODUCER_TIMEOUT_MS,
+      maxQueuedBytes: config.INGEST_PRODUCER_QUEUE_MAX_BYTES,
       logger: log,
       onBatch: (messages, ms) => {
         metrics?.producerBatchMessages.observe(messages);
@@ -122,7 +134,11 @@ export const eventsPlugin = fp<EventsPluginOptions>(
       lingerMs: 0,
       timeoutMs: config.INGEST_PRODUCER_TIMEOUT_MS,
     });
-    metrics = createIngestMetrics(app.metrics, () => producer.healthy);
+    metrics = createIngestMetrics(
+      app.metrics,
+      () => producer.healthy,
+      () => producer.outstandingBytes,
+    );
 
     // NOTE: Kafka being down at boot is not fatal: the producer probes in the background, /readyz
     // says false and requests get 503 until the broker answers, then the service recovers by itself.
