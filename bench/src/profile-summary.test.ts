@@ -19,8 +19,9 @@ const profile: CpuProfile = {
     { id: 6, callFrame: frame('(garbage collector)') },
     { id: 7, callFrame: frame('onStreamRead', 'node:internal/stream_base_commons') },
   ],
-  samples: [2, 3, 4, 4, 5, 5, 5, 5, 6, 7],
-  timeDeltas: [10, 10, 10, 10, 100, 100, 100, 100, 20, 30],
+  // timeDeltas[i]: from sample i-1 to sample i, so each sample is credited with the next delta.
+  samples: [2, 3, 4, 4, 5, 5, 5, 5, 6, 7, 5],
+  timeDeltas: [5, 10, 10, 10, 10, 100, 100, 100, 100, 20, 30],
 };
 
 describe('profile summary', () => {

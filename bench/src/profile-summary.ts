@@ -70,8 +70,9 @@ export function summarize(profile: CpuProfile): ProfileSummary {
   };
   const us = new Map<string, number>();
   let totalUs = 0;
+  // timeDeltas[i] is the time from sample i-1 to sample i: sample i lasts until sample i+1 (as DevTools counts).
   for (let i = 0; i < profile.samples.length; i += 1) {
-    const delta = profile.timeDeltas[i] ?? 0;
+    const delta = profile.timeDeltas[i + 1] ?? 0;
     totalUs += delta;
     const owner = ownerOf(profile.samples[i]!);
     us.set(owner, (us.get(owner) ?? 0) + delta);

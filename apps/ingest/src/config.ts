@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import {
   CommonEnv,
+  ConfigError,
   HttpServerEnv,
   KeyList,
   loadConfig,
@@ -81,5 +82,15 @@ export type IngestConfig = Static<typeof IngestEnvSchema>;
 
 /** Reads and validates the environment once; throws ConfigError listing every bad key. */
 export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
-  return loadConfig(IngestEnvSchema, env);
+  const config = loadConfig(IngestEnvSchema, env);
+  // A queue smaller than one batch would take a full-size batch only when nothing else waits.
+  if (config.INGEST_PRODUCER_QUEUE_MAX_BYTES < config.INGEST_BATCH_MAX_BYTES)
+    throw new ConfigError([
+      {
+        key: 'INGEST_PRODUCER_QUEUE_MAX_BYTES',
+        message: `must be at least INGEST_BATCH_MAX_BYTES (${config.INGEST_BATCH_MAX_BYTES})`,
+        value: String(config.INGEST_PRODUCER_QUEUE_MAX_BYTES),
+      },
+    ]);
+  return config;
 }

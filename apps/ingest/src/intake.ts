@@ -54,7 +54,8 @@ export class Intake {
 
   /**
    * Validates every item, produces the valid ones; throws 413 when too many were sent, 429 past the
-   * event budget, 400 when none is valid (every refusal listed), 503 when Kafka did not acknowledge.
+   * event budget, 400 when none is valid (every refusal listed), 503 when Kafka did not acknowledge
+   * or the producer queue is full.
    */
   async batch<T>(
     request: FastifyRequest,

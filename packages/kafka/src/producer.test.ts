@@ -204,6 +204,11 @@ describe('BatchingProducer', () => {
     expect(p.outstandingBytes).toBe(0);
     await p.send([big(4)]);
     expect(state.sends.reduce((a, b) => a + b, 0)).toBe(3); // the refused one never went out
+    // An unbounded send (an import's chunk) is taken past the limit, and its bytes count for others.
+    const held = [p.send([big(5)]), p.send([big(6)]), p.send([big(7)], { unbounded: true })];
+    expect(p.outstandingBytes).toBe(3 * size);
+    await expect(p.send([big(8)])).rejects.toBeInstanceOf(ProducerBusyError);
+    await Promise.all(held);
     await p.close();
   });
 

@@ -41,7 +41,8 @@ export interface BatchingProducerOptions {
   timeoutMs?: number;
   /**
    * Most bytes (messageBytes) accepted and not yet acknowledged; a send that would go past it fails
-   * with ProducerBusyError (a send is always taken while nothing waits). Default: no limit.
+   * with ProducerBusyError (a send is always taken while nothing waits; an `unbounded` send always,
+   * though its bytes count). Default: no limit.
    */
   maxQueuedBytes?: number;
   /** While unhealthy, how often to check whether the broker is back. Default 1000 ms. */
@@ -161,14 +162,18 @@ export class BatchingProducer {
   }
 
   /** Resolves once the broker acknowledged every message; rejects with BrokerUnavailableError otherwise. */
-  send(messages: OutgoingMessage[]): Promise<void> {
+  send(messages: OutgoingMessage[], options: { unbounded?: boolean } = {}): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
     if (this.#closed) return Promise.reject(new BrokerUnavailableError('producer is shutting down'));
     if (!this.#healthy) return Promise.reject(new BrokerUnavailableError('Kafka broker is unavailable'));
     let bytes = 0;
     if (Number.isFinite(this.#opts.maxQueuedBytes)) {
       for (const m of messages) bytes += messageBytes(m);
-      if (this.#outstandingBytes > 0 && this.#outstandingBytes + bytes > this.#opts.maxQueuedBytes)
+      if (
+        !options.unbounded &&
+        this.#outstandingBytes > 0 &&
+        this.#outstandingBytes + bytes > this.#opts.maxQueuedBytes
+      )
         return Promise.reject(
           new ProducerBusyError(
             `${this.#outstandingBytes} bytes already wait for Kafka's acknowledgement (limit ${this.#opts.maxQueuedBytes})`,

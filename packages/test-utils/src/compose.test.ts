@@ -368,6 +368,12 @@ describe('docker-compose.yml', () => {
     const { NODE_ENV, NODE_OPTIONS, ...imageEnv } = fromImage;
     expect(NODE_ENV).toBe('production');
     expect(NODE_OPTIONS, 'the V8 flags ./tracker up and bench give the services').toBe(trackerNodeOptions());
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'apps', app, 'package.json'), 'utf8')) as {
+      scripts: { start: string };
+    };
+    expect(pkg.scripts.start, '`pnpm start` runs the service with the same flags').toBe(
+      `node ${trackerNodeOptions()} dist/server.js`,
+    );
     for (const key of Object.keys(fromCompose))
       expect(known, `${app}: compose sets unknown ${key}`).toContain(key);
     for (const key of Object.keys(imageEnv))

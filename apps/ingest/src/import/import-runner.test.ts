@@ -9,11 +9,13 @@ import type { ImportItem } from './readers.js';
 /** A sink that records what it is given; `failAfter` chunks succeed, then it answers 503. */
 function fakeSink(failAfter = Number.POSITIVE_INFINITY) {
   const chunks: InteractionRecord[][] = [];
+  const unbounded: (boolean | undefined)[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const sink: ImportOptions['sink'] = {
     metrics: createIngestMetrics(new Registry(), () => true),
-    async publish(records) {
+    async publish(records, _route, publishOptions) {
+      unbounded.push(publishOptions?.unbounded);
       inFlight += 1;
       maxInFlight = Math.max(maxInFlight, inFlight);
       await new Promise((r) => setTimeout(r, 2));
@@ -23,7 +25,7 @@ function fakeSink(failAfter = Number.POSITIVE_INFINITY) {
       chunks.push(records);
     },
   };
-  return { sink, chunks, maxInFlight: () => maxInFlight };
+  return { sink, chunks, unbounded, maxInFlight: () => maxInFlight };
 }
 
 async function* items(n: number, bad: (i: number) => boolean = () => false): AsyncGenerator<ImportItem> {
@@ -57,6 +59,12 @@ describe('runImport', () => {
     expect(chunks.map((c) => c.length)).toEqual([100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 50]);
     expect(maxInFlight()).toBeLessThanOrEqual(2);
     expect(new Set(chunks.flat().map((r) => r.eventId)).size).toBe(1050);
+  });
+
+  it('is never refused by the producer queue limit (its two chunks in flight bound it)', async () => {
+    const { sink, unbounded } = fakeSink();
+    await runImport(items(250), options(sink));
+    expect(unbounded).toEqual([true, true, true]);
   });
 
   it('lists the first rejections with their line, counts all of them', async () => {

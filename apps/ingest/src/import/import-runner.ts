@@ -69,7 +69,9 @@ export async function runImport(
     const throughLine = lastLine;
     chunk = [];
     inFlight.push(
-      opts.sink.publish(records, opts.route).then(
+      // Not refused by INGEST_PRODUCER_QUEUE_MAX_BYTES: WINDOW chunks bound an import's share, and
+      // refusing a chunk mid-file would end the whole upload.
+      opts.sink.publish(records, opts.route, { unbounded: true }).then(
         () => {
           summary.accepted += records.length;
           ackedThroughLine = Math.max(ackedThroughLine, throughLine);

@@ -45,9 +45,14 @@ export class EventSink {
 
   /**
    * Encodes and produces the records (key = userId) and resolves once Kafka acknowledged all of them.
-   * A broker outage becomes HttpError 503 with Retry-After: the caller must not answer 202.
+   * A broker outage becomes HttpError 503 with Retry-After: the caller must not answer 202; so does a
+   * full producer queue (INGEST_BUSY), unless `unbounded` (imports: their own window bounds them).
    */
-  async publish(records: InteractionRecord[], route: string): Promise<void> {
+  async publish(
+    records: InteractionRecord[],
+    route: string,
+    options: { unbounded?: boolean } = {},
+  ): Promise<void> {
     if (records.length === 0) return;
     if (!this.producer.healthy) throw this.unavailable(records.length, route);
     const messages: OutgoingMessage[] = records.map((r) =>
@@ -56,7 +61,7 @@ export class EventSink {
         : { key: r.userId, value: this.serde.encodeSync(r) },
     );
     try {
-      await this.producer.send(messages);
+      await this.producer.send(messages, options);
     } catch (error) {
       if (error instanceof BrokerUnavailableError) throw this.unavailable(records.length, route);
       if (error instanceof ProducerBusyError) throw this.busy(records.length, route);
