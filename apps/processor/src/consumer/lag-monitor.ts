@@ -2,6 +2,7 @@ import { type PrismaClient, recordLag } from '@tracker/db';
 import type { Logger } from '@tracker/logger';
 import type { Admin } from 'kafkajs';
 import type { ProcessorMetrics } from '../metrics.js';
+import { PeriodicTask } from './periodic-task.js';
 
 export interface LagMonitorOptions {
   admin: Admin;
@@ -50,43 +51,38 @@ export function computeLag(
  * they write the same figures.
  */
 export class LagMonitor {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  readonly #task: PeriodicTask;
 
-  constructor(private readonly o: LagMonitorOptions) {}
+  constructor(private readonly o: LagMonitorOptions) {
+    this.#task = new PeriodicTask(o.intervalMs, () => this.#check());
+  }
 
   start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => void this.tick(), this.o.intervalMs);
-    this.#timer.unref();
-    void this.tick();
+    this.#task.start();
+    void this.#task.tick();
   }
 
-  async tick(): Promise<void> {
-    if (this.#running) return this.#running;
-    this.#running = (async () => {
-      for (const topic of this.o.topics) {
-        try {
-          const [ends, committed] = await Promise.all([
-            this.o.admin.fetchTopicOffsets(topic),
-            this.o.admin.fetchOffsets({ groupId: this.o.groupId, topics: [topic] }),
-          ]);
-          const rows = computeLag(ends, committed.find((c) => c.topic === topic)?.partitions ?? []);
-          for (const r of rows) this.o.metrics.lag.set({ topic, partition: String(r.partition) }, r.lag);
-          await recordLag(this.o.prisma, this.o.groupId, topic, rows);
-        } catch (error) {
-          this.o.logger.warn({ msg: 'lag_check_failed', topic, err: (error as Error).message });
-        }
+  tick(): Promise<void> {
+    return this.#task.tick();
+  }
+
+  async #check(): Promise<void> {
+    for (const topic of this.o.topics) {
+      try {
+        const [ends, committed] = await Promise.all([
+          this.o.admin.fetchTopicOffsets(topic),
+          this.o.admin.fetchOffsets({ groupId: this.o.groupId, topics: [topic] }),
+        ]);
+        const rows = computeLag(ends, committed.find((c) => c.topic === topic)?.partitions ?? []);
+        for (const r of rows) this.o.metrics.lag.set({ topic, partition: String(r.partition) }, r.lag);
+        await recordLag(this.o.prisma, this.o.groupId, topic, rows);
+      } catch (error) {
+        this.o.logger.warn({ msg: 'lag_check_failed', topic, err: (error as Error).message });
       }
-    })().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    }
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 }

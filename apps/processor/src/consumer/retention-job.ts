@@ -7,6 +7,7 @@ import {
 } from '@tracker/db';
 import type { Logger } from '@tracker/logger';
 import type { BatchHandler } from './batch-handler.js';
+import { PeriodicTask } from './periodic-task.js';
 
 const WEEK_MS = 7 * 86_400_000;
 
@@ -27,26 +28,22 @@ export interface RetentionJobOptions {
  * raw_from read back into the batch handler (older rows are dead-lettered as expired).
  */
 export class RetentionJob {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  readonly #task: PeriodicTask;
 
-  constructor(private readonly o: RetentionJobOptions) {}
-
-  start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => void this.tick(), this.o.intervalMs);
-    this.#timer.unref();
+  constructor(private readonly o: RetentionJobOptions) {
+    // Failures are logged and the next run tries again.
+    this.#task = new PeriodicTask(o.intervalMs, () =>
+      this.#run().catch((error: Error) => o.logger.warn({ msg: 'retention_failed', err: error.message })),
+    );
   }
 
-  /** One run; failures are logged and the next run tries again. */
-  async tick(): Promise<void> {
-    if (this.#running) return this.#running;
-    this.#running = this.#run()
-      .catch((error: Error) => this.o.logger.warn({ msg: 'retention_failed', err: error.message }))
-      .finally(() => {
-        this.#running = undefined;
-      });
-    return this.#running;
+  start(): void {
+    this.#task.start();
+  }
+
+  /** One run (or the one under way). */
+  tick(): Promise<void> {
+    return this.#task.tick();
   }
 
   /** The quick part of a run: partitions ahead, raw_from read (start-up awaits it before consuming). */
@@ -76,9 +73,7 @@ export class RetentionJob {
     await this.refresh();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#task.stop();
   }
 }
