@@ -25,8 +25,7 @@ export class EventRate {
   /** Takes `events` from the request's budget, or throws 429 (taking nothing). */
   take(request: FastifyRequest, events: number): void {
     if (this.o.max === 0 || events === 0) return;
-    const key = request.apiKey ? keyId(request.apiKey) : '-';
-    const bucket = this.o.bucket === 'key' && request.apiKey ? key : `${key}|${request.ip}`;
+    const bucket = this.#bucket(request);
     const used = this.#counter.count(bucket);
     if (used + events > this.o.max) {
       const seconds = Math.max(1, Math.ceil(this.#counter.resetIn(bucket) / 1000));
@@ -40,5 +39,28 @@ export class EventRate {
       );
     }
     this.#counter.add(bucket, events);
+  }
+
+  /**
+   * Runs `publish` for `events` already taken; when it answers 503 (Kafka did not take them, or the
+   * producer queue was full) gives them back, so that the client's resend is not counted twice.
+   */
+  async refundingUnavailable(
+    request: FastifyRequest,
+    events: number,
+    publish: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await publish();
+    } catch (error) {
+      if (error instanceof HttpError && error.statusCode === 503 && this.o.max > 0)
+        this.#counter.subtract(this.#bucket(request), events);
+      throw error;
+    }
+  }
+
+  #bucket(request: FastifyRequest): string {
+    const key = request.apiKey ? keyId(request.apiKey) : '-';
+    return this.o.bucket === 'key' && request.apiKey ? key : `${key}|${request.ip}`;
   }
 }

@@ -96,7 +96,9 @@ export class Intake {
         result.rejected.flatMap((r) => r.errors),
       );
     }
-    await this.app.events.publish(records, route);
+    await this.eventRate.refundingUnavailable(request, items.length, () =>
+      this.app.events.publish(records, route),
+    );
     return result;
   }
 }

@@ -31,6 +31,12 @@ export class WindowCounter {
     return w.count;
   }
 
+  /** Takes `n` back from the current window of `key` (never below 0; nothing once the window ended). */
+  subtract(key: string, n: number, now = Date.now()): void {
+    const w = this.#windows.get(key);
+    if (w && w.resetAt > now) w.count = Math.max(0, w.count - n);
+  }
+
   get size(): number {
     return this.#windows.size;
   }

@@ -90,7 +90,9 @@ export async function eventsRoutes(app: TrackerApp, { config, intake, segment }:
       eventRate.take(request, 1);
       const prepared = prepareInteraction(request.body, requestContext(request));
       if (!prepared.ok) return rejectSingle('/v1/events', prepared);
-      await app.events.publish([prepared.record], '/v1/events');
+      await eventRate.refundingUnavailable(request, 1, () =>
+        app.events.publish([prepared.record], '/v1/events'),
+      );
       return reply.code(202).send({ id: prepared.record.eventId });
     },
   );
@@ -159,7 +161,9 @@ export async function eventsRoutes(app: TrackerApp, { config, intake, segment }:
         eventRate.take(request, 1);
         const prepared = prepareIdentify(request.body as IdentifyInput, requestContext(request));
         if (!prepared.ok) return rejectSingle('/v1/identify', prepared);
-        await app.events.publish([prepared.record], '/v1/identify');
+        await eventRate.refundingUnavailable(request, 1, () =>
+          app.events.publish([prepared.record], '/v1/identify'),
+        );
         return reply.code(202).send({ id: prepared.record.eventId });
       },
     );
