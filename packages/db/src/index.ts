@@ -24,6 +24,7 @@ export * from './migrate.js';
 export * from './own-connection.js';
 export * from './pg-array.js';
 export * from './pipeline-status.js';
+export { type FunnelAttempt, type FunnelQuery, type FunnelStep, funnelAttempts } from './reports/funnel.js';
 export { type SessionQuery, type SessionRow, sessionsOfUsers } from './reports/sessions.js';
 export * from './retention.js';
 export * from './snapshot.js';
