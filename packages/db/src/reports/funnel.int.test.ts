@@ -7,7 +7,7 @@ import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
 import { type FunnelQuery, funnelAttempts } from './funnel.js';
-import { funnel, percentileDisc, type RawEvent } from './reference.harness.js';
+import { funnel, percentileDisc, type RawEvent, rawEventOf, seededRandom } from './reference.harness.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -18,17 +18,9 @@ const ROLES = ['GUEST', 'USER', 'ADMIN'] as const;
 let db: TestDatabase;
 const rows: InteractionRow[] = [];
 
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return s / 2_147_483_648;
-  };
-}
-
 beforeAll(async () => {
   db = await createTestDatabase('funnel');
-  const rnd = random(7);
+  const rnd = seededRandom(7);
   const actions = ['a', 'b', 'c', 'a', 'b', 'noise', 'cancel'];
   for (let u = 0; u < 60; u += 1) {
     let t = T0 + Math.floor(rnd() * 3 * DAY);
@@ -56,15 +48,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const raw = (): RawEvent[] =>
-  rows.map((r) => ({
-    eventId: r.eventId,
-    userId: r.userId,
-    action: r.action,
-    page: r.page,
-    role: r.role,
-    occurredAt: r.occurredAt,
-  }));
+const raw = (): RawEvent[] => rows.map(rawEventOf);
 
 const base: FunnelQuery = {
   steps: [{ actions: ['a'] }, { actions: ['b'] }, { actions: ['c'] }],

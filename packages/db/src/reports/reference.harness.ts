@@ -4,6 +4,8 @@
  * Every rule below is a choice where PostHog, Mixpanel, Umami and Plausible differ; docs state them.
  */
 
+import type { InteractionRow } from '../aggregates/rows.js';
+
 export interface RawEvent {
   eventId: string;
   userId: string;
@@ -13,6 +15,21 @@ export interface RawEvent {
   /** Milliseconds since the epoch. */
   occurredAt: number;
   sessionId?: string | null;
+}
+
+/** A stored row as the oracle reads it. */
+export function rawEventOf(r: InteractionRow): RawEvent {
+  const { eventId, userId, action, page, role, occurredAt, sessionId } = r;
+  return { eventId, userId, action, page, role, occurredAt, sessionId };
+}
+
+/** A small deterministic generator (linear congruential), so generated test data is the same on every run. */
+export function seededRandom(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return s / 2_147_483_648;
+  };
 }
 
 const MINUTE_MS = 60_000;

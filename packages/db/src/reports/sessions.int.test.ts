@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
-import { type RawEvent, sessionsOf } from './reference.harness.js';
+import { rawEventOf, seededRandom, sessionsOf } from './reference.harness.js';
 import { type SessionRow, sessionsOfUsers } from './sessions.js';
 
 const MIN = 60_000;
@@ -21,19 +21,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A small deterministic generator (the same events on every run). */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return s / 2_147_483_648;
-  };
-}
-
 const GAPS = [0, 1, 1_000, 10 * MIN, 30 * MIN - 1, 30 * MIN, 30 * MIN + 1, 25 * MIN, 3 * HOUR];
 
 function events(): InteractionRow[] {
-  const rnd = random(26);
+  const rnd = seededRandom(26);
   const rows: InteractionRow[] = [];
   for (let u = 0; u < 30; u += 1) {
     let t = T0 + Math.floor(rnd() * 2 * HOUR);
@@ -57,16 +48,6 @@ function events(): InteractionRow[] {
   return rows;
 }
 
-const asRaw = (r: InteractionRow): RawEvent => ({
-  eventId: r.eventId,
-  userId: r.userId,
-  action: r.action,
-  page: r.page,
-  role: r.role,
-  occurredAt: r.occurredAt,
-  sessionId: r.sessionId,
-});
-
 describe('sessionsOfUsers', () => {
   const rows = events();
 
@@ -78,7 +59,7 @@ describe('sessionsOfUsers', () => {
       from: T0 - HOUR,
       to: T0 + 7 * 24 * HOUR,
     });
-    const expected: SessionRow[] = sessionsOf(rows.map(asRaw)).map((s) => ({
+    const expected: SessionRow[] = sessionsOf(rows.map(rawEventOf)).map((s) => ({
       userId: s.userId,
       key: s.key,
       start: s.start,
