@@ -2,23 +2,17 @@
 // that filled its steps. Same definition as reference.harness.ts's funnel, which tests compare.
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
-
-export interface FunnelStep {
-  /** Any of these actions. */
-  actions: readonly string[];
-  page?: { value: string; prefix: boolean };
-  role?: string;
-}
+import { type Step, stepCondition } from './step.js';
 
 export interface FunnelQuery {
-  steps: readonly FunnelStep[];
+  steps: readonly Step[];
   /** sequential: each step after the previous; strict: the very next event of the user. */
   order: 'sequential' | 'strict';
   /** Every step within this long after the entry, inclusive. */
   windowMs: number;
   /** first: the user's first entry in [from, to); best: the entry reaching furthest, ties to the earliest. */
   entry: 'first' | 'best';
-  exclusion?: FunnelStep;
+  exclusion?: Step;
   /** Entries (step-1 events) in [from, to). */
   from: number;
   to: number;
@@ -30,19 +24,6 @@ export interface FunnelAttempt {
   at: number[];
   /** The entry event's role (for the breakdown). */
   entryRole: string;
-}
-
-/** A step's condition on alias `e`. */
-function stepSql(p: Params, step: FunnelStep): string {
-  const parts = [`e.action = ANY(${p.add(step.actions, 'text[]')})`];
-  if (step.role !== undefined) parts.push(`e.role::text = ${p.add(step.role)}`);
-  if (step.page)
-    parts.push(
-      step.page.prefix
-        ? `starts_with(e.page, ${p.add(step.page.value)})`
-        : `e.page = ${p.add(step.page.value)}`,
-    );
-  return `(${parts.join(' AND ')})`;
 }
 
 /**
@@ -58,13 +39,13 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   const window = p.add(`${f.windowMs} milliseconds`, 'interval');
   const from = p.add(pgTime(f.from), 'timestamptz');
   const to = p.add(pgTime(f.to), 'timestamptz');
-  const matchCols = f.steps.map((s, k) => `${stepSql(p, s)} AS m${k}`).join(', ');
-  const excl = f.exclusion ? stepSql(p, f.exclusion) : 'false';
+  const matchCols = f.steps.map((s, k) => `${stepCondition(p, s)} AS m${k}`).join(', ');
+  const excl = f.exclusion ? stepCondition(p, f.exclusion) : 'false';
   // Users with an entry in range; their events from the first entry to the last entry's window end.
   const ctes = [
     `entries AS (
        SELECT e.user_id, min(e.occurred_at) AS lo, max(e.occurred_at) AS hi FROM interactions e
-        WHERE e.occurred_at >= ${from} AND e.occurred_at < ${to} AND ${stepSql(p, f.steps[0]!)}
+        WHERE e.occurred_at >= ${from} AND e.occurred_at < ${to} AND ${stepCondition(p, f.steps[0]!)}
         GROUP BY e.user_id)`,
     `ev AS (
        SELECT e.user_id, e.occurred_at, e.role::text AS role,

@@ -5,6 +5,7 @@
  */
 
 import type { InteractionRow } from '../aggregates/rows.js';
+import type { Step } from './step.js';
 
 export interface RawEvent {
   eventId: string;
@@ -218,13 +219,8 @@ export function periodIndex(t: number, tz: string, period: Period): number {
 
 // ------------------------------------------------------------------------------------------- funnels
 
-export interface StepDef {
-  /** Any of these actions. */
-  actions: readonly string[];
-  /** Exact page, or every page starting with `value` when `prefix`. */
-  page?: { value: string; prefix: boolean };
-  role?: string;
-}
+/** The same step filter as the SQL implementations take. */
+export type StepDef = Step;
 
 export interface FunnelDef {
   steps: readonly StepDef[];

@@ -1,0 +1,107 @@
+// Retention cohorts over raw interactions in SQL (issue 26): calendar periods in the viewer's time
+// zone. Same definition as reference.harness.ts's retention, which tests compare.
+import type { Queryable } from '../snapshot.js';
+import { Params, pgTime } from '../stats/sql.js';
+import { type Step, stepCondition } from './step.js';
+
+export interface RetentionQuery {
+  /** Default: any event. */
+  start?: Step;
+  return?: Step;
+  period: 'day' | 'week' | 'month';
+  /** An IANA name PostgreSQL knows (validateTimeZone). */
+  tz: string;
+  cohort: 'first' | 'recurring';
+  mode: 'on' | 'onOrAfter';
+  /** Cohorts whose start event is in [from, to). */
+  from: number;
+  to: number;
+  /** Periods after period 0 in each row. */
+  periods: number;
+  now: number;
+}
+
+export interface RetentionTable {
+  rows: { period: number; size: number; cells: (number | null)[]; partial: number | null }[];
+  /** Per k: Σ cells ÷ Σ sizes over the rows whose period k has ended (null when none has). */
+  mean: (number | null)[];
+}
+
+/**
+ * The period of timestamptz `col` in time zone `tz`, numbered like periodIndex: days since
+ * 1970-01-01 of the local date, weeks from Monday ((day + 3) / 7: 1970-01-01 was a Thursday), months
+ * as year × 12 + month − 1.
+ */
+function periodOf(col: string, tz: string, period: RetentionQuery['period']): string {
+  const day = `((${col} AT TIME ZONE ${tz})::date - DATE '1970-01-01')`;
+  if (period === 'day') return day;
+  if (period === 'week') return `floor((${day} + 3) / 7.0)::int`;
+  const local = `(${col} AT TIME ZONE ${tz})`;
+  return `(extract(year FROM ${local})::int * 12 + extract(month FROM ${local})::int - 1)`;
+}
+
+export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<RetentionTable> {
+  const p = new Params();
+  const tz = p.add(r.tz);
+  const from = p.add(pgTime(r.from), 'timestamptz');
+  const to = p.add(pgTime(r.to), 'timestamptz');
+  const nowPeriod = p.add(pgTime(r.now), 'timestamptz');
+  const start = r.start ? stepCondition(p, r.start) : 'true';
+  const back = r.return ? stepCondition(p, r.return) : 'true';
+  // First-time: each user's first start event ever (then kept when in range); recurring: every
+  // period with a start event in range.
+  const cohorts =
+    r.cohort === 'first'
+      ? `SELECT user_id, ${periodOf('first_at', tz, r.period)} AS cohort FROM (
+           SELECT e.user_id, min(e.occurred_at) AS first_at FROM interactions e WHERE ${start} GROUP BY e.user_id
+         ) f WHERE first_at >= ${from} AND first_at < ${to}`
+      : `SELECT DISTINCT e.user_id, ${periodOf('e.occurred_at', tz, r.period)} AS cohort FROM interactions e
+          WHERE ${start} AND e.occurred_at >= ${from} AND e.occurred_at < ${to}`;
+  const sql = `
+    WITH cohorts AS (${cohorts}),
+    now_p AS (SELECT ${periodOf(nowPeriod, tz, r.period)} AS now),
+    returns AS (
+      SELECT DISTINCT e.user_id, ${periodOf('e.occurred_at', tz, r.period)} AS period FROM interactions e
+       WHERE ${back} AND e.user_id IN (SELECT user_id FROM cohorts) AND e.occurred_at >= ${from}
+    ),
+    cells AS (
+      SELECT c.cohort, k, count(DISTINCT c.user_id) AS users
+        FROM cohorts c
+        CROSS JOIN generate_series(1, ${p.add(r.periods, 'int')}) AS k
+        JOIN returns x ON x.user_id = c.user_id
+       WHERE ${r.mode === 'on' ? 'x.period = c.cohort + k' : 'x.period >= c.cohort + k'}
+         AND x.period <= (SELECT now FROM now_p)
+       GROUP BY c.cohort, k
+    )
+    SELECT c.cohort, count(*)::int AS size, (SELECT now FROM now_p) AS now,
+           coalesce((SELECT json_object_agg(k, users) FROM cells WHERE cells.cohort = c.cohort), '{}') AS cells
+      FROM cohorts c GROUP BY c.cohort ORDER BY c.cohort`;
+  const { rows } = await q.query<{
+    cohort: number;
+    size: number;
+    now: number;
+    cells: Record<string, number>;
+  }>(sql, p.values);
+  const now =
+    rows[0]?.now ??
+    (
+      await q.query<{ now: number }>(`SELECT ${periodOf('$1::timestamptz', '$2', r.period)} AS now`, [
+        pgTime(r.now),
+        r.tz,
+      ])
+    ).rows[0]!.now;
+  const table = rows.map((row) => {
+    const cells: (number | null)[] = [row.size];
+    for (let k = 1; k <= r.periods; k += 1)
+      cells.push(row.cohort + k > now ? null : Number(row.cells[k] ?? 0));
+    const partialAt = now - row.cohort;
+    return { period: row.cohort, size: row.size, cells, partial: partialAt <= r.periods ? partialAt : null };
+  });
+  const mean: (number | null)[] = [];
+  for (let k = 0; k <= r.periods; k += 1) {
+    const ended = table.filter((t) => t.period + k < now);
+    const size = ended.reduce((a, t) => a + t.size, 0);
+    mean.push(size === 0 ? null : ended.reduce((a, t) => a + (t.cells[k] ?? 0), 0) / size);
+  }
+  return { rows: table, mean };
+}

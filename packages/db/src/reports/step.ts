@@ -1,0 +1,23 @@
+// A step of a funnel, or a retention's start/return event: which interactions it matches.
+import type { Params } from '../stats/sql.js';
+
+export interface Step {
+  /** Any of these actions. */
+  actions: readonly string[];
+  /** Exact page, or every page starting with `value` when `prefix`. */
+  page?: { value: string; prefix: boolean };
+  role?: string;
+}
+
+/** The step's condition on interactions aliased `e`, its values added to `p`. */
+export function stepCondition(p: Params, step: Step): string {
+  const parts = [`e.action = ANY(${p.add(step.actions, 'text[]')})`];
+  if (step.role !== undefined) parts.push(`e.role::text = ${p.add(step.role)}`);
+  if (step.page)
+    parts.push(
+      step.page.prefix
+        ? `starts_with(e.page, ${p.add(step.page.value)})`
+        : `e.page = ${p.add(step.page.value)}`,
+    );
+  return `(${parts.join(' AND ')})`;
+}
