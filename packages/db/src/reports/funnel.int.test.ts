@@ -1,13 +1,13 @@
 // funnelAttempts (SQL over the real interactions table) against the definitions' oracle: for each
 // definition, the users converted at every step, the median and p90 time from the previous step and
 // the breakdown by the entry's role must be equal.
-import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
+import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
+import { funnel, percentileDisc, type RawEvent, rawEventOf } from '../testing/reports.js';
 import { type FunnelQuery, funnelAttempts } from './funnel.js';
-import { funnel, percentileDisc, type RawEvent, rawEventOf, seededRandom } from './reference.harness.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -1,12 +1,12 @@
 // retentionTable (SQL over the real interactions table) against the definitions' oracle: whole
 // tables (sizes, cells, nulls, the partial period, the weighted mean) must be equal, in several time
 // zones, periods and modes.
-import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
+import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
-import { rawEventOf, retention, seededRandom } from './reference.harness.js';
+import { rawEventOf, retention } from '../testing/reports.js';
 import { type RetentionQuery, retentionTable } from './retention-table.js';
 
 const HOUR = 3_600_000;

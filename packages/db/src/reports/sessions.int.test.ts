@@ -1,12 +1,12 @@
 // sessionsOfUsers (SQL over the real partitioned interactions table) against the definitions' oracle
 // on events built to sit on every edge: gaps of 30 min ± 1 ms, chains over 24 h, equal instants,
 // client sessionIds with long gaps, a session across midnight in Asia/Kolkata.
-import { createTestDatabase, type TestDatabase } from '@tracker/test-utils';
+import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
-import { rawEventOf, seededRandom, sessionsOf } from './reference.harness.js';
+import { rawEventOf, sessionsOf } from '../testing/reports.js';
 import { type SessionRow, sessionsOfUsers } from './sessions.js';
 
 const MIN = 60_000;

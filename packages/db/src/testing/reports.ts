@@ -1,11 +1,11 @@
 /**
  * The definitions of sessions, funnels and retention (issue 26), computed the slow, obvious way over
- * a list of raw events: the oracle that the database implementations are compared with in tests.
+ * a list of raw events: the reference the database implementations are compared with in tests.
  * Every rule below is a choice where PostHog, Mixpanel, Umami and Plausible differ; docs state them.
  */
 
 import type { InteractionRow } from '../aggregates/rows.js';
-import type { Step } from './step.js';
+import type { Step } from '../reports/step.js';
 
 export interface RawEvent {
   eventId: string;
@@ -22,15 +22,6 @@ export interface RawEvent {
 export function rawEventOf(r: InteractionRow): RawEvent {
   const { eventId, userId, action, page, role, occurredAt, sessionId } = r;
   return { eventId, userId, action, page, role, occurredAt, sessionId };
-}
-
-/** A small deterministic generator (linear congruential), so generated test data is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return s / 2_147_483_648;
-  };
 }
 
 const MINUTE_MS = 60_000;

@@ -1,4 +1,4 @@
-// The report definitions' oracle (reference.harness.ts) on the edge cases issue 26 names: each case
+// The report definitions' reference (testing/reports.ts) on the edge cases issue 26 names: each case
 // is small enough to check by hand, which is what makes the oracle worth comparing SQL with.
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,7 +10,7 @@ import {
   type StepDef,
   sessionStats,
   sessionsOf,
-} from './reference.harness.js';
+} from './reports.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
