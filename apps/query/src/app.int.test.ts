@@ -15,6 +15,7 @@ const KEYS = 'read-key-one-0123456789,read-key-two-0123456789';
 const API_ROUTES = [
   '/api/interactions?limit=1',
   '/api/stats',
+  '/api/retention',
   '/api/facets',
   '/api/export?format=ndjson',
   '/api/stream?stats=false',

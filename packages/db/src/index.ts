@@ -25,7 +25,12 @@ export * from './own-connection.js';
 export * from './pg-array.js';
 export * from './pipeline-status.js';
 export { type FunnelAttempt, type FunnelQuery, funnelAttempts } from './reports/funnel.js';
-export { type RetentionQuery, type RetentionTable, retentionTable } from './reports/retention-table.js';
+export {
+  periodStartDate,
+  type RetentionQuery,
+  type RetentionTable,
+  retentionTable,
+} from './reports/retention-table.js';
 export { type SessionQuery, type SessionRow, sessionsOfUsers } from './reports/sessions.js';
 export type { Step } from './reports/step.js';
 export * from './retention.js';

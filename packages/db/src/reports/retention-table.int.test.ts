@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
-import { rawEventOf, retention } from '../testing/reports.js';
-import { type RetentionQuery, retentionTable } from './retention-table.js';
+import { periodIndex, rawEventOf, retention } from '../testing/reports.js';
+import { periodStartDate, type RetentionQuery, retentionTable } from './retention-table.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -76,8 +76,9 @@ const CASES: [string, RetentionQuery][] = [
 
 describe('retentionTable', () => {
   it.each(CASES)('%s: equals the oracle', async (_name, def) => {
-    const got = await retentionTable(db.pool, def);
-    const expected = retention(rows.map(rawEventOf), def);
+    const { rows: table, mean } = await retentionTable(db.pool, def);
+    const got = { rows: table, mean };
+    const expected = retention(rows.map(rawEventOf), { ...def, from: def.from! });
     expect(got).toEqual(expected);
     expect(got.rows.length).toBeGreaterThan(1);
     expect(got.rows.some((r) => r.cells.slice(1).some((c) => c !== null && c > 0))).toBe(true);
@@ -85,6 +86,50 @@ describe('retentionTable', () => {
 
   it('answers an empty table when no cohort falls in the range', async () => {
     const got = await retentionTable(db.pool, { ...base, from: T0 - 20 * DAY, to: T0 - 10 * DAY });
-    expect(got).toEqual({ rows: [], mean: new Array(9).fill(null) });
+    expect(got).toEqual({ rows: [], mean: new Array(9).fill(null), from: T0 - 20 * DAY });
+  });
+
+  it('starts by default `periods` periods before the end of the range, at a local period start; one user alone', async () => {
+    const now = Date.UTC(2026, 8, 16, 20); // Wednesday 2026-09-16 20:00 UTC = Thursday 05:00 in Tokyo
+    const weekly = await retentionTable(db.pool, {
+      ...base,
+      from: undefined,
+      to: now,
+      now,
+      tz: 'Asia/Tokyo',
+      periods: 2,
+    });
+    expect(new Date(weekly.from).toISOString()).toBe('2026-08-30T15:00:00.000Z'); // Monday 08-31 00:00 Tokyo
+    const monthly = await retentionTable(db.pool, {
+      ...base,
+      from: undefined,
+      to: now,
+      now,
+      period: 'month',
+      periods: 1,
+    });
+    expect(new Date(monthly.from).toISOString()).toBe('2026-08-01T00:00:00.000Z');
+    const daily = await retentionTable(db.pool, {
+      ...base,
+      from: undefined,
+      to: now,
+      now,
+      period: 'day',
+      periods: 3,
+    });
+    expect(new Date(daily.from).toISOString()).toBe('2026-09-13T00:00:00.000Z');
+    const one = await retentionTable(db.pool, { ...base, userId: 'u3' });
+    const expected = retention(rows.filter((r) => r.userId === 'u3').map(rawEventOf), {
+      ...base,
+      from: base.from!,
+    });
+    expect({ rows: one.rows, mean: one.mean }).toEqual(expected);
+    expect(one.rows.reduce((a, r) => a + r.size, 0)).toBeLessThanOrEqual(1);
+  });
+
+  it('names each period by the local date it starts on', () => {
+    expect(periodStartDate(periodIndex(Date.UTC(2026, 8, 16), 'UTC', 'week'), 'week')).toBe('2026-09-14');
+    expect(periodStartDate(periodIndex(Date.UTC(2026, 8, 16), 'UTC', 'month'), 'month')).toBe('2026-09-01');
+    expect(periodStartDate(periodIndex(Date.UTC(2026, 8, 16), 'UTC', 'day'), 'day')).toBe('2026-09-16');
   });
 });

@@ -13,9 +13,11 @@ export interface RetentionQuery {
   tz: string;
   cohort: 'first' | 'recurring';
   mode: 'on' | 'onOrAfter';
-  /** Cohorts whose start event is in [from, to). */
-  from: number;
+  /** Cohorts whose start event is in [from, to); from defaults to the start of the period `periods` before the one holding to − 1 ms. */
+  from?: number;
   to: number;
+  /** Only this user's events. */
+  userId?: string;
   /** Periods after period 0 in each row. */
   periods: number;
   now: number;
@@ -25,6 +27,8 @@ export interface RetentionTable {
   rows: { period: number; size: number; cells: (number | null)[]; partial: number | null }[];
   /** Per k: Σ cells ÷ Σ sizes over the rows whose period k has ended (null when none has). */
   mean: (number | null)[];
+  /** The cohort range's start used (the query's, or the default). */
+  from: number;
 }
 
 /**
@@ -43,11 +47,13 @@ function periodOf(col: string, tz: string, period: RetentionQuery['period']): st
 export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<RetentionTable> {
   const p = new Params();
   const tz = p.add(r.tz);
-  const from = p.add(pgTime(r.from), 'timestamptz');
+  const fromMs = r.from ?? (await firstPeriodStart(q, r));
+  const from = p.add(pgTime(fromMs), 'timestamptz');
   const to = p.add(pgTime(r.to), 'timestamptz');
   const nowPeriod = p.add(pgTime(r.now), 'timestamptz');
-  const start = r.start ? stepCondition(p, r.start) : 'true';
-  const back = r.return ? stepCondition(p, r.return) : 'true';
+  const user = r.userId === undefined ? '' : ` AND e.user_id = ${p.add(r.userId)}`;
+  const start = `${r.start ? stepCondition(p, r.start) : 'true'}${user}`;
+  const back = `${r.return ? stepCondition(p, r.return) : 'true'}${user}`;
   // First-time: each user's first start event ever (then kept when in range); recurring: every
   // period with a start event in range.
   const cohorts =
@@ -103,5 +109,28 @@ export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<R
     const size = ended.reduce((a, t) => a + t.size, 0);
     mean.push(size === 0 ? null : ended.reduce((a, t) => a + (t.cells[k] ?? 0), 0) / size);
   }
-  return { rows: table, mean };
+  return { rows: table, mean, from: fromMs };
+}
+
+/** The start of the period `periods` before the one holding the range's last instant, in the time zone. */
+async function firstPeriodStart(q: Queryable, r: RetentionQuery): Promise<number> {
+  const { rows } = await q.query<{ ms: string }>(
+    `SELECT (extract(epoch FROM (date_trunc($1, $2::timestamptz AT TIME ZONE $3) - make_interval(
+        days => CASE WHEN $1 = 'day' THEN $4::int ELSE 0 END,
+        weeks => CASE WHEN $1 = 'week' THEN $4::int ELSE 0 END,
+        months => CASE WHEN $1 = 'month' THEN $4::int ELSE 0 END)) AT TIME ZONE $3) * 1000)::bigint AS ms`,
+    [r.period, pgTime(r.to - 1), r.tz, r.periods],
+  );
+  return Number(rows[0]!.ms);
+}
+
+/** The local date a period starts on (YYYY-MM-DD): the day, the Monday of the week, the first of the month. */
+export function periodStartDate(index: number, period: RetentionQuery['period']): string {
+  const day =
+    period === 'day'
+      ? index
+      : period === 'week'
+        ? index * 7 - 3
+        : Date.UTC(Math.floor(index / 12), index % 12, 1) / 86_400_000;
+  return new Date(day * 86_400_000).toISOString().slice(0, 10);
 }

@@ -2,8 +2,8 @@
 import type { Params } from '../stats/sql.js';
 
 export interface Step {
-  /** Any of these actions. */
-  actions: readonly string[];
+  /** Any of these actions (absent: any action). */
+  actions?: readonly string[];
   /** Exact page, or every page starting with `value` when `prefix`. */
   page?: { value: string; prefix: boolean };
   role?: string;
@@ -11,7 +11,8 @@ export interface Step {
 
 /** The step's condition on interactions aliased `e`, its values added to `p`. */
 export function stepCondition(p: Params, step: Step): string {
-  const parts = [`e.action = ANY(${p.add(step.actions, 'text[]')})`];
+  const parts: string[] = [];
+  if (step.actions) parts.push(`e.action = ANY(${p.add(step.actions, 'text[]')})`);
   if (step.role !== undefined) parts.push(`e.role::text = ${p.add(step.role)}`);
   if (step.page)
     parts.push(
@@ -19,5 +20,5 @@ export function stepCondition(p: Params, step: Step): string {
         ? `starts_with(e.page, ${p.add(step.page.value)})`
         : `e.page = ${p.add(step.page.value)}`,
     );
-  return `(${parts.join(' AND ')})`;
+  return parts.length === 0 ? 'true' : `(${parts.join(' AND ')})`;
 }

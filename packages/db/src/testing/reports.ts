@@ -232,7 +232,7 @@ export interface FunnelDef {
 }
 
 export function matchesStep(e: RawEvent, step: StepDef): boolean {
-  if (!step.actions.includes(e.action)) return false;
+  if (step.actions && !step.actions.includes(e.action)) return false;
   if (step.role !== undefined && e.role !== step.role) return false;
   if (step.page && !(step.page.prefix ? e.page.startsWith(step.page.value) : e.page === step.page.value))
     return false;
