@@ -52,6 +52,7 @@ export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<R
   const to = p.add(pgTime(r.to), 'timestamptz');
   const nowPeriod = p.add(pgTime(r.now), 'timestamptz');
   const user = r.userId === undefined ? '' : ` AND e.user_id = ${p.add(r.userId)}`;
+  const periods = p.add(r.periods, 'int');
   const start = `${r.start ? stepCondition(p, r.start) : 'true'}${user}`;
   const back = `${r.return ? stepCondition(p, r.return) : 'true'}${user}`;
   // First-time: each user's first start event ever (then kept when in range); recurring: every
@@ -64,20 +65,27 @@ export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<R
       : `SELECT DISTINCT e.user_id, ${periodOf('e.occurred_at', tz, r.period)} AS cohort FROM interactions e
           WHERE ${start} AND e.occurred_at >= ${from} AND e.occurred_at < ${to}`;
   const sql = `
-    WITH cohorts AS (${cohorts}),
+    WITH cohorts AS MATERIALIZED (${cohorts}),
     now_p AS (SELECT ${periodOf(nowPeriod, tz, r.period)} AS now),
-    returns AS (
+    returns AS MATERIALIZED (
       SELECT DISTINCT e.user_id, ${periodOf('e.occurred_at', tz, r.period)} AS period FROM interactions e
        WHERE ${back} AND e.user_id IN (SELECT user_id FROM cohorts) AND e.occurred_at >= ${from}
     ),
-    cells AS (
-      SELECT c.cohort, k, count(DISTINCT c.user_id) AS users
-        FROM cohorts c
-        CROSS JOIN generate_series(1, ${p.add(r.periods, 'int')}) AS k
-        JOIN returns x ON x.user_id = c.user_id
-       WHERE ${r.mode === 'on' ? 'x.period = c.cohort + k' : 'x.period >= c.cohort + k'}
-         AND x.period <= (SELECT now FROM now_p)
-       GROUP BY c.cohort, k
+    -- on: one row per (user, cohort, period back); on or after: back in k when the user's last
+    -- return (up to now) is k or more periods after the cohort. Linear in returns, not × periods.
+    cells AS MATERIALIZED (${
+      r.mode === 'on'
+        ? `SELECT c.cohort, x.period - c.cohort AS k, count(*) AS users
+             FROM cohorts c JOIN returns x USING (user_id)
+            WHERE x.period - c.cohort BETWEEN 1 AND ${periods} AND x.period <= (SELECT now FROM now_p)
+            GROUP BY 1, 2`
+        : `SELECT c.cohort, k, count(*) AS users
+             FROM cohorts c
+             JOIN (SELECT user_id, max(period) AS last FROM returns
+                    WHERE period <= (SELECT now FROM now_p) GROUP BY user_id) m USING (user_id)
+            CROSS JOIN LATERAL generate_series(1, least(${periods}, m.last - c.cohort)) AS k
+            GROUP BY 1, 2`
+    }
     )
     SELECT c.cohort, count(*)::int AS size, (SELECT now FROM now_p) AS now,
            coalesce((SELECT json_object_agg(k, users) FROM cells WHERE cells.cohort = c.cohort), '{}') AS cells
