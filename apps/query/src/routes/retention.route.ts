@@ -1,7 +1,7 @@
 import { ownConnections, periodStartDate, retentionTable, type Step } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
 import { Type } from 'typebox';
-import { toFilters } from '../filters.js';
+import { pageMatch, toFilters } from '../filters.js';
 import { FilterQueryProperties, TzProperty } from '../schemas/filters.schema.js';
 import { ErrorRef } from '../schemas/responses.schema.js';
 import { checkTimeZone } from '../services/stats.service.js';
@@ -103,18 +103,15 @@ export async function retentionRoute(app: TrackerApp): Promise<void> {
       const zone = await checkTimeZone(pool, tz);
       const common: Omit<Step, 'actions'> = {
         ...(f.role !== undefined ? { role: f.role } : {}),
-        ...(f.page !== undefined
-          ? {
-              page: f.page.endsWith('*')
-                ? { value: f.page.slice(0, -1), prefix: true }
-                : { value: f.page, prefix: false },
-            }
-          : {}),
+        ...(f.page !== undefined ? { page: pageMatch(f.page) } : {}),
       };
+      // role and page filter start and return events alike; neither and no actions: any event.
       const step = (list: string | undefined): Step | undefined =>
         list === undefined && Object.keys(common).length === 0
           ? undefined
           : { ...common, ...(list === undefined ? {} : { actions: list.toLowerCase().split(',') }) };
+      const start = step(startAction);
+      const back = step(returnAction);
       const now = Date.now();
       const to = f.to?.getTime() ?? now;
       const table = await retentionTable(pool, {
@@ -127,8 +124,8 @@ export async function retentionRoute(app: TrackerApp): Promise<void> {
         now,
         ...(f.from ? { from: f.from.getTime() } : {}),
         ...(f.userId !== undefined ? { userId: f.userId } : {}),
-        ...(step(startAction) ? { start: step(startAction)! } : {}),
-        ...(step(returnAction) ? { return: step(returnAction)! } : {}),
+        ...(start ? { start } : {}),
+        ...(back ? { return: back } : {}),
       });
       return {
         period,

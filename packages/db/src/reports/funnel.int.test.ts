@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
-import { funnel, percentileDisc, type RawEvent, rawEventOf } from '../testing/reports.js';
+import { percentileDisc, type RawEvent, rawEventOf } from '../testing/reports/events.js';
+import { funnel } from '../testing/reports/funnel.js';
 import { type FunnelQuery, funnelAttempts } from './funnel.js';
 
 const MIN = 60_000;

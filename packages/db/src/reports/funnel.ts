@@ -1,5 +1,5 @@
 // Funnels over raw interactions in SQL (issue 26): for each user the chosen attempt and the events
-// that filled its steps. Same definition as testing/reports.ts's funnel, which tests compare.
+// that filled its steps. Same definition as testing/reports/funnel.ts's funnel, which tests compare.
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import { type Step, stepCondition } from './step.js';

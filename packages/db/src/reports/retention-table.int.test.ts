@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
-import { periodIndex, rawEventOf, retention } from '../testing/reports.js';
+import { periodIndex, rawEventOf } from '../testing/reports/events.js';
+import { retention } from '../testing/reports/retention.js';
 import { periodStartDate, type RetentionQuery, retentionTable } from './retention-table.js';
 
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 // Retention cohorts over raw interactions in SQL (issue 26): calendar periods in the viewer's time
-// zone. Same definition as testing/reports.ts's retention, which tests compare.
+// zone. Same definition as testing/reports/retention.ts's retention, which tests compare.
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import { type Step, stepCondition } from './step.js';

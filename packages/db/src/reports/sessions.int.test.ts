@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
-import { rawEventOf, sessionsOf } from '../testing/reports.js';
+import { rawEventOf } from '../testing/reports/events.js';
+import { sessionsOf } from '../testing/reports/sessions.js';
 import { type SessionRow, sessionsOfUsers } from './sessions.js';
 
 const MIN = 60_000;

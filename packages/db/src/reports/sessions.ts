@@ -1,5 +1,5 @@
 // Sessions recomputed from raw interactions in SQL: the step a sessions table is maintained and
-// rebuilt with (issue 26). Same definition as testing/reports.ts's sessionsOf, which tests compare.
+// rebuilt with (issue 26). Same definition as testing/reports/sessions.ts's sessionsOf, which tests compare.
 import type { Queryable } from '../snapshot.js';
 import { pgTime } from '../stats/sql.js';
 

@@ -3,23 +3,21 @@
 export { computeStatsFromRaw } from './recount.js';
 export {
   byTime,
-  type FunnelDef,
-  type FunnelResult,
-  funnel,
   localDay,
   matchesStep,
   type Period,
   percentileDisc,
   periodIndex,
   type RawEvent,
-  type RetentionDef,
-  type RetentionRow,
   rawEventOf,
-  retention,
+  type StepDef,
+} from './reports/events.js';
+export { type FunnelDef, type FunnelResult, funnel } from './reports/funnel.js';
+export { type RetentionDef, type RetentionRow, retention } from './reports/retention.js';
+export {
   type Session,
   type SessionOptions,
   type SessionStats,
-  type StepDef,
   sessionStats,
   sessionsOf,
-} from './reports.js';
+} from './reports/sessions.js';

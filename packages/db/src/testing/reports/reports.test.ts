@@ -1,16 +1,10 @@
-// The report definitions' reference (testing/reports.ts) on the edge cases issue 26 names: each case
+// The report definitions' reference (testing/reports/) on the edge cases issue 26 names: each case
 // is small enough to check by hand, which is what makes the oracle worth comparing SQL with.
 import { describe, expect, it } from 'vitest';
-import {
-  funnel,
-  localDay,
-  periodIndex,
-  type RawEvent,
-  retention,
-  type StepDef,
-  sessionStats,
-  sessionsOf,
-} from './reports.js';
+import { localDay, periodIndex, type RawEvent, type StepDef } from './events.js';
+import { funnel } from './funnel.js';
+import { retention } from './retention.js';
+import { sessionStats, sessionsOf } from './sessions.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
