@@ -1,4 +1,5 @@
 import { CommonEnv, HttpServerEnv, loadConfig, type Static, Type } from '@tracker/config';
+import { SESSION_GAP_MINUTES } from '@tracker/db';
 import { TOPICS } from '@tracker/schemas';
 
 /** Every environment variable the processor reads, with its default (README lists them). */
@@ -40,6 +41,11 @@ export const ProcessorEnvSchema = Type.Object({
    * partition) at a time. Unset: every raw row is kept. Aggregates (statistics, charts) keep everything.
    */
   TRACKER_RETENTION_DAYS: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
+  /**
+   * Minutes without an event after which a user's next event starts a new session (events without a
+   * client sessionId). Changing it applies to new events; `pnpm db:reconcile --rebuild` recomputes all.
+   */
+  TRACKER_SESSION_GAP_MINUTES: Type.Integer(SESSION_GAP_MINUTES),
   /** How often partitions are created ahead and retention is applied. */
   PROCESSOR_RETENTION_INTERVAL_MS: Type.Integer({ minimum: 1_000, default: 600_000 }),
   /** SIGTERM: how long the batch in flight may take to finish before the process is killed (exit 1). */
@@ -57,6 +63,8 @@ export const ReconcileEnvSchema = Type.Object({
   DATABASE_URL: CommonEnv.DATABASE_URL,
   /** Differences printed at most (all are counted). */
   RECONCILE_MAX_PRINTED: Type.Integer({ minimum: 1, default: 1000 }),
+  /** The sessions the table is compared with (and rebuilt with) are split by this gap. */
+  TRACKER_SESSION_GAP_MINUTES: Type.Integer(SESSION_GAP_MINUTES),
 });
 
 export function loadReconcileConfig(env: NodeJS.ProcessEnv = process.env): Static<typeof ReconcileEnvSchema> {

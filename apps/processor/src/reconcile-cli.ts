@@ -5,7 +5,7 @@
  *   --rebuild   first rebuild every aggregate from the raw rows (repairs; blocks writers meanwhile)
  *   --json      print the result as one JSON object instead of text
  */
-import { createPool, rebuildAggregates, reconcile } from '@tracker/db';
+import { createPool, rebuildAggregates, reconcile, sessionRulesOf } from '@tracker/db';
 import { loadReconcileConfig } from './config.js';
 
 const args = new Set(process.argv.slice(2));
@@ -17,10 +17,11 @@ if (unknown.length > 0) {
 
 const config = loadReconcileConfig();
 const pool = createPool(config.DATABASE_URL, 2, 'tracker-reconcile');
+const sessionRules = sessionRulesOf(config.TRACKER_SESSION_GAP_MINUTES);
 try {
   const started = performance.now();
   if (args.has('--rebuild')) {
-    const counts = await rebuildAggregates(pool);
+    const counts = await rebuildAggregates(pool, sessionRules);
     if (!args.has('--json'))
       console.log(
         `rebuilt: ${Object.entries(counts)
@@ -28,7 +29,7 @@ try {
           .join(' ')}`,
       );
   }
-  const result = await reconcile(pool, { limit: config.RECONCILE_MAX_PRINTED });
+  const result = await reconcile(pool, { limit: config.RECONCILE_MAX_PRINTED, sessionRules });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (args.has('--json')) {
     console.log(JSON.stringify({ ok: result.totalDifferences === 0, seconds: Number(seconds), ...result }));

@@ -16,6 +16,7 @@ const API_ROUTES = [
   '/api/interactions?limit=1',
   '/api/stats',
   '/api/retention',
+  '/api/sessions/stats',
   '/api/facets',
   '/api/export?format=ndjson',
   '/api/stream?stats=false',

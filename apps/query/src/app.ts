@@ -25,6 +25,7 @@ import { exportLinkRoute } from './routes/export-link.route.js';
 import { facetsRoute } from './routes/facets.route.js';
 import { interactionsRoute } from './routes/interactions.route.js';
 import { retentionRoute } from './routes/retention.route.js';
+import { sessionStatsRoute } from './routes/session-stats.route.js';
 import { statsRoute } from './routes/stats.route.js';
 import { streamRoute } from './routes/stream.route.js';
 import { InteractionItemSchema, StatsSchema } from './schemas/responses.schema.js';
@@ -123,6 +124,7 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
       await api.register(interactionsRoute);
       await api.register(statsRoute);
       await api.register(retentionRoute);
+      await api.register(sessionStatsRoute);
       await api.register(facetsRoute);
       await api.register(exportRoute, {
         formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION,

@@ -17,6 +17,7 @@ export {
 export { rebuildAggregates } from './aggregates/rebuild.js';
 export * from './aggregates/reconcile.js';
 export * from './aggregates/rows.js';
+export { fillSessions, refreshSessions } from './aggregates/sessions.js';
 export * from './aggregates/store.js';
 export * from './api-hits.js';
 export * from './client.js';
@@ -31,7 +32,17 @@ export {
   type RetentionTable,
   retentionTable,
 } from './reports/retention-table.js';
-export { type SessionQuery, type SessionRow, sessionsOfUsers } from './reports/sessions.js';
+export { type SessionStatsQuery, type SessionStatsResult, sessionStats } from './reports/session-stats.js';
+export {
+  DEFAULT_SESSION_RULES,
+  SESSION_GAP_MINUTES,
+  type SessionQuery,
+  type SessionRow,
+  type SessionRules,
+  sessionRulesFromEnv,
+  sessionRulesOf,
+  sessionsOfUsers,
+} from './reports/sessions.js';
 export type { Step } from './reports/step.js';
 export * from './retention.js';
 export * from './snapshot.js';

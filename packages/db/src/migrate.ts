@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { redactCredentials } from '@tracker/config';
 import pg from 'pg';
+import { MIGRATION_FILLS } from './migration-fills.js';
 import { withTransaction } from './transaction.js';
 
 /** Prisma's own advisory lock key for migrations, so this runner and `prisma migrate` exclude each other. */
@@ -116,6 +117,7 @@ export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<Migrat
             [id, m.checksum, m.name],
           );
           await tx.query(m.sql);
+          await MIGRATION_FILLS[m.name]?.(tx);
           await tx.query(
             'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
             [id],

@@ -6,6 +6,7 @@ import {
   rawRowsFrom,
   recordApiHits,
   recordBatchProgress,
+  type SessionRules,
   sqlStateOf,
   storeIdentifies,
   storeInteractions,
@@ -54,6 +55,8 @@ export interface BatchHandlerOptions {
   clock: OutageClock;
   /** Aborted on shutdown: a batch waiting out an outage gives up (nothing committed). */
   signal: AbortSignal;
+  /** How the sessions table splits events into sessions (TRACKER_SESSION_GAP_MINUTES). */
+  sessionRules: SessionRules;
 }
 
 interface Progress {
@@ -374,6 +377,7 @@ export class BatchHandler {
         usersLocked: true,
         columns: trackColumns,
         partitionsEnsured: true,
+        sessionRules: this.o.sessionRules,
       });
       const i = await storeIdentifies(tx, identify, { usersLocked: true });
       await recordApiHits(tx, apiHits);

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@tracker/db';
+import { type PrismaClient, sessionRulesOf } from '@tracker/db';
 import type { InteractionSerde } from '@tracker/kafka';
 import type { Logger } from '@tracker/logger';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
@@ -78,6 +78,7 @@ export class ProcessorService {
       },
       clock: new OutageClock(),
       signal: this.#abort.signal,
+      sessionRules: sessionRulesOf(c.TRACKER_SESSION_GAP_MINUTES),
     });
     this.#queue = new StoreQueue(c.PROCESSOR_PARTITIONS_CONCURRENTLY, (error) => this.#onStoreFailure(error));
     const { GROUP_JOIN, REBALANCING, CRASH, STOP } = this.consumer.events;

@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import { DEFAULT_SESSION_RULES, type SessionRules } from '../reports/sessions.js';
 import { withTransaction } from '../transaction.js';
 import { AGGREGATE_TABLES, AGGREGATES, USER_COLUMNS, USERS_FROM_RAW } from './catalog.js';
+import { fillSessions } from './sessions.js';
 
 interface IndexDef {
   table: string;
@@ -28,11 +30,14 @@ async function indexesOf(client: pg.PoolClient, tables: string[]): Promise<Index
 }
 
 /**
- * Recomputes every aggregate and the users table from the raw rows, in one transaction that blocks
+ * Recomputes every aggregate, the users and the sessions table from the raw rows, in one transaction that blocks
  * writers meanwhile. For loading raw rows in bulk (COPY) and for repairing after a reconcile found
  * differences. Returns the row count of each table. Refuses once retention has dropped raw rows.
  */
-export async function rebuildAggregates(pool: pg.Pool): Promise<Record<string, number>> {
+export async function rebuildAggregates(
+  pool: pg.Pool,
+  sessionRules: SessionRules = DEFAULT_SESSION_RULES,
+): Promise<Record<string, number>> {
   // NOTE: a bulk load, not row-by-row maintenance: the indexes (primary keys included) are dropped
   // and built once from sorted data at the end, and the GROUP BYs get the memory to hash in one
   // pass. All in the transaction: a failure rolls the old tables and indexes back.
@@ -73,6 +78,7 @@ export async function rebuildAggregates(pool: pg.Pool): Promise<Record<string, n
         `INSERT INTO users (user_id, ${USER_COLUMNS.join(', ')}) SELECT user_id, ${USER_COLUMNS.join(', ')} FROM (${USERS_FROM_RAW}) x`,
       );
       counts['users'] = res.rowCount ?? 0;
+      counts['sessions'] = await fillSessions(client, sessionRules);
       for (const ix of indexes) {
         await client.query(
           ix.constraint

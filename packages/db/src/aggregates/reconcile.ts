@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import { DEFAULT_SESSION_RULES, type SessionRules } from '../reports/sessions.js';
 import { withTransaction } from '../transaction.js';
 import { AGGREGATES, USER_COLUMNS, USERS_FROM_RAW } from './catalog.js';
+import { sessionDifferencesSql } from './sessions.js';
 
 /** One aggregate value that differs from its recount over raw rows (null = row missing on that side). */
 export interface ReconcileDifference {
@@ -41,7 +43,10 @@ const normalize = (v: unknown): unknown => (v instanceof Date ? v.toISOString() 
  * Runs in one REPEATABLE READ snapshot, so a processor writing meanwhile cannot cause false
  * differences (each batch updates raw rows and aggregates in one transaction).
  */
-export async function reconcile(pool: pg.Pool, opts: { limit?: number } = {}): Promise<ReconcileResult> {
+export async function reconcile(
+  pool: pg.Pool,
+  opts: { limit?: number; sessionRules?: SessionRules } = {},
+): Promise<ReconcileResult> {
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   const result: ReconcileResult = { rawFrom: null, tables: [], differences: [], totalDifferences: 0 };
   const room = () => (Number.isFinite(limit) ? Math.max(0, limit - result.differences.length) : null);
@@ -106,8 +111,10 @@ export async function reconcile(pool: pg.Pool, opts: { limit?: number } = {}): P
 
       if (rawFrom) {
         await skip('users');
+        await skip('sessions');
         return result;
       }
+      await compareSessions(client, opts.sessionRules ?? DEFAULT_SESSION_RULES, room(), result);
       const left = room();
       const cols = USER_COLUMNS;
       const { rows } = await client.query<Record<string, unknown> & { user_id: string; total: number }>(
@@ -156,4 +163,34 @@ export async function reconcile(pool: pg.Pool, opts: { limit?: number } = {}): P
     },
     { isolation: 'REPEATABLE READ', readOnly: true },
   );
+}
+
+/** The sessions table against its recount: a difference per differing session (column '*'). */
+async function compareSessions(
+  client: pg.PoolClient,
+  rules: SessionRules,
+  left: number | null,
+  result: ReconcileResult,
+): Promise<void> {
+  const sql = sessionDifferencesSql(rules, left === null ? null : left + 1);
+  const { rows } = await client.query<{
+    user_id: string;
+    session_key: string;
+    in_stored: boolean;
+    in_expected: boolean;
+    total: number;
+  }>(sql.text, sql.values);
+  const { rows: size } = await client.query<{ n: number }>('SELECT count(*)::bigint AS n FROM sessions');
+  for (const row of rows.slice(0, left ?? rows.length)) {
+    result.differences.push({
+      table: 'sessions',
+      key: { user_id: row.user_id, session_key: row.session_key },
+      column: '*',
+      stored: row.in_stored ? 'row' : null,
+      expected: row.in_expected ? 'row' : null,
+    });
+  }
+  const total = rows[0]?.total ?? 0;
+  result.tables.push({ table: 'sessions', rows: size[0]?.n ?? 0, differences: total });
+  result.totalDifferences += total;
 }

@@ -2,9 +2,11 @@
 
 import { Prisma, type PrismaSql } from '../client.js';
 import { booleanArray, numberArray, textArray } from '../pg-array.js';
+import { DEFAULT_SESSION_RULES, type SessionRules } from '../reports/sessions.js';
 import { ensureInteractionPartitions } from '../retention.js';
 import { AGGREGATES, type AggregateDef, withPrefixes } from './catalog.js';
 import type { IdentifyRow, InteractionRow } from './rows.js';
+import { refreshSessions } from './sessions.js';
 
 /** A row's role, or the user's stored role (GUEST for a new user) where `role_unset`. */
 const resolvedRole = (alias: string) =>
@@ -197,11 +199,14 @@ export interface StoreInteractionsOptions extends StoreOptions {
    * transaction: the processor does, before each batch. Otherwise this call ensures them first.
    */
   partitionsEnsured?: boolean;
+  /** How the sessions table splits events into sessions (default: 30-minute gap, 24 h cap). */
+  sessionRules?: SessionRules;
 }
 
 /**
  * Stores interactions exactly once and updates every aggregate and the users table for the rows
- * actually inserted, in one set-based statement (after lockUsers). Call inside the batch's transaction.
+ * actually inserted, in one set-based statement (after lockUsers), then the sessions of the rows'
+ * users (refreshSessions). Call inside the batch's transaction.
  */
 export async function storeInteractions(
   db: PrismaSql,
@@ -215,7 +220,11 @@ export async function storeInteractions(
       rows.map((r) => r.occurredAt),
     );
   }
-  return runStore(db, rows, opts, () => storeInteractionsSql(opts.columns ?? interactionColumns(rows)));
+  const result = await runStore(db, rows, opts, () =>
+    storeInteractionsSql(opts.columns ?? interactionColumns(rows)),
+  );
+  await refreshSessions(db, rows, opts.sessionRules ?? DEFAULT_SESSION_RULES);
+  return result;
 }
 
 /**

@@ -1,0 +1,200 @@
+// The sessions table on the real database: kept batch by batch (events in any order, redelivered)
+// it equals the reference's sessions and reconcile's recount; reconcile sees a damaged row and
+// rebuild repairs it; sessionStats over it equals the reference's statistics under every filter.
+import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR, MIN, sessionEvents, T0 } from '../reports/session-events.harness.js';
+import { type SessionStatsQuery, sessionStats } from '../reports/session-stats.js';
+import { sessionRulesOf } from '../reports/sessions.js';
+import { type RawEvent, rawEventOf } from '../testing/reports/events.js';
+import { sessionStats as referenceStats, type Session, sessionsOf } from '../testing/reports/sessions.js';
+import { rebuildAggregates } from './rebuild.js';
+import { reconcile } from './reconcile.js';
+import type { InteractionRow } from './rows.js';
+import { fillSessions } from './sessions.js';
+import { storeInteractions } from './store.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase('sessions_table');
+}, 120_000);
+afterAll(async () => {
+  await db?.drop();
+});
+
+interface StoredSession {
+  userId: string;
+  key: string;
+  start: number;
+  end: number;
+  events: number;
+  pageViews: number;
+  entryPage: string;
+  exitPage: string;
+  bounce: boolean;
+}
+
+async function storedSessions(): Promise<StoredSession[]> {
+  const { rows } = await db.pool.query<{
+    user_id: string;
+    session_key: string;
+    started_at: Date;
+    ended_at: Date;
+    events: number;
+    page_views: number;
+    entry_page: string;
+    exit_page: string;
+    bounce: boolean;
+  }>('SELECT * FROM sessions ORDER BY user_id, session_key');
+  return rows.map((r) => ({
+    userId: r.user_id,
+    key: r.session_key,
+    start: r.started_at.getTime(),
+    end: r.ended_at.getTime(),
+    events: r.events,
+    pageViews: r.page_views,
+    entryPage: r.entry_page,
+    exitPage: r.exit_page,
+    bounce: r.bounce,
+  }));
+}
+
+const asStored = (s: Session): StoredSession => ({
+  userId: s.userId,
+  key: s.key,
+  start: s.start,
+  end: s.end,
+  events: s.events.length,
+  pageViews: s.pageViews,
+  entryPage: s.entryPage,
+  exitPage: s.exitPage,
+  bounce: s.bounce,
+});
+const byKey = (a: StoredSession, b: StoredSession) =>
+  a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+
+/** The rows shuffled and cut into batches of 1 to 40, some sent twice (redeliveries). */
+function batchesOf(rows: InteractionRow[], seed: number): InteractionRow[][] {
+  const rnd = seededRandom(seed);
+  const shuffled = [...rows];
+  for (let i = shuffled.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(rnd() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  const batches: InteractionRow[][] = [];
+  for (let i = 0; i < shuffled.length; ) {
+    const n = 1 + Math.floor(rnd() * 40);
+    batches.push(shuffled.slice(i, i + n));
+    i += n;
+  }
+  for (const b of batches.slice(0, 5)) batches.push(b);
+  return batches;
+}
+
+describe('the sessions table', () => {
+  const rows = sessionEvents();
+  const raw: RawEvent[] = rows.map(rawEventOf);
+  const reference = sessionsOf(raw);
+
+  it('kept batch by batch, in any order and redelivered, equals the reference and the recount', async () => {
+    for (const batch of batchesOf(rows, 7)) {
+      await db.prisma.$transaction((tx) => storeInteractions(tx, batch));
+    }
+    expect((await storedSessions()).sort(byKey)).toEqual(reference.map(asStored).sort(byKey));
+    const result = await reconcile(db.pool);
+    expect(result.tables.find((t) => t.table === 'sessions')).toEqual({
+      table: 'sessions',
+      rows: reference.length,
+      differences: 0,
+    });
+    expect(result.totalDifferences).toBe(0);
+    // The data reaches what the table must get right: chains over the cap, client ids, merges.
+    expect(reference.filter((s) => s.durationMs >= 23 * HOUR).length).toBeGreaterThanOrEqual(5);
+    expect(reference.some((s) => s.key.startsWith('s:'))).toBe(true);
+  }, 120_000);
+
+  it('reconcile reports a damaged or missing session and rebuild repairs both', async () => {
+    const one = reference.find((s) => s.key.startsWith('t:'))!;
+    await db.pool.query(
+      `UPDATE sessions SET exit_page = '/elsewhere' WHERE user_id = $1 AND session_key = $2`,
+      [one.userId, one.key],
+    );
+    await db.pool.query(
+      `DELETE FROM sessions WHERE session_key LIKE 's:%' AND ctid IN (SELECT ctid FROM sessions WHERE session_key LIKE 's:%' LIMIT 1)`,
+    );
+    const damaged = await reconcile(db.pool);
+    const found = damaged.differences.filter((d) => d.table === 'sessions');
+    expect(found).toHaveLength(2);
+    expect(found).toContainEqual({
+      table: 'sessions',
+      key: { user_id: one.userId, session_key: one.key },
+      column: '*',
+      stored: 'row',
+      expected: 'row',
+    });
+    expect(found.some((d) => d.stored === null && d.expected === 'row')).toBe(true);
+    const counts = await rebuildAggregates(db.pool);
+    expect(counts['sessions']).toBe(reference.length);
+    expect((await reconcile(db.pool)).totalDifferences).toBe(0);
+    expect((await storedSessions()).sort(byKey)).toEqual(reference.map(asStored).sort(byKey));
+  }, 120_000);
+
+  it('is filled with the gap it is given (TRACKER_SESSION_GAP_MINUTES)', async () => {
+    const client = await db.pool.connect();
+    try {
+      await fillSessions(client, sessionRulesOf(10));
+    } finally {
+      client.release();
+    }
+    const tenMinutes = sessionsOf(raw, { inactivityMs: 10 * MIN });
+    expect(tenMinutes.length).toBeGreaterThan(reference.length);
+    expect((await storedSessions()).sort(byKey)).toEqual(tenMinutes.map(asStored).sort(byKey));
+    expect((await reconcile(db.pool, { sessionRules: sessionRulesOf(10) })).totalDifferences).toBe(0);
+    expect(
+      (await reconcile(db.pool)).tables.find((t) => t.table === 'sessions')?.differences,
+    ).toBeGreaterThan(0);
+    await rebuildAggregates(db.pool);
+  }, 120_000);
+
+  const cases: { name: string; q: Omit<SessionStatsQuery, 'top'>; matches?: (e: RawEvent) => boolean }[] = [
+    { name: 'every session', q: {} },
+    {
+      name: 'started in a range (across midnight in Asia/Kolkata)',
+      q: { from: T0 + HOUR, to: T0 + 30 * HOUR },
+    },
+    { name: 'one user', q: { userId: 'user-3' }, matches: (e) => e.userId === 'user-3' },
+    { name: 'a role', q: { role: 'USER' }, matches: (e) => e.role === 'USER' },
+    {
+      name: 'an exact page',
+      q: { page: { value: '/p/1', prefix: false } },
+      matches: (e) => e.page === '/p/1',
+    },
+    {
+      name: 'an exact page and a role, on the same event',
+      q: { page: { value: '/p/1', prefix: false }, role: 'USER' },
+      matches: (e) => e.page === '/p/1' && e.role === 'USER',
+    },
+    {
+      name: 'a page prefix and a role on the same event',
+      q: { page: { value: '/p/', prefix: true }, role: 'USER', from: T0, to: T0 + 48 * HOUR },
+      matches: (e) => e.page.startsWith('/p/') && e.role === 'USER',
+    },
+    { name: 'nothing matches', q: { userId: 'nobody' }, matches: (e) => e.userId === 'nobody' },
+  ];
+  for (const c of cases) {
+    it(`sessionStats equals the reference: ${c.name}`, async () => {
+      const got = await sessionStats(db.pool, { ...c.q, top: 3 });
+      const want = referenceStats(reference, {
+        ...(c.q.from !== undefined ? { from: c.q.from } : {}),
+        ...(c.q.to !== undefined ? { to: c.q.to } : {}),
+        ...(c.matches ? { matches: c.matches } : {}),
+      });
+      expect(got).toEqual({
+        ...want,
+        entryPages: want.entryPages.slice(0, 3),
+        exitPages: want.exitPages.slice(0, 3),
+      });
+      if (c.name !== 'nothing matches') expect(got.sessions).toBeGreaterThan(0);
+    });
+  }
+});
