@@ -1,0 +1,70 @@
+// The migration that adds the sessions table fills it from the rows already stored (migrate() runs
+// MIGRATION_FILLS in the migration's transaction): a database migrated to the migration before,
+// holding raw rows, has every session of the reference after `migrate`.
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { databaseUrl, prismaFor, stackConfig, uniqueName } from '@tracker/test-utils';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { interactionColumns, rawInteractionsInsert } from './aggregates/store.js';
+import { MIGRATIONS_DIR, migrate } from './migrate.js';
+import { sessionEvents } from './reports/session-events.harness.js';
+import { rawEventOf } from './testing/reports/events.js';
+import { sessionsOf } from './testing/reports/sessions.js';
+
+const SESSIONS_MIGRATION = '20261207100000_sessions';
+const name = uniqueName('tracker_fill')
+  .toLowerCase()
+  .replace(/[^a-z0-9_]/g, '_');
+const url = databaseUrl(stackConfig().DATABASE_URL, name);
+const adminUrl = databaseUrl(stackConfig().DATABASE_URL, 'postgres');
+let before: string;
+
+afterAll(async () => {
+  if (before) await rm(before, { recursive: true, force: true });
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await admin.end();
+});
+
+describe('migration 20261207100000_sessions', () => {
+  it('fills the sessions of the rows stored before it', async () => {
+    before = await mkdtemp(join(tmpdir(), 'migrations-'));
+    for (const entry of await readdir(MIGRATIONS_DIR)) {
+      if (entry < SESSIONS_MIGRATION)
+        await cp(join(MIGRATIONS_DIR, entry), join(before, entry), { recursive: true });
+    }
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+    expect((await migrate(url, before)).applied).not.toContain(SESSIONS_MIGRATION);
+
+    const rows = sessionEvents(5);
+    const pool = new pg.Pool({ connectionString: url, max: 2, options: '-c TimeZone=UTC' });
+    const prisma = prismaFor(pool);
+    try {
+      await pool.query('SELECT ensure_interaction_partitions($1::timestamptz[])', [
+        rows.map((r) => new Date(r.occurredAt).toISOString()),
+      ]);
+      await prisma.$executeRaw(rawInteractionsInsert('interactions', interactionColumns(rows)));
+      const result = await migrate(url);
+      expect(result.applied).toContain(SESSIONS_MIGRATION);
+      const { rows: stored } = await pool.query<{ user_id: string; session_key: string; events: number }>(
+        'SELECT user_id, session_key, events FROM sessions ORDER BY user_id, session_key',
+      );
+      const expected = sessionsOf(rows.map(rawEventOf))
+        .map((s) => ({ user_id: s.userId, session_key: s.key, events: s.events.length }))
+        .sort((a, b) =>
+          a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : a.session_key < b.session_key ? -1 : 1,
+        );
+      expect(stored).toEqual(expected);
+      expect(stored.length).toBeGreaterThan(50);
+    } finally {
+      await prisma.$disconnect();
+      await pool.end();
+    }
+  }, 120_000);
+});
