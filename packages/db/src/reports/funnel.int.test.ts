@@ -1,14 +1,15 @@
-// funnelAttempts (SQL over the real interactions table) against the definitions' oracle: for each
-// definition, the users converted at every step, the median and p90 time from the previous step and
-// the breakdown by the entry's role must be equal.
+// funnelAttempts (SQL over the real interactions and sessions tables) and funnelReport against the
+// definitions' oracle: for each definition, every step's numbers, the units converted and dropped at
+// every step and the breakdowns by the entry's day and role must be equal.
 import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
 import { storeInteractions } from '../aggregates/store.js';
-import { percentileDisc, type RawEvent, rawEventOf } from '../testing/reports/events.js';
+import { type RawEvent, rawEventOf } from '../testing/reports/events.js';
 import { funnel } from '../testing/reports/funnel.js';
 import { type FunnelQuery, funnelAttempts } from './funnel.js';
+import { funnelReport, funnelUnits } from './funnel-report.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -43,6 +44,10 @@ beforeAll(async () => {
   rows.push(interactionRow('edge', T0, { action: 'a' }));
   rows.push(interactionRow('edge', T0 + 6 * HOUR, { action: 'b' }));
   rows.push(interactionRow('edge', T0 + 6 * HOUR + 1, { action: 'c' }));
+  // Any order needs a matching, not a greedy pass: a fills "a or b" first, and only moving it to "a"
+  // lets the later b fill "a or b".
+  rows.push(interactionRow('swap', T0 + HOUR, { action: 'a' }));
+  rows.push(interactionRow('swap', T0 + HOUR + MIN, { action: 'b' }));
   await db.prisma.$transaction((tx) => storeInteractions(tx, rows), { timeout: 60_000 });
 }, 120_000);
 afterAll(async () => {
@@ -65,7 +70,22 @@ const CASES: [string, FunnelQuery][] = [
   ['sequential, best attempt', { ...base, entry: 'best' }],
   ['strict order', { ...base, order: 'strict' }],
   ['strict order, best attempt', { ...base, order: 'strict', entry: 'best' }],
+  ['any order', { ...base, order: 'any' }],
+  [
+    'any order, best attempt, a step done twice',
+    {
+      ...base,
+      order: 'any',
+      entry: 'best',
+      steps: [{ actions: ['a'] }, { actions: ['a'] }, { actions: ['b'] }],
+    },
+  ],
+  ['any order, overlapping steps', { ...base, order: 'any', steps: [{ actions: ['a', 'b'] }, { actions: ['a'] }] }],
   ['an exclusion step', { ...base, exclusion: { actions: ['cancel'] }, windowMs: 3 * DAY }],
+  [
+    'any order with an exclusion',
+    { ...base, order: 'any', exclusion: { actions: ['cancel'] }, windowMs: 3 * DAY },
+  ],
   ['a step done twice', { ...base, steps: [{ actions: ['a'] }, { actions: ['a'] }, { actions: ['b'] }] }],
   [
     'any-of actions, page prefix and role filters',
@@ -81,28 +101,38 @@ const CASES: [string, FunnelQuery][] = [
     },
   ],
   ['a 30-day window over every entry', { ...base, windowMs: 30 * DAY, from: 0, to: T0 + 30 * DAY }],
+  ['sessions as the unit', { ...base, unit: 'sessions', windowMs: 2 * DAY }],
+  [
+    'sessions, strict, best',
+    { ...base, unit: 'sessions', order: 'strict', entry: 'best', windowMs: 2 * DAY },
+  ],
+  ['sessions, any order', { ...base, unit: 'sessions', order: 'any', windowMs: 2 * DAY }],
+  ['by entry day in Asia/Kolkata', { ...base, windowMs: 2 * DAY, tz: 'Asia/Kolkata' }],
+  ['one user', { ...base, windowMs: 30 * DAY, from: 0, to: T0 + 30 * DAY, userId: 'user-04' }],
 ];
 
-describe('funnelAttempts', () => {
+const isoDay = (day: number) => new Date(day * DAY).toISOString().slice(0, 10);
+
+describe('funnelAttempts and funnelReport', () => {
   it.each(CASES)('%s: equals the oracle', async (_name, def) => {
     const attempts = await funnelAttempts(db.pool, def);
-    const expected = funnel(raw(), { ...def, steps: def.steps, unit: 'users' });
+    const events = raw().filter((e) => def.userId === undefined || e.userId === def.userId);
+    const expected = funnel(events, { ...def, steps: def.steps, unit: def.unit ?? 'users' });
     const n = def.steps.length;
+    const report = funnelReport(attempts, n);
+    expect(report.steps).toEqual(expected.steps.map(({ converted: _c, dropped: _d, ...stats }) => stats));
     for (let k = 0; k < n; k += 1) {
-      const here = attempts.filter((a) => a.at.length > k);
-      expect(here.map((a) => a.userId).sort(), `step ${k + 1}`).toEqual(expected.steps[k]!.converted);
-      if (k === 0) continue;
-      const gaps = here.map((a) => a.at[k]! - a.at[k - 1]!);
-      expect(gaps.length > 0 ? percentileDisc(gaps, 0.5) : null).toBe(expected.steps[k]!.medianMs);
-      expect(gaps.length > 0 ? percentileDisc(gaps, 0.9) : null).toBe(expected.steps[k]!.p90Ms);
+      const units = (status: 'converted' | 'dropped') =>
+        funnelUnits(attempts, k, status).units.map((a) => a.unit);
+      expect(units('converted'), `step ${k + 1} converted`).toEqual(expected.steps[k]!.converted);
+      expect(units('dropped'), `step ${k + 1} dropped`).toEqual(expected.steps[k]!.dropped);
     }
-    const byRole = new Map<string, number[]>();
-    for (const a of attempts) {
-      const row = byRole.get(a.entryRole) ?? new Array<number>(n).fill(0);
-      for (let k = 0; k < a.at.length; k += 1) row[k]! += 1;
-      byRole.set(a.entryRole, row);
-    }
-    expect(byRole).toEqual(expected.byRole);
+    expect(new Map(report.byRole.map((r) => [r.role, r.counts]))).toEqual(expected.byRole);
+    expect(report.byEntryDay).toEqual(
+      [...expected.byEntryDay]
+        .sort(([a], [b]) => a - b)
+        .map(([day, counts]) => ({ day: isoDay(day), counts })),
+    );
     // The data reaches past step 1 in every case (a funnel where nobody converts proves little).
     expect(expected.steps[1]!.count).toBeGreaterThan(0);
   });
@@ -110,5 +140,29 @@ describe('funnelAttempts', () => {
   it('converts at the window edge to the millisecond, not 1 ms past it', async () => {
     const [edge] = (await funnelAttempts(db.pool, base)).filter((a) => a.userId === 'edge');
     expect(edge!.at).toEqual([T0, T0 + 6 * HOUR]);
+  });
+
+  it('any order matches events to steps as a whole, not greedily', async () => {
+    const attempts = await funnelAttempts(db.pool, {
+      ...base,
+      order: 'any',
+      steps: [{ actions: ['a', 'b'] }, { actions: ['a'] }],
+    });
+    expect(attempts.find((a) => a.unit === 'swap')?.at).toEqual([T0 + HOUR, T0 + HOUR + MIN]);
+  });
+
+  it('pages the units of a step by keyset', async () => {
+    const attempts = await funnelAttempts(db.pool, {
+      ...base,
+      windowMs: 30 * DAY,
+      from: 0,
+      to: T0 + 30 * DAY,
+    });
+    const all = funnelUnits(attempts, 0, 'converted').units.map((a) => a.unit);
+    const first = funnelUnits(attempts, 0, 'converted', { limit: 10 });
+    const second = funnelUnits(attempts, 0, 'converted', { limit: 10, after: first.units.at(-1)!.unit });
+    expect(first.more).toBe(true);
+    expect([...first.units, ...second.units].map((a) => a.unit)).toEqual(all.slice(0, 20));
+    expect(funnelUnits(attempts, 0, 'dropped').units).toEqual([]);
   });
 });

@@ -1,68 +1,117 @@
-// Funnels over raw interactions in SQL (issue 26): for each user the chosen attempt and the events
-// that filled its steps. Same definition as testing/reports/funnel.ts's funnel, which tests compare.
+// Funnels over raw interactions (issue 26): for each unit (a user, or one of their sessions) the
+// chosen attempt and the events that filled its steps. Same definition as testing/reports/funnel.ts's
+// funnel, which tests compare.
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import { type Step, stepCondition } from './step.js';
 
 export interface FunnelQuery {
   steps: readonly Step[];
-  /** sequential: each step after the previous; strict: the very next event of the user. */
-  order: 'sequential' | 'strict';
+  /** sequential: each step after the previous; strict: the very next event of the unit; any: any order. */
+  order: 'sequential' | 'strict' | 'any';
   /** Every step within this long after the entry, inclusive. */
   windowMs: number;
-  /** first: the user's first entry in [from, to); best: the entry reaching furthest, ties to the earliest. */
+  /** first: the unit's first entry in [from, to); best: the entry reaching furthest, ties to the earliest. */
   entry: 'first' | 'best';
   exclusion?: Step;
-  /** Entries (step-1 events) in [from, to). */
+  /** Entries (step-1 events; any order: an event of any step) in [from, to). */
   from: number;
   to: number;
+  /** users (default), or sessions as the sessions table holds them. */
+  unit?: 'users' | 'sessions';
+  /** Only this user's events. */
+  userId?: string;
+  /** The time zone of the entry's calendar day (default UTC). */
+  tz?: string;
 }
 
 export interface FunnelAttempt {
+  /** The user id, or `<user id> <session key>` for sessions. */
+  unit: string;
   userId: string;
-  /** Epoch ms of the event that filled each step reached (steps[0] is the entry). */
+  /** Epoch ms of the event that filled each step reached (steps[0] is the entry); any order: in time order. */
   at: number[];
   /** The entry event's role (for the breakdown). */
   entryRole: string;
+  /** The entry's calendar day in the query's time zone, YYYY-MM-DD. */
+  entryDay: string;
 }
 
 /**
- * Each user's attempt, built step by step from the user's events in time order (occurred_at, then
- * event_id): n(k) is the position of the event filling step k, the first matching one after step
+ * The interactions as `e` with a `unit` column: the user id, or the user id and the key of the
+ * session in the sessions table that holds the event (a client session id, or the inferred session
+ * whose span covers it).
+ */
+function unitSource(p: Params, f: FunnelQuery): string {
+  const user = f.userId === undefined ? '' : ` WHERE i.user_id = ${p.add(f.userId)}`;
+  if ((f.unit ?? 'users') === 'users') return `(SELECT i.*, i.user_id AS unit FROM interactions i${user}) e`;
+  return `(SELECT i.*, i.user_id || ' ' || s.session_key AS unit FROM interactions i
+             JOIN sessions s ON s.user_id = i.user_id
+              AND CASE WHEN i.session_id IS NULL
+                       THEN s.session_id IS NULL AND i.occurred_at BETWEEN s.started_at AND s.ended_at
+                       ELSE s.session_key = 's:' || i.session_id END${user}) e`;
+}
+
+/**
+ * Each unit's attempt. Sequential and strict, in SQL: the unit's events in time order (occurred_at,
+ * then event_id), n(k) the position of the event filling step k, the first matching one after step
  * k − 1 (strict: exactly the next position), no later than the entry + window and before the first
  * exclusion event after the entry. Every step-1 event in [from, to) is a candidate entry; `first`
- * keeps the earliest, `best` the one reaching furthest (ties: the earliest).
+ * keeps the earliest, `best` the one reaching furthest (ties: the earliest). Any order: the events
+ * matching a step or the exclusion come from SQL and each candidate's steps are a maximum matching
+ * (funnel-any-order.ts).
  */
 export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<FunnelAttempt[]> {
   if (f.steps.length < 2 || f.steps.length > 10) throw new Error('a funnel has 2 to 10 steps');
   const p = new Params();
+  const src = unitSource(p, f);
   const window = p.add(`${f.windowMs} milliseconds`, 'interval');
   const from = p.add(pgTime(f.from), 'timestamptz');
   const to = p.add(pgTime(f.to), 'timestamptz');
-  const matchCols = f.steps.map((s, k) => `${stepCondition(p, s)} AS m${k}`).join(', ');
+  const tz = p.add(f.tz ?? 'UTC');
+  const localDay = (col: string) => `to_char(${col} AT TIME ZONE ${tz}, 'YYYY-MM-DD')`;
+  const matches = f.steps.map((s) => stepCondition(p, s));
+  const matchCols = matches.map((m, k) => `${m} AS m${k}`).join(', ');
   const excl = f.exclusion ? stepCondition(p, f.exclusion) : 'false';
-  // Users with an entry in range; their events from the first entry to the last entry's window end.
-  const ctes = [
-    `entries AS (
-       SELECT e.user_id, min(e.occurred_at) AS lo, max(e.occurred_at) AS hi FROM interactions e
-        WHERE e.occurred_at >= ${from} AND e.occurred_at < ${to} AND ${stepCondition(p, f.steps[0]!)}
-        GROUP BY e.user_id)`,
-    `ev AS (
-       SELECT e.user_id, e.occurred_at, e.role::text AS role,
-              row_number() OVER (PARTITION BY e.user_id ORDER BY e.occurred_at, e.event_id) AS pos,
+  const entryCondition = f.order === 'any' ? `(${matches.join(' OR ')})` : matches[0]!;
+  // Units with an entry in range; their events from the first entry to the last entry's window end.
+  const entries = `entries AS (
+       SELECT e.unit, min(e.occurred_at) AS lo, max(e.occurred_at) AS hi FROM ${src}
+        WHERE e.occurred_at >= ${from} AND e.occurred_at < ${to} AND ${entryCondition}
+        GROUP BY e.unit)`;
+  if (f.order === 'any') {
+    const { rows } = await q.query<
+      { unit: string; user_id: string; t: string; role: string } & Record<string, unknown>
+    >(
+      `WITH ${entries}
+       SELECT e.unit, e.user_id, (extract(epoch FROM e.occurred_at) * 1000)::bigint AS t, e.role::text AS role,
+              ${localDay('e.occurred_at')} AS day,
               ${matchCols}, ${excl} AS x
-         FROM interactions e JOIN entries r USING (user_id)
+         FROM ${src} JOIN entries r USING (unit)
+        WHERE e.occurred_at >= r.lo AND e.occurred_at <= r.hi + ${window} AND (${matches.join(' OR ')} OR ${excl})
+        ORDER BY e.unit, e.occurred_at, e.event_id`,
+      p.values,
+    );
+    return anyOrderAttempts(rows, f);
+  }
+  const ctes = [
+    entries,
+    `ev AS (
+       SELECT e.unit, e.user_id, e.occurred_at, e.role::text AS role,
+              row_number() OVER (PARTITION BY e.unit ORDER BY e.occurred_at, e.event_id) AS pos,
+              ${matchCols}, ${excl} AS x
+         FROM ${src} JOIN entries r USING (unit)
         WHERE e.occurred_at >= r.lo AND e.occurred_at <= r.hi + ${window})`,
     `c0 AS (
-       SELECT user_id, pos AS p0, occurred_at AS t0, role AS entry_role,
-              (SELECT min(x.pos) FROM ev x WHERE x.user_id = ev.user_id AND x.pos > ev.pos AND x.x) AS stop
+       SELECT unit, user_id, pos AS p0, occurred_at AS t0, role AS entry_role, ${localDay('occurred_at')} AS entry_day,
+              (SELECT min(x.pos) FROM ev x WHERE x.unit = ev.unit AND x.pos > ev.pos AND x.x) AS stop
          FROM ev WHERE m0 AND occurred_at >= ${from} AND occurred_at < ${to})`,
   ];
   const next = (k: number) =>
     f.order === 'strict'
-      ? `(SELECT x.pos FROM ev x WHERE x.user_id = c.user_id AND x.pos = c.p${k - 1} + 1 AND x.m${k}
+      ? `(SELECT x.pos FROM ev x WHERE x.unit = c.unit AND x.pos = c.p${k - 1} + 1 AND x.m${k}
             AND x.occurred_at <= c.t0 + ${window} AND (c.stop IS NULL OR x.pos < c.stop))`
-      : `(SELECT min(x.pos) FROM ev x WHERE x.user_id = c.user_id AND x.pos > c.p${k - 1} AND x.m${k}
+      : `(SELECT min(x.pos) FROM ev x WHERE x.unit = c.unit AND x.pos > c.p${k - 1} AND x.m${k}
             AND x.occurred_at <= c.t0 + ${window} AND (c.stop IS NULL OR x.pos < c.stop))`;
   for (let k = 1; k < f.steps.length; k += 1) {
     ctes.push(`c${k} AS (SELECT c.*, ${next(k)} AS p${k} FROM c${k - 1} c)`);
@@ -71,15 +120,15 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   const reached = Array.from({ length: last }, (_, k) => `(p${k + 1} IS NOT NULL)::int`).join(' + ');
   const chosen =
     f.entry === 'first'
-      ? `SELECT DISTINCT ON (user_id) * FROM c${last} ORDER BY user_id, p0`
-      : `SELECT DISTINCT ON (user_id) * FROM c${last} ORDER BY user_id, ${reached} DESC, p0`;
+      ? `SELECT DISTINCT ON (unit) * FROM c${last} ORDER BY unit, p0`
+      : `SELECT DISTINCT ON (unit) * FROM c${last} ORDER BY unit, ${reached} DESC, p0`;
   const times = Array.from(
     { length: f.steps.length },
     (_, k) =>
-      `(SELECT (extract(epoch FROM x.occurred_at) * 1000)::bigint FROM ev x WHERE x.user_id = a.user_id AND x.pos = a.p${k}) AS t${k}`,
+      `(SELECT (extract(epoch FROM x.occurred_at) * 1000)::bigint FROM ev x WHERE x.unit = a.unit AND x.pos = a.p${k}) AS t${k}`,
   ).join(', ');
   const sql = `WITH ${ctes.join(',\n')}, chosen AS (${chosen})
-    SELECT a.user_id, a.entry_role, ${times} FROM chosen a ORDER BY a.user_id`;
+    SELECT a.unit, a.user_id, a.entry_role, a.entry_day, ${times} FROM chosen a ORDER BY a.unit`;
   const { rows } = await q.query<Record<string, string | null>>(sql, p.values);
   return rows.map((r) => {
     const at: number[] = [];
@@ -88,6 +137,83 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
       if (t === null || t === undefined) break;
       at.push(Number(t));
     }
-    return { userId: r.user_id!, at, entryRole: r.entry_role! };
+    return { unit: r.unit!, userId: r.user_id!, at, entryRole: r.entry_role!, entryDay: r.entry_day! };
   });
+}
+
+interface AnyEvent {
+  t: number;
+  role: string;
+  day: string;
+  /** Bit k: matches step k. */
+  steps: number;
+  exclusion: boolean;
+}
+
+/** Any order: each unit's candidate entries, the steps a window's events fill at most, first or best. */
+function anyOrderAttempts(
+  rows: ({ unit: string; user_id: string; t: string; role: string } & Record<string, unknown>)[],
+  f: FunnelQuery,
+): FunnelAttempt[] {
+  const n = f.steps.length;
+  const out: FunnelAttempt[] = [];
+  for (let i = 0; i < rows.length; ) {
+    let j = i;
+    const events: AnyEvent[] = [];
+    while (j < rows.length && rows[j]!.unit === rows[i]!.unit) {
+      const r = rows[j]!;
+      let steps = 0;
+      for (let k = 0; k < n; k += 1) if (r[`m${k}`] === true) steps |= 1 << k;
+      events.push({ t: Number(r.t), role: r.role, day: String(r['day']), steps, exclusion: r['x'] === true });
+      j += 1;
+    }
+    const chosen = bestAnyOrder(events, f);
+    if (chosen) out.push({ unit: rows[i]!.unit, userId: rows[i]!.user_id, ...chosen });
+    i = j;
+  }
+  return out;
+}
+
+function bestAnyOrder(events: AnyEvent[], f: FunnelQuery): Omit<FunnelAttempt, 'unit' | 'userId'> | null {
+  let chosen: Omit<FunnelAttempt, 'unit' | 'userId'> | null = null;
+  for (let i = 0; i < events.length; i += 1) {
+    const start = events[i]!;
+    if (start.steps === 0 || start.t < f.from || start.t >= f.to) continue;
+    let end = events.length;
+    for (let j = i + 1; j < events.length; j += 1) {
+      if (events[j]!.t > start.t + f.windowMs || events[j]!.exclusion) {
+        end = j;
+        break;
+      }
+    }
+    const filled = maxMatching(events.slice(i, end), f.steps.length);
+    if (!chosen || filled.length > chosen.at.length)
+      chosen = { at: filled.map((e) => e.t), entryRole: start.role, entryDay: start.day };
+    if (f.entry === 'first' || chosen.at.length === f.steps.length) break;
+  }
+  return chosen;
+}
+
+/**
+ * The most steps distinct events of `window` can fill (augmenting paths; window[0], the entry, is
+ * matched first and stays matched: augmenting never unmatches an event), as those events in time order.
+ */
+function maxMatching(window: readonly AnyEvent[], n: number): AnyEvent[] {
+  const eventOf = new Map<number, number>(); // step → event index
+  const matched = new Set<number>();
+  const augment = (ev: number, seen: Set<number>): boolean => {
+    for (let s = 0; s < n; s += 1) {
+      if ((window[ev]!.steps & (1 << s)) === 0 || seen.has(s)) continue;
+      seen.add(s);
+      const holder = eventOf.get(s);
+      if (holder === undefined || augment(holder, seen)) {
+        eventOf.set(s, ev);
+        matched.add(ev);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (let ev = 0; ev < window.length && matched.size < n; ev += 1) augment(ev, new Set());
+  return [...matched].sort((a, b) => a - b).map((ev) => window[ev]!);
 }
