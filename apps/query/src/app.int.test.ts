@@ -17,6 +17,7 @@ const API_ROUTES = [
   '/api/stats',
   '/api/retention',
   '/api/sessions/stats',
+  '/api/funnels/saved',
   '/api/facets',
   '/api/export?format=ndjson',
   '/api/stream?stats=false',

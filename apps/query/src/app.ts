@@ -23,6 +23,7 @@ import { dlqRoute } from './routes/dlq.route.js';
 import { exportRoute } from './routes/export.route.js';
 import { exportLinkRoute } from './routes/export-link.route.js';
 import { facetsRoute } from './routes/facets.route.js';
+import { funnelsRoute } from './routes/funnels.route.js';
 import { interactionsRoute } from './routes/interactions.route.js';
 import { retentionRoute } from './routes/retention.route.js';
 import { sessionStatsRoute } from './routes/session-stats.route.js';
@@ -125,6 +126,7 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
       await api.register(statsRoute);
       await api.register(retentionRoute);
       await api.register(sessionStatsRoute);
+      await api.register(funnelsRoute, { formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION });
       await api.register(facetsRoute);
       await api.register(exportRoute, {
         formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION,

@@ -21,7 +21,7 @@ const SUB_MS = /:\d\d\.\d{3}\d*[1-9]/;
  * an instant between two milliseconds is moved up to the next one, so that `from` (inclusive) and
  * `to` (exclusive) still select exactly the rows at or after, and before, the instant asked for.
  */
-export function parseInstant(value: string, field: string): Date {
+export function parseInstant(value: string, field: string, source: FilterSource = 'querystring'): Date {
   const date = new Date(parseDateTime(value));
   // The schema already checked RFC 3339; this catches what Date cannot hold (leap second 60), and
   // years before 1, which PostgreSQL cannot read in this form (`0000-01-01` was a 500).
@@ -31,8 +31,8 @@ export function parseInstant(value: string, field: string): Date {
       ? 'is before the year 1 (no event can be that old)'
       : undefined;
   if (refused) {
-    throw new HttpError(400, 'VALIDATION_FAILED', 'invalid querystring', [
-      { path: `querystring.${field}`, message: refused },
+    throw new HttpError(400, 'VALIDATION_FAILED', `invalid ${source}`, [
+      { path: `${source}.${field}`, message: refused },
     ]);
   }
   return SUB_MS.test(value) ? new Date(date.getTime() + 1) : date;
@@ -40,8 +40,11 @@ export function parseInstant(value: string, field: string): Date {
 
 const YEAR_1 = Date.parse('0001-01-01T00:00:00Z');
 
-/** Query-string filters -> the InteractionFilters contract; 400 when from is not before to. */
-export function toFilters(query: FilterQuery): InteractionFilters {
+/** Where a request's filters came from: the field paths of its 400s start with it. */
+export type FilterSource = 'querystring' | 'body';
+
+/** Query-string (or body) filters -> the InteractionFilters contract; 400 when from is not before to. */
+export function toFilters(query: FilterQuery, source: FilterSource = 'querystring'): InteractionFilters {
   const filters: InteractionFilters = {};
   if (query.userId !== undefined) filters.userId = query.userId;
   if (query.role !== undefined) filters.role = query.role.toUpperCase() as Role;
@@ -49,17 +52,17 @@ export function toFilters(query: FilterQuery): InteractionFilters {
   if (query.page !== undefined) {
     const prefix = query.page.endsWith('*');
     if (!prefix && query.page.length > LIMITS.page) {
-      throw new HttpError(400, 'VALIDATION_FAILED', 'invalid querystring', [
-        { path: 'querystring.page', message: `must NOT have more than ${LIMITS.page} characters` },
+      throw new HttpError(400, 'VALIDATION_FAILED', `invalid ${source}`, [
+        { path: `${source}.page`, message: `must NOT have more than ${LIMITS.page} characters` },
       ]);
     }
     filters.page = query.page;
   }
-  if (query.from !== undefined) filters.from = parseInstant(query.from, 'from');
-  if (query.to !== undefined) filters.to = parseInstant(query.to, 'to');
+  if (query.from !== undefined) filters.from = parseInstant(query.from, 'from', source);
+  if (query.to !== undefined) filters.to = parseInstant(query.to, 'to', source);
   if (filters.from && filters.to && filters.from.getTime() >= filters.to.getTime()) {
-    throw new HttpError(400, 'VALIDATION_FAILED', 'invalid querystring', [
-      { path: 'querystring.to', message: 'must be after from' },
+    throw new HttpError(400, 'VALIDATION_FAILED', `invalid ${source}`, [
+      { path: `${source}.to`, message: 'must be after from' },
     ]);
   }
   return filters;

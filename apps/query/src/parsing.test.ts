@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { neutralizeFormula } from './csv.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { filtersKey, matches, toFilters } from './filters.js';
-import { neutralizeFormula } from './routes/export.route.js';
 import { decodeDlqMessage } from './services/dlq.service.js';
 
 const ID = '0b6c6d2e-3a5e-4f2b-9a41-2f0d2b7c9e10';

@@ -1,7 +1,9 @@
 // Helpers for this service's integration tests (not used by the service itself).
 import { type pg, storeInteractions, toInteractionRow } from '@tracker/db';
+import type { TrackerApp } from '@tracker/http';
 import type { InteractionRecord } from '@tracker/schemas';
-import { prismaFor, stackConfig } from '@tracker/test-utils';
+import { createTestDatabase, prismaFor, stackConfig, type TestDatabase } from '@tracker/test-utils';
+import { buildApp } from './app.js';
 import { loadQueryConfig, type QueryConfig } from './config.js';
 
 /** A config for tests: quiet, no rate limit, no keys, the given database; override anything. */
@@ -46,6 +48,26 @@ export async function storeRecords(pool: pg.Pool, records: InteractionRecord[]):
     const rows = records.slice(i, i + 2000).map((r) => toInteractionRow(r, 0, String(offset++)));
     await prismaFor(pool).$transaction((tx) => storeInteractions(tx, rows));
   }
+}
+
+/** A test database holding `records` (stored as the processor does) and the query service over it. */
+export async function serveRecords(
+  prefix: string,
+  records: InteractionRecord[],
+  env: Record<string, string> = {},
+): Promise<{ db: TestDatabase; app: TrackerApp; close: () => Promise<void> }> {
+  const db = await createTestDatabase(prefix);
+  await storeRecords(db.pool, records);
+  const app = await buildApp(testConfig(db.url, env));
+  await app.ready();
+  return {
+    db,
+    app,
+    async close() {
+      await app.close();
+      await db.drop();
+    },
+  };
 }
 
 /** Reads a server-sent event stream from a fetch Response, event by event. */

@@ -3,10 +3,9 @@
 import { type RawEvent, sessionStats, sessionsOf } from '@tracker/db/testing';
 import type { TrackerApp } from '@tracker/http';
 import type { InteractionRecord, Role } from '@tracker/schemas';
-import { buildInteraction, createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
+import { buildInteraction, seededRandom } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from './app.js';
-import { storeRecords, testConfig } from './query.harness.js';
+import { serveRecords } from './query.harness.js';
 
 const MIN = 60_000;
 const rand = seededRandom(31);
@@ -17,7 +16,7 @@ const KEY = 'read-key-0123456789abcdef';
 const GAPS = [10_000, 5 * MIN, 29 * MIN, 30 * MIN, 31 * MIN, 6 * 60 * MIN];
 
 const records: InteractionRecord[] = [];
-let db: TestDatabase;
+let served: Awaited<ReturnType<typeof serveRecords>> | undefined;
 let app: TrackerApp;
 
 beforeAll(async () => {
@@ -38,15 +37,12 @@ beforeAll(async () => {
       t += GAPS[Math.floor(rand() * GAPS.length)]!;
     }
   }
-  db = await createTestDatabase('query_sessions');
-  await storeRecords(db.pool, records);
-  app = await buildApp(testConfig(db.url, { QUERY_READ_KEYS: KEY }));
-  await app.ready();
+  served = await serveRecords('query_sessions', records, { QUERY_READ_KEYS: KEY });
+  app = served.app;
 }, 120_000);
 
 afterAll(async () => {
-  await app?.close();
-  await db?.drop();
+  await served?.close();
 });
 
 const get = (query: string, key: string | null = KEY) =>

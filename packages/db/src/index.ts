@@ -27,6 +27,13 @@ export * from './pg-array.js';
 export * from './pipeline-status.js';
 export { type FunnelAttempt, type FunnelQuery, funnelAttempts } from './reports/funnel.js';
 export {
+  type FunnelReport,
+  type FunnelStepStats,
+  type FunnelUnitStatus,
+  funnelReport,
+  funnelUnits,
+} from './reports/funnel-report.js';
+export {
   periodStartDate,
   type RetentionQuery,
   type RetentionTable,

@@ -7,6 +7,7 @@ import QueryStream from 'pg-query-stream';
 import { Counter } from 'prom-client';
 import { Type } from 'typebox';
 import { ClientSlots } from '../client-slots.js';
+import { neutralizeFormula } from '../csv.js';
 import { toFilters } from '../filters.js';
 import { exportQuery, type InteractionRow, toItem } from '../repositories/interactions.repository.js';
 import { FilterQueryProperties, KeyProperty } from '../schemas/filters.schema.js';
@@ -41,14 +42,6 @@ export const ExportQuerySchema = Type.Object(
 
 /** The CSV header row (ingest's /v1/import reads these names too: an export imports as it is). */
 export const CSV_COLUMNS = EXPORT_CSV_COLUMNS;
-
-/**
- * Spreadsheets run a cell that starts with = + - @ (or tab / CR, which they skip) as a formula. Such
- * text cells get a leading apostrophe, which spreadsheets show as text (OWASP "CSV injection").
- */
-export function neutralizeFormula(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
 
 function csvRecord(row: InteractionRow, protect: boolean): string[] {
   const text = protect ? neutralizeFormula : (v: string) => v;

@@ -9,6 +9,7 @@ import {
   validateTimeZone,
 } from '@tracker/db';
 import { HttpError } from '@tracker/http';
+import type { FilterSource } from '../filters.js';
 import { filtersKey } from '../filters.js';
 
 export type ComputeStats = (pool: pg.Pool, filters: InteractionFilters, opts: StatsOptions) => Promise<Stats>;
@@ -16,11 +17,11 @@ export type ComputeStats = (pool: pg.Pool, filters: InteractionFilters, opts: St
 /** The query-string name of a StatsOptions/InteractionFilters field. */
 const PARAM: Record<string, string> = { topPages: 'top' };
 
-/** StatsInputError (bad filter or option, nothing queried) -> 400 at the query-string field. */
-export function asHttpError(error: unknown): unknown {
+/** StatsInputError (bad filter or option, nothing queried) -> 400 at the query-string (or body) field. */
+export function asHttpError(error: unknown, source: FilterSource = 'querystring'): unknown {
   if (error instanceof StatsInputError) {
-    return new HttpError(400, 'VALIDATION_FAILED', 'invalid querystring', [
-      { path: `querystring.${PARAM[error.field] ?? error.field}`, message: error.message },
+    return new HttpError(400, 'VALIDATION_FAILED', `invalid ${source}`, [
+      { path: `${source}.${PARAM[error.field] ?? error.field}`, message: error.message },
     ]);
   }
   return error;
@@ -40,12 +41,16 @@ export async function statsFor(
   }
 }
 
-/** The canonical IANA name of `tz` as PostgreSQL knows it, or a 400 at querystring.tz. */
-export async function checkTimeZone(pool: pg.Pool, tz: string): Promise<string> {
+/** The canonical IANA name of `tz` as PostgreSQL knows it, or a 400 at querystring.tz (body.tz). */
+export async function checkTimeZone(
+  pool: pg.Pool,
+  tz: string,
+  source: FilterSource = 'querystring',
+): Promise<string> {
   try {
     return await validateTimeZone(pool, tz);
   } catch (error) {
-    throw asHttpError(error);
+    throw asHttpError(error, source);
   }
 }
 

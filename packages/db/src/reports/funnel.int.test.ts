@@ -80,7 +80,10 @@ const CASES: [string, FunnelQuery][] = [
       steps: [{ actions: ['a'] }, { actions: ['a'] }, { actions: ['b'] }],
     },
   ],
-  ['any order, overlapping steps', { ...base, order: 'any', steps: [{ actions: ['a', 'b'] }, { actions: ['a'] }] }],
+  [
+    'any order, overlapping steps',
+    { ...base, order: 'any', steps: [{ actions: ['a', 'b'] }, { actions: ['a'] }] },
+  ],
   ['an exclusion step', { ...base, exclusion: { actions: ['cancel'] }, windowMs: 3 * DAY }],
   [
     'any order with an exclusion',

@@ -21,6 +21,8 @@ export interface FunnelQuery {
   unit?: 'users' | 'sessions';
   /** Only this user's events. */
   userId?: string;
+  /** Role and page every step and the exclusion must also match (the report's filters). */
+  filter?: Omit<Step, 'actions'>;
   /** The time zone of the entry's calendar day (default UTC). */
   tz?: string;
 }
@@ -70,9 +72,11 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   const to = p.add(pgTime(f.to), 'timestamptz');
   const tz = p.add(f.tz ?? 'UTC');
   const localDay = (col: string) => `to_char(${col} AT TIME ZONE ${tz}, 'YYYY-MM-DD')`;
-  const matches = f.steps.map((s) => stepCondition(p, s));
+  const filter = f.filter ? stepCondition(p, f.filter) : null;
+  const condition = (s: Step) => (filter ? `(${stepCondition(p, s)} AND ${filter})` : stepCondition(p, s));
+  const matches = f.steps.map(condition);
   const matchCols = matches.map((m, k) => `${m} AS m${k}`).join(', ');
-  const excl = f.exclusion ? stepCondition(p, f.exclusion) : 'false';
+  const excl = f.exclusion ? condition(f.exclusion) : 'false';
   const entryCondition = f.order === 'any' ? `(${matches.join(' OR ')})` : matches[0]!;
   // Units with an entry in range; their events from the first entry to the last entry's window end.
   const entries = `entries AS (
