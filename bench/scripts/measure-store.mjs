@@ -5,15 +5,18 @@
 //   node bench/scripts/measure-store.mjs [events=200000] [batch=2360] [connections=2]
 // Env: STORE_MODE=raw     the raw INSERT only (the pipeline benchmark's baseline statement)
 //      STORE_SPAN_S=n     occurred_at squeezed into the last n seconds (default: 28 days, as the bench)
+//      STORE_IN_ORDER=1   events stored in time order (live traffic), not the traffic model's order
 //      STORE_EXPLAIN=1    afterwards, EXPLAIN ANALYZE of one more batch: time per CTE (aggregate)
 //      DATABASE_URL       server to use (default postgresql://postgres@127.0.0.1:5432/postgres); the
 //                         scratch database tracker_measure_store is dropped and created on it
-// Prints one JSON line: events/s. Needs `pnpm build` (reads bench/dist and packages/db/dist).
+// Prints one JSON line: events/s (and how the sessions table was kept: sessions extended in place,
+// spans recomputed). Needs `pnpm build` (reads bench/dist and packages/db/dist).
 import {
   createPool,
   ensureDatabase,
   interactionColumns,
   migrate,
+  Prisma,
   pg,
   rawInteractionsInsert,
   storeInteractions,
@@ -42,6 +45,8 @@ if (process.env.STORE_SPAN_S) {
   const k = (Number(process.env.STORE_SPAN_S) * 1000) / (28 * 86_400_000);
   records = records.map((r) => ({ ...r, occurredAt: Math.round(end - (end - r.occurredAt) * k) }));
 }
+// Live traffic arrives in time order; the traffic model's order is not (a backfill's would not be either).
+if (process.env.STORE_IN_ORDER) records.sort((a, b) => a.occurredAt - b.occurredAt);
 // Split by user as ingest partitions the topic, so concurrent batches hold different users (as the
 // processor's do); batches taken round-robin over the partitions.
 const partitionOf = (userId) => keyPartition(userId, PARTITIONS);
@@ -59,12 +64,21 @@ for (let k = 0; perPartition.some((b) => k < b.length); k += 1) {
 // The statements as Prisma.sql builds them, run on a plain connection: the SQL's cost without
 // Prisma Client's own (the processor pays that too; `./tracker bench` measures the whole).
 const sqlOn = (client) => {
-  const run = (sql) => client.query(sql.text, sql.values).then((r) => r.rows);
+  // Called with a Prisma.sql value, or as a tagged template (db.$queryRaw`...`).
+  const run = (sql, ...values) => {
+    const statement = Array.isArray(sql) ? Prisma.sql(sql, ...values) : sql;
+    return client.query(statement.text, statement.values).then((r) => r.rows);
+  };
   return { $queryRaw: run, $executeRaw: (sql) => run(sql).then((rows) => rows.length) };
 };
 const raw = process.env.STORE_MODE === 'raw';
+const sessions = { appended: 0, recomputed: 0 };
 const ms = await inTransactions(pool, chunks, connections, (client, chunk) => {
-  if (!raw) return storeInteractions(sqlOn(client), chunk);
+  if (!raw)
+    return storeInteractions(sqlOn(client), chunk).then((r) => {
+      sessions.appended += r.sessions?.appended ?? 0;
+      sessions.recomputed += r.sessions?.recomputed ?? 0;
+    });
   const insert = rawInteractionsInsert('interactions', interactionColumns(chunk));
   return client.query(insert.text, insert.values);
 });
@@ -77,6 +91,7 @@ console.log(
     batch: size,
     connections,
     spanSeconds: Number(process.env.STORE_SPAN_S ?? 28 * 86_400),
+    ...(raw ? {} : { sessions }),
   }),
 );
 

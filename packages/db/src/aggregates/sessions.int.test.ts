@@ -2,16 +2,17 @@
 // it equals the reference's sessions and reconcile's recount; reconcile sees a damaged row and
 // rebuild repairs it; sessionStats over it equals the reference's statistics under every filter.
 import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { HOUR, MIN, sessionEvents, T0 } from '../reports/session-events.harness.js';
 import { type SessionStatsQuery, sessionStats } from '../reports/session-stats.js';
-import { sessionRulesOf } from '../reports/sessions.js';
+import { DEFAULT_SESSION_RULES, sessionRulesOf } from '../reports/sessions.js';
 import { type RawEvent, rawEventOf } from '../testing/reports/events.js';
 import { sessionStats as referenceStats, type Session, sessionsOf } from '../testing/reports/sessions.js';
 import { rebuildAggregates } from './rebuild.js';
 import { reconcile } from './reconcile.js';
+import { interactionRow } from './rows.harness.js';
 import type { InteractionRow } from './rows.js';
-import { fillSessions } from './sessions.js';
+import { fillSessions, sessionDifferencesSql } from './sessions.js';
 import { storeInteractions } from './store.js';
 
 let db: TestDatabase;
@@ -59,6 +60,13 @@ async function storedSessions(): Promise<StoredSession[]> {
   }));
 }
 
+/** Sessions in the table that differ from a recount of the raw rows stored so far. */
+async function differingSessions(): Promise<number> {
+  const sql = sessionDifferencesSql(DEFAULT_SESSION_RULES, 1);
+  const { rows } = await db.pool.query<{ total: number }>(sql.text, sql.values);
+  return rows[0]?.total ?? 0;
+}
+
 const asStored = (s: Session): StoredSession => ({
   userId: s.userId,
   key: s.key,
@@ -97,8 +105,10 @@ describe('the sessions table', () => {
   const reference = sessionsOf(raw);
 
   it('kept batch by batch, in any order and redelivered, equals the reference and the recount', async () => {
-    for (const batch of batchesOf(rows, 7)) {
+    for (const [i, batch] of batchesOf(rows, 7).entries()) {
       await db.prisma.$transaction((tx) => storeInteractions(tx, batch));
+      // Right after every batch, not only in the end: a later batch's recompute could hide an error.
+      expect(await differingSessions(), `after batch ${i}`).toBe(0);
     }
     expect((await storedSessions()).sort(byKey)).toEqual(reference.map(asStored).sort(byKey));
     const result = await reconcile(db.pool);
@@ -112,6 +122,59 @@ describe('the sessions table', () => {
     expect(reference.filter((s) => s.durationMs >= 23 * HOUR).length).toBeGreaterThanOrEqual(5);
     expect(reference.some((s) => s.key.startsWith('s:'))).toBe(true);
   }, 120_000);
+
+  it('kept batch by batch in time order (live traffic) extends sessions in place, equal to the reference', async () => {
+    const live = sessionEvents(27, 'live').sort((a, b) => a.occurredAt - b.occurredAt);
+    const done = { appended: 0, recomputed: 0 };
+    const rnd = seededRandom(3);
+    onTestFinished(async () => {
+      await db.pool.query(`DELETE FROM interactions WHERE user_id LIKE 'live-%'`);
+      await db.pool.query(`DELETE FROM interaction_ids WHERE event_id = ANY($1::uuid[])`, [
+        live.map((r) => r.eventId),
+      ]);
+      await rebuildAggregates(db.pool);
+    });
+    for (let i = 0; i < live.length; ) {
+      const n = 1 + Math.floor(rnd() * 30);
+      const batch = live.slice(i, i + n);
+      i += n;
+      const r = await db.prisma.$transaction((tx) => storeInteractions(tx, batch));
+      expect(await differingSessions(), `after the batch ending at ${i}`).toBe(0);
+      done.appended += r.sessions!.appended;
+      done.recomputed += r.sessions!.recomputed;
+    }
+    const liveUsers = new Set(live.map((r) => r.userId));
+    const stored = (await storedSessions()).filter((s) => liveUsers.has(s.userId));
+    expect(stored.sort(byKey)).toEqual(sessionsOf(live.map(rawEventOf)).map(asStored).sort(byKey));
+    // Most batches extend the latest session in place; new sessions, cuts and client ids recompute.
+    expect(done.appended).toBeGreaterThan(done.recomputed);
+    expect(done.recomputed).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a batch with a late event and a newer one recomputes the session', async () => {
+    const at = (min: number) => T0 + 100 * HOUR + min * MIN;
+    const late = (sessionId: string | null) => [
+      [interactionRow('late', at(10), { sessionId }), interactionRow('late', at(20), { sessionId })],
+      [
+        interactionRow('late', at(5), { sessionId, page: '/first' }),
+        interactionRow('late', at(30), { sessionId }),
+      ],
+    ];
+    onTestFinished(async () => {
+      await db.pool.query(`DELETE FROM interactions WHERE user_id = 'late'`);
+      await rebuildAggregates(db.pool);
+    });
+    for (const sessionId of ['tab-1', null]) {
+      for (const batch of late(sessionId)) await db.prisma.$transaction((tx) => storeInteractions(tx, batch));
+      const { rows } = await db.pool.query(
+        `SELECT started_at, ended_at, events, entry_page FROM sessions WHERE user_id = 'late' AND session_id IS NOT DISTINCT FROM $1`,
+        [sessionId],
+      );
+      expect(rows).toEqual([
+        { started_at: new Date(at(5)), ended_at: new Date(at(30)), events: 4, entry_page: '/first' },
+      ]);
+    }
+  });
 
   it('reconcile reports a damaged or missing session and rebuild repairs both', async () => {
     const one = reference.find((s) => s.key.startsWith('t:'))!;

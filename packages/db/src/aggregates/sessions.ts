@@ -1,6 +1,9 @@
 // The sessions table: kept by the processor in each batch's transaction (refreshSessions), filled
 // from all raw rows (fillSessions: rebuild, the migration that adds it) and compared with that
 // recount (sessionDifferencesSql: reconcile). Definition: reports/sessions.ts.
+// NOTE: a batch's lookups are LATERAL subqueries with OFFSET 0, so each stays an index lookup per
+// user, and the stale sessions are deleted by their row ids: as joins, the planner hashed the whole
+// sessions (or interactions) table instead.
 import { Prisma, type PrismaSql } from '../client.js';
 import { numberArray, textArray } from '../pg-array.js';
 import { SESSION_COLUMNS, type SessionRules, sessionEventColumns, sessionsSql } from '../reports/sessions.js';
@@ -17,10 +20,13 @@ interface Span {
   hi: number;
 }
 
+const spanKey = (userId: string, sessionId: string | null) =>
+  sessionId === null ? `${userId}\u0000` : `${userId}\u0000\u0000${sessionId}`;
+
 function spansOf(rows: readonly { userId: string; sessionId: string | null; occurredAt: number }[]): Span[] {
   const spans = new Map<string, Span>();
   for (const r of rows) {
-    const key = `${r.userId}\u0000${r.sessionId ?? ''}\u0000${r.sessionId === null ? 0 : 1}`;
+    const key = spanKey(r.userId, r.sessionId);
     const s = spans.get(key);
     if (s) {
       s.lo = Math.min(s.lo, r.occurredAt);
@@ -50,18 +56,21 @@ const takeStale = (c: string[], rules: SessionRules) => {
   WITH r AS (
     SELECT user_id, sid, ${fromMs('lo_ms')} AS lo, ${fromMs('hi_ms')} AS hi
       FROM unnest(${c[0]}::text[], ${c[1]}::text[], ${c[2]}::bigint[], ${c[3]}::bigint[]) AS t(user_id, sid, lo_ms, hi_ms)
-  ), hit AS (
-    SELECT DISTINCT s.user_id, s.chain_start FROM r JOIN sessions s
-        ON s.user_id = r.user_id AND r.sid IS NULL AND s.session_id IS NULL
-       AND s.ended_at > r.lo - ${gap} AND s.started_at < r.hi + ${gap}
+  ), doomed AS MATERIALIZED (
+    SELECT k.tid FROM r CROSS JOIN LATERAL (
+      SELECT s.ctid AS tid FROM sessions s
+       WHERE r.sid IS NULL AND s.user_id = r.user_id AND s.session_id IS NULL
+         AND s.chain_start IN (SELECT h.chain_start FROM sessions h
+                                WHERE h.user_id = r.user_id AND h.session_id IS NULL
+                                  AND h.ended_at > r.lo - ${gap} AND h.started_at < r.hi + ${gap}) OFFSET 0
+    ) k
+    UNION
+    SELECT k.tid FROM r CROSS JOIN LATERAL (
+      SELECT s.ctid AS tid FROM sessions s
+       WHERE r.sid IS NOT NULL AND s.user_id = r.user_id AND s.session_key = 's:' || r.sid OFFSET 0
+    ) k
   ), old AS (
-    DELETE FROM sessions s USING (
-      SELECT s.user_id, s.session_key FROM hit h
-        JOIN sessions s ON s.user_id = h.user_id AND s.session_id IS NULL AND s.chain_start = h.chain_start
-      UNION
-      SELECT user_id, 's:' || sid FROM r WHERE sid IS NOT NULL
-    ) d
-    WHERE s.user_id = d.user_id AND s.session_key = d.session_key
+    DELETE FROM sessions s WHERE s.ctid = ANY (ARRAY(SELECT tid FROM doomed))
     RETURNING s.user_id, s.session_id, coalesce(s.chain_start, s.started_at) AS lo, s.ended_at AS hi
   )
   SELECT r.user_id, r.sid, ${toMs('least(r.lo, min(o.lo))')} AS lo_ms, ${toMs('greatest(r.hi, max(o.hi))')} AS hi_ms
@@ -73,13 +82,79 @@ const takeStale = (c: string[], rules: SessionRules) => {
 const insertFresh = (c: string[], rules: SessionRules) => Prisma.sql`
   INSERT INTO sessions (${COLUMNS})
   SELECT ${COLUMNS} FROM (${sessionsSql(
-    Prisma.sql`SELECT ${sessionEventColumns('i')}
-      FROM unnest(${c[0]}::text[], ${c[1]}::text[], ${c[2]}::bigint[], ${c[3]}::bigint[]) AS w(user_id, sid, lo_ms, hi_ms)
-      JOIN interactions i ON i.user_id = w.user_id
-       AND i.occurred_at >= ${fromMs('w.lo_ms')} AND i.occurred_at <= ${fromMs('w.hi_ms')}
-       AND (CASE WHEN w.sid IS NULL THEN i.session_id IS NULL ELSE i.session_id = w.sid END)`,
+    Prisma.sql`SELECT i.* FROM unnest(${c[0]}::text[], ${c[1]}::text[], ${c[2]}::bigint[], ${c[3]}::bigint[]) AS w(user_id, sid, lo_ms, hi_ms)
+      CROSS JOIN LATERAL (
+        SELECT ${sessionEventColumns('i')} FROM interactions i
+         WHERE i.user_id = w.user_id AND i.occurred_at >= ${fromMs('w.lo_ms')} AND i.occurred_at <= ${fromMs('w.hi_ms')}
+           AND (CASE WHEN w.sid IS NULL THEN i.session_id IS NULL ELSE i.session_id = w.sid END) OFFSET 0
+      ) i`,
     rules,
   )}) x ORDER BY user_id, session_key`;
+
+/**
+ * The common case, without recomputing: a user's batch events (without a session id, or with one)
+ * all come after the latest such session (the user's latest inferred one; the one of that id), and
+ * the stored events after it (the batch's, as stored) continue it: for inferred sessions each less
+ * than the gap after the previous and all before its start + the cap; a client's id always does.
+ * That session is extended in place (end, counts, exit page, the (page, role) views). Returns the
+ * spans so handled; the others go through takeStale and insertFresh.
+ */
+const appendToLatest = (c: string[], rules: SessionRules) => {
+  const gap = Prisma.sql`${`${rules.gapMs} milliseconds`}::interval`;
+  const cap = Prisma.sql`${`${rules.maxMs} milliseconds`}::interval`;
+  return Prisma.sql`
+  WITH r AS (
+    SELECT user_id, sid, ${fromMs('lo_ms')} AS lo
+      FROM unnest(${c[0]}::text[], ${c[1]}::text[], ${c[2]}::bigint[]) AS t(user_id, sid, lo_ms)
+  ), latest AS MATERIALIZED (
+    SELECT r.sid, l.* FROM r CROSS JOIN LATERAL (
+      SELECT s.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles, s.views FROM sessions s
+       WHERE r.sid IS NULL AND s.user_id = r.user_id AND s.session_id IS NULL ORDER BY s.ended_at DESC LIMIT 1
+    ) l WHERE r.lo > l.ended_at
+    UNION ALL
+    SELECT r.sid, l.* FROM r CROSS JOIN LATERAL (
+      SELECT s.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles, s.views FROM sessions s
+       WHERE r.sid IS NOT NULL AND s.user_id = r.user_id AND s.session_key = 's:' || r.sid OFFSET 0
+    ) l WHERE r.lo > l.ended_at
+  ), tail AS MATERIALIZED (
+    SELECT l.user_id, l.session_key, i.occurred_at, i.event_id, i.action, i.page, i.role,
+           l.sid IS NOT NULL AS client, l.started_at,
+           coalesce(i.occurred_at - lag(i.occurred_at) OVER w, i.occurred_at - l.ended_at) AS gap
+      FROM latest l CROSS JOIN LATERAL (
+        SELECT i.occurred_at, i.event_id, i.action, i.page, i.role::text AS role FROM interactions i
+         WHERE i.user_id = l.user_id AND i.occurred_at > l.ended_at
+           AND (CASE WHEN l.sid IS NULL THEN i.session_id IS NULL ELSE i.session_id = l.sid END) OFFSET 0
+      ) i
+    WINDOW w AS (PARTITION BY l.user_id, l.session_key ORDER BY i.occurred_at, i.event_id)
+  ), ok AS (
+    SELECT user_id, session_key FROM tail GROUP BY user_id, session_key, client, started_at
+    HAVING client OR (bool_and(gap < ${gap}) AND max(occurred_at) < started_at + ${cap})
+  ), added AS (
+    SELECT t.user_id, t.session_key, max(t.occurred_at) AS ended_at, count(*)::int AS events,
+           (count(*) FILTER (WHERE t.action = 'page_view'))::int AS page_views,
+           (array_agg(t.page ORDER BY t.occurred_at DESC, t.event_id DESC))[1] AS exit_page
+      FROM tail t JOIN ok USING (user_id, session_key) GROUP BY t.user_id, t.session_key
+  ), pairs AS (
+    SELECT x.user_id, x.session_key, x.page, x.role, sum(x.views)::int AS views FROM (
+      SELECT l.user_id, l.session_key, p.page, p.role, p.views
+        FROM ok JOIN latest l USING (user_id, session_key)
+       CROSS JOIN LATERAL unnest(l.pages, l.roles, l.views) AS p(page, role, views)
+      UNION ALL
+      SELECT t.user_id, t.session_key, t.page, t.role, (t.action = 'page_view')::int
+        FROM tail t JOIN ok USING (user_id, session_key)
+    ) x GROUP BY x.user_id, x.session_key, x.page, x.role
+  ), paired AS (
+    SELECT user_id, session_key, array_agg(page ORDER BY page, role) AS pages,
+           array_agg(role ORDER BY page, role) AS roles, array_agg(views ORDER BY page, role) AS views
+      FROM pairs GROUP BY user_id, session_key
+  )
+  UPDATE sessions s
+     SET ended_at = a.ended_at, events = s.events + a.events, page_views = s.page_views + a.page_views,
+         exit_page = a.exit_page, bounce = false, pages = p.pages, roles = p.roles, views = p.views
+    FROM added a JOIN paired p USING (user_id, session_key)
+   WHERE s.user_id = a.user_id AND s.session_key = a.session_key
+  RETURNING s.user_id, s.session_id AS sid`;
+};
 
 /**
  * Brings the sessions of the rows' users up to date with their stored raw rows: call in the batch's
@@ -90,10 +165,17 @@ export async function refreshSessions(
   db: PrismaSql,
   rows: readonly { userId: string; sessionId: string | null; occurredAt: number }[],
   rules: SessionRules,
-): Promise<void> {
-  if (rows.length === 0) return;
+): Promise<SessionRefresh> {
+  if (rows.length === 0) return { appended: 0, recomputed: 0 };
+  const all = spansOf(rows);
+  const done = await db.$queryRaw<{ user_id: string; sid: string | null }[]>(
+    appendToLatest(spanParams(all), rules),
+  );
+  const appended = new Set(done.map((d) => spanKey(d.user_id, d.sid)));
+  const rest = all.filter((s) => !appended.has(spanKey(s.userId, s.sessionId)));
+  if (rest.length === 0) return { appended: appended.size, recomputed: 0 };
   const spans = await db.$queryRaw<{ user_id: string; sid: string | null; lo_ms: bigint; hi_ms: bigint }[]>(
-    takeStale(spanParams(spansOf(rows)), rules),
+    takeStale(spanParams(rest), rules),
   );
   const widened = spans.map((s) => ({
     userId: s.user_id,
@@ -102,6 +184,13 @@ export async function refreshSessions(
     hi: Number(s.hi_ms),
   }));
   await db.$executeRaw(insertFresh(spanParams(widened), rules));
+  return { appended: appended.size, recomputed: widened.length };
+}
+
+/** What a refresh did: sessions extended in place, and spans (user, client session id) recomputed. */
+export interface SessionRefresh {
+  appended: number;
+  recomputed: number;
 }
 
 /** Every session recomputed from all raw rows (rebuild, reconcile, the migration's fill). */

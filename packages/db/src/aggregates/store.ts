@@ -6,7 +6,7 @@ import { DEFAULT_SESSION_RULES, type SessionRules } from '../reports/sessions.js
 import { ensureInteractionPartitions } from '../retention.js';
 import { AGGREGATES, type AggregateDef, withPrefixes } from './catalog.js';
 import type { IdentifyRow, InteractionRow } from './rows.js';
-import { refreshSessions } from './sessions.js';
+import { refreshSessions, type SessionRefresh } from './sessions.js';
 
 /** A row's role, or the user's stored role (GUEST for a new user) where `role_unset`. */
 const resolvedRole = (alias: string) =>
@@ -19,6 +19,8 @@ export interface StoreResult {
   inserted: number;
   /** Newest occurred_at among the inserted rows. */
   newest: Date | null;
+  /** storeInteractions: how the sessions table was brought up to date. */
+  sessions?: SessionRefresh;
 }
 
 const upsertAggregate = (def: AggregateDef) =>
@@ -223,8 +225,8 @@ export async function storeInteractions(
   const result = await runStore(db, rows, opts, () =>
     storeInteractionsSql(opts.columns ?? interactionColumns(rows)),
   );
-  await refreshSessions(db, rows, opts.sessionRules ?? DEFAULT_SESSION_RULES);
-  return result;
+  const sessions = await refreshSessions(db, rows, opts.sessionRules ?? DEFAULT_SESSION_RULES);
+  return { ...result, sessions };
 }
 
 /**

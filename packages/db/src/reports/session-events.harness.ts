@@ -11,7 +11,7 @@ export const T0 = Date.UTC(2026, 10, 2, 18, 0); // 23:30 in Asia/Kolkata
 
 const GAPS = [0, 1, 1_000, 10 * MIN, 30 * MIN - 1, 30 * MIN, 30 * MIN + 1, 25 * MIN, 3 * HOUR];
 
-export function sessionEvents(seed = 26): InteractionRow[] {
+export function sessionEvents(seed = 26, prefix = 'user'): InteractionRow[] {
   const rnd = seededRandom(seed);
   const roles = seededRandom(seed + 1); // a stream of its own: the events stay those of `seed`
   const rows: InteractionRow[] = [];
@@ -23,7 +23,7 @@ export function sessionEvents(seed = 26): InteractionRow[] {
       t += u < 5 ? 25 * MIN : GAPS[Math.floor(rnd() * GAPS.length)]!;
       const sessionId = u % 7 === 3 && rnd() < 0.5 ? `client-${u}-${Math.floor(rnd() * 3)}` : null;
       rows.push(
-        interactionRow(`user-${u}`, t, {
+        interactionRow(`${prefix}-${u}`, t, {
           action: rnd() < 0.4 ? 'page_view' : 'click',
           page: `/p/${Math.floor(rnd() * 4)}`,
           sessionId,
@@ -33,7 +33,8 @@ export function sessionEvents(seed = 26): InteractionRow[] {
     }
   }
   // One-event sessions: a lone page view (a bounce) and a lone click (not one).
-  rows.push(interactionRow('lone-view', T0, { action: 'page_view', page: '/landing' }));
-  rows.push(interactionRow('lone-click', T0, { action: 'click', page: '/landing' }));
+  const lone = prefix === 'user' ? 'lone' : `${prefix}-lone`;
+  rows.push(interactionRow(`${lone}-view`, T0, { action: 'page_view', page: '/landing' }));
+  rows.push(interactionRow(`${lone}-click`, T0, { action: 'click', page: '/landing' }));
   return rows;
 }

@@ -27,6 +27,8 @@ CREATE TABLE "sessions" (
 );
 
 CREATE INDEX "sessions_started_at_idx" ON "sessions" ("started_at");
+-- A user's sessions by time: the processor's refresh finds the latest one, and those near a batch's events.
+CREATE INDEX "sessions_user_id_ended_at_idx" ON "sessions" ("user_id", "ended_at");
 
 -- The sessions of the rows stored before this migration: run `pnpm db:rebuild` (or the processor's
 -- reconcile CLI with --rebuild) once; an empty table is also what reconcile reports as different.
