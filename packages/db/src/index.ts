@@ -47,8 +47,10 @@ export {
   type SessionRow,
   type SessionRules,
   sessionRulesFromEnv,
+  sessionEventColumns,
   sessionRulesOf,
   sessionsOfUsers,
+  sessionsSql,
 } from './reports/sessions.js';
 export type { Step } from './reports/step.js';
 export * from './retention.js';
