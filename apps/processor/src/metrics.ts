@@ -34,6 +34,12 @@ export function createProcessorMetrics(registry: Registry) {
       labelNames: ['dependency'] as const,
       registers,
     }),
+    sessions: new Counter({
+      name: 'processor_sessions_refreshed_total',
+      help: 'Sessions table upkeep per batch: sessions extended in place (appended), spans recomputed from raw rows (recomputed)',
+      labelNames: ['how'] as const,
+      registers,
+    }),
     batchSize: new Histogram({
       name: 'processor_batch_size',
       help: 'Messages per processed batch',

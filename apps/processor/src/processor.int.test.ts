@@ -278,6 +278,43 @@ describe('processor: api hits', () => {
   });
 });
 
+describe('processor: the sessions table', () => {
+  it('keeps a visit as one session across batches, extending it in place', async () => {
+    const T2 = Date.UTC(2026, 1, 20, 9); // before `records`: the newest stored event stays theirs
+    const visit = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        buildInteraction({
+          userId: 'visitor',
+          action: i === 0 && from === 0 ? 'page_view' : 'click',
+          page: `/p/${from + i}`,
+          occurredAt: T2 + (from + i) * 60_000,
+          receivedAt: T2 + (from + i) * 60_000 + 5,
+        }),
+      );
+    const appendedBefore = await metric('processor_sessions_refreshed_total', 'how="appended"');
+    await produceRecords(h, visit(0, 3));
+    await waitCaughtUp(h);
+    await produceRecords(h, visit(3, 2));
+    await waitCaughtUp(h);
+    const { rows } = await h.db.pool.query(
+      `SELECT started_at, ended_at, events, entry_page, exit_page FROM sessions WHERE user_id = 'visitor'`,
+    );
+    expect(rows).toEqual([
+      {
+        started_at: new Date(T2),
+        ended_at: new Date(T2 + 4 * 60_000),
+        events: 5,
+        entry_page: '/p/0',
+        exit_page: '/p/4',
+      },
+    ]);
+    expect(await metric('processor_sessions_refreshed_total', 'how="appended"')).toBeGreaterThan(
+      appendedBefore,
+    );
+    expect((await reconcile(h.db.pool)).totalDifferences).toBe(0);
+  });
+});
+
 describe('processor: health, metrics and pipeline status', () => {
   it('answers /healthz, /readyz and /metrics', async () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
@@ -294,6 +331,7 @@ describe('processor: health, metrics and pipeline status', () => {
       'processor_batch_duration_seconds_bucket',
       'processor_consumer_lag',
       'processor_newest_event_timestamp_seconds',
+      'processor_sessions_refreshed_total',
     ]) {
       expect(body).toContain(name);
     }

@@ -68,6 +68,8 @@ interface Progress {
 }
 
 interface Stored {
+  /** How the sessions table was kept (storeInteractions' SessionRefresh). */
+  sessions: { appended: number; recomputed: number };
   track: number;
   identify: number;
   trackRows: number;
@@ -216,6 +218,8 @@ export class BatchHandler {
     metrics.duplicates.inc({ kind: 'track' }, stored.trackRows - stored.track);
     metrics.duplicates.inc({ kind: 'identify' }, stored.identifyRows - stored.identify);
     metrics.duplicates.inc({ kind }, plan.duplicatesInBatch);
+    metrics.sessions.inc({ how: 'appended' }, stored.sessions.appended);
+    metrics.sessions.inc({ how: 'recomputed' }, stored.sessions.recomputed);
     metrics.batchSize.observe(b.size);
     const ms = b.decodeMs + (performance.now() - started);
     metrics.batchDuration.observe(ms / 1000);
@@ -285,6 +289,7 @@ export class BatchHandler {
   private async store(plan: BatchPlan, progress: Progress, retry: Retry): Promise<Stored> {
     const { items } = plan;
     const total: Stored = {
+      sessions: { appended: 0, recomputed: 0 },
       track: 0,
       identify: 0,
       trackRows: 0,
@@ -293,6 +298,8 @@ export class BatchHandler {
       rejected: [],
     };
     const add = (s: Omit<Stored, 'rejected'>) => {
+      total.sessions.appended += s.sessions.appended;
+      total.sessions.recomputed += s.sessions.recomputed;
       total.track += s.track;
       total.identify += s.identify;
       total.trackRows += s.trackRows;
@@ -384,6 +391,7 @@ export class BatchHandler {
       if (progress)
         await recordBatchProgress(tx, { ...progress, newestEventAt: newer(t.newest, newestKnown) });
       return {
+        sessions: t.sessions ?? { appended: 0, recomputed: 0 },
         track: t.inserted,
         identify: i.inserted,
         trackRows: track.length,
