@@ -46,7 +46,6 @@ export {
   type SessionQuery,
   type SessionRow,
   type SessionRules,
-  sessionRulesFromEnv,
   sessionEventColumns,
   sessionRulesOf,
   sessionsOfUsers,

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { redactCredentials } from '@tracker/config';
 import pg from 'pg';
-import { MIGRATION_FILLS } from './migration-fills.js';
+import { MIGRATION_FILLS, type MigrationFillOptions } from './migration-fills.js';
 import { withTransaction } from './transaction.js';
 
 /** Prisma's own advisory lock key for migrations, so this runner and `prisma migrate` exclude each other. */
@@ -76,7 +76,11 @@ export async function ensureDatabase(url: string): Promise<boolean> {
  * so the two agree wherever Prisma's schema engine is available. Refuses to run when an applied
  * migration's file has changed since.
  */
-export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
+export async function migrate(
+  url: string,
+  dir = MIGRATIONS_DIR,
+  opts: MigrationFillOptions = {},
+): Promise<MigrateResult> {
   const migrations = await readMigrations(dir);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -117,7 +121,7 @@ export async function migrate(url: string, dir = MIGRATIONS_DIR): Promise<Migrat
             [id, m.checksum, m.name],
           );
           await tx.query(m.sql);
-          await MIGRATION_FILLS[m.name]?.(tx);
+          await MIGRATION_FILLS[m.name]?.(tx, opts);
           await tx.query(
             'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
             [id],

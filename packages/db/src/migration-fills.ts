@@ -3,8 +3,18 @@
 // own transaction, right after its SQL.
 import type pg from 'pg';
 import { fillSessions } from './aggregates/sessions.js';
-import { sessionRulesFromEnv } from './reports/sessions.js';
+import { DEFAULT_SESSION_RULES, type SessionRules } from './reports/sessions.js';
 
-export const MIGRATION_FILLS: Record<string, (client: pg.ClientBase) => Promise<unknown>> = {
-  '20261207100000_sessions': (client) => fillSessions(client, sessionRulesFromEnv()),
+/** What the fills compute with: the settings of the services that keep those tables. */
+export interface MigrationFillOptions {
+  /** TRACKER_SESSION_GAP_MINUTES' rules (default: 30 minutes). */
+  sessionRules?: SessionRules;
+}
+
+export const MIGRATION_FILLS: Record<
+  string,
+  (client: pg.ClientBase, opts: MigrationFillOptions) => Promise<unknown>
+> = {
+  '20261207100000_sessions': (client, opts) =>
+    fillSessions(client, opts.sessionRules ?? DEFAULT_SESSION_RULES),
 };

@@ -12,7 +12,7 @@ export interface SessionRules {
   maxMs: number;
 }
 
-/** TRACKER_SESSION_GAP_MINUTES' range and default (the processor's config schema uses them too). */
+/** TRACKER_SESSION_GAP_MINUTES' range and default, for the config schemas that read it. */
 export const SESSION_GAP_MINUTES = { minimum: 1, maximum: 1440, default: 30 } as const;
 
 /** The rules for a gap of `gapMinutes` (default 30) and the 24 h cap. */
@@ -21,20 +21,6 @@ export function sessionRulesOf(gapMinutes: number = SESSION_GAP_MINUTES.default)
 }
 
 export const DEFAULT_SESSION_RULES: SessionRules = sessionRulesOf();
-
-/** TRACKER_SESSION_GAP_MINUTES, for the commands that have no config schema (db:migrate). */
-export function sessionRulesFromEnv(env: NodeJS.ProcessEnv = process.env): SessionRules {
-  const raw = env['TRACKER_SESSION_GAP_MINUTES'];
-  if (raw === undefined || raw === '') return DEFAULT_SESSION_RULES;
-  const minutes = Number(raw);
-  const { minimum, maximum } = SESSION_GAP_MINUTES;
-  if (!Number.isInteger(minutes) || minutes < minimum || minutes > maximum) {
-    throw new Error(
-      `TRACKER_SESSION_GAP_MINUTES must be an integer from ${minimum} to ${maximum}, got "${raw}"`,
-    );
-  }
-  return sessionRulesOf(minutes);
-}
 
 /** The sessions table's columns, in the order sessionsSql returns them. */
 export const SESSION_COLUMNS = [
