@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { recordLag, type Stats } from '@tracker/db';
+import { recordLag, type SessionStatsResult, type Stats } from '@tracker/db';
 import { createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
 import { type LaunchedChromium, launchChromium } from '@tracker/test-utils/chromium';
 import { parse } from 'csv-parse/sync';
 import type { BrowserContext, Page } from 'playwright-core';
+import type { Static } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARTIFACTS_DIR,
@@ -14,10 +15,12 @@ import {
   interactionRow,
   type RunningQuery,
   seedDashboard,
+  seedReports,
   startQuery,
   store,
 } from './dashboard.harness.js';
 import { startPipeline } from './dashboard-stack.js';
+import type { RetentionSchema } from './routes/retention.route.js';
 
 // page.evaluate callbacks run in Chromium, but this program has no DOM lib: these module-scoped
 // declarations type the few browser globals the callbacks use.
@@ -26,7 +29,11 @@ interface BrowserElement {
   textContent: string | null;
   value: string;
   cells: ArrayLike<BrowserElement>;
+  scrollWidth: number;
+  clientWidth: number;
   getAttribute(name: string): string | null;
+  querySelector(selector: string): BrowserElement | null;
+  querySelectorAll(selector: string): ArrayLike<BrowserElement>;
   __mark?: boolean;
 }
 declare const document: {
@@ -43,7 +50,7 @@ declare const window: {
   __pwned?: number;
 };
 declare const localStorage: { getItem(key: string): string | null; removeItem(key: string): void };
-declare function getComputedStyle(element: BrowserElement): { backgroundColor: string };
+declare function getComputedStyle(element: BrowserElement): { backgroundColor: string; outlineStyle: string };
 
 // The browser runs in a half-hour-offset zone, so "daily in the viewer's zone" and the date filter
 // are checked where a UTC mix-up would show.
@@ -67,6 +74,8 @@ interface InteractionPage {
   prevCursor: string | null;
   total?: number;
 }
+
+type Retention = Static<typeof RetentionSchema>;
 
 let seeded: TestDatabase;
 let empty: TestDatabase;
@@ -211,6 +220,31 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS_DIR, `dashboard-${name}.png`), fullPage: true });
 }
 
+/** Desktop and phone screenshots, light and dark (`dashboard-<prefix><size>-<scheme>.png`); then light. */
+async function screenshotsLightDark(page: Page, prefix = ''): Promise<void> {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [name, size] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
+      await page.setViewportSize(size);
+      await settle(page);
+      await screenshot(page, `${prefix}${name}-${scheme}`);
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** At phone width (left set) nothing scrolls sideways: the page is no wider than the viewport. */
+async function expectNoSidewaysScrollAtPhoneWidth(page: Page): Promise<void> {
+  await page.setViewportSize(PHONE);
+  await waitFor(() => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), {
+    timeoutMs: 5000,
+    what: 'no sideways scrolling at phone width (charts resize asynchronously)',
+  });
+}
+
 /** The ISO instants the dashboard sends for a from/to day pair (local midnights, `to` exclusive). */
 async function dayBounds(page: Page, from: string, to: string): Promise<{ from: string; to: string }> {
   return page.evaluate(
@@ -223,6 +257,140 @@ async function dayBounds(page: Page, from: string, to: string): Promise<{ from: 
     },
     [from, to],
   );
+}
+
+/** Entry and exit pages the sessions row lists (the dashboard asks for TOP_SESSION_PAGES = 5). */
+const SESSION_TOP = 5;
+const SESSION_CARD_KEYS = ['sessions', 'bounceRate', 'medianDurationMs', 'pagesPerSession'] as const;
+const percentText = (share: number) => `${Math.round(share * 100)}%`;
+
+/** The sessions row as shown: card texts, the mean line, and the entry and exit lists. */
+async function shownSessions(page: Page) {
+  return page.evaluate(() => {
+    const text = (selector: string) => document.querySelector(selector)?.textContent ?? '';
+    const list = (which: string) =>
+      Array.from(document.querySelectorAll(`[data-list="${which}"] li`)).map((li) => [
+        li.querySelector('.rank-page')?.textContent ?? '',
+        li.querySelector('.rank-value')?.textContent ?? '',
+      ]);
+    return {
+      sessions: text('[data-card="sessions"] .card-value'),
+      bounceRate: text('[data-card="bounceRate"] .card-value'),
+      median: text('[data-card="medianDurationMs"] .card-value'),
+      mean: text('[data-card="medianDurationMs"] [data-sub]'),
+      pagesPerSession: text('[data-card="pagesPerSession"] .card-value'),
+      entry: list('entry'),
+      exit: list('exit'),
+    };
+  });
+}
+
+/**
+ * Waits until the sessions row shows exactly what /api/sessions/stats answers for `params` (never with
+ * `action`: that endpoint refuses it) and returns that answer.
+ */
+async function expectSessionsToEqualApi(
+  page: Page,
+  params: Record<string, string>,
+  base = query.base,
+): Promise<SessionStatsResult> {
+  const search = new URLSearchParams({ ...params, top: String(SESSION_TOP) });
+  const api = await apiGet<SessionStatsResult>(base, `/api/sessions/stats?${search}`);
+  await waitFor(
+    async () => {
+      const shown = await shownCards(page);
+      return SESSION_CARD_KEYS.every((k) => shown[k] === api[k]);
+    },
+    { timeoutMs: 15_000, what: `session cards equal to /api/sessions/stats?${search}` },
+  ).catch(async (error) => {
+    throw new Error(
+      `${(error as Error).message}\nshown: ${JSON.stringify(await shownCards(page))}\napi: ${JSON.stringify(api)}`,
+    );
+  });
+  const shown = await shownSessions(page);
+  expect(shown.sessions).toBe(api.sessions.toLocaleString('en-US'));
+  expect(shown.bounceRate).toBe(percentText(api.bounceRate));
+  expect(Number(shown.pagesPerSession)).toBeCloseTo(api.pagesPerSession, 2);
+  expect(shown.entry).toEqual(api.entryPages.map((p) => [p.page, p.sessions.toLocaleString('en-US')]));
+  expect(shown.exit).toEqual(api.exitPages.map((p) => [p.page, percentText(p.exitRate)]));
+  return api;
+}
+
+/** The retention table as shown: head, one entry per cohort row, and the mean row. */
+async function shownRetention(page: Page) {
+  return page.evaluate(() => {
+    const cells = (row: BrowserElement | null) =>
+      Array.from(row?.querySelectorAll('td[data-k]') ?? []).map((td) => ({
+        text: td.textContent ?? '',
+        value: td.querySelector('.heat-value')?.textContent ?? '',
+        count: td.dataset.count ?? null,
+        partial: td.dataset.partial === 'true',
+        title: td.getAttribute('title'),
+      }));
+    return {
+      head: Array.from(document.querySelectorAll('#retention-table thead th')).map(
+        (th) => th.textContent ?? '',
+      ),
+      rows: Array.from(document.querySelectorAll('#retention-table tbody tr[data-start]')).map((tr) => ({
+        start: tr.dataset.start ?? '',
+        size: tr.querySelector('.heat-size')?.textContent ?? '',
+        cells: cells(tr),
+      })),
+      mean: cells(document.querySelector('#retention-table tfoot tr')),
+    };
+  });
+}
+
+/** The shares, counts and under-way marks a retention answer must show (null cells: nothing). */
+function expectedRetention(api: Retention) {
+  const cell = (share: number | null, count: number | null, partial: boolean) => ({
+    value: share === null ? '' : percentText(share),
+    count: count === null ? null : String(count),
+    partial,
+  });
+  return {
+    rows: api.rows.map((row) => ({
+      start: row.start,
+      size: row.size.toLocaleString('en-US'),
+      cells: row.cells.map((count, k) => cell(row.shares[k] ?? null, count, row.partial === k)),
+    })),
+    mean: api.mean.map((share) => cell(share, null, false)),
+  };
+}
+
+/** Waits until the retention table shows exactly /api/retention's answer for `params`, and returns it. */
+async function expectRetentionToEqualApi(
+  page: Page,
+  params: Record<string, string>,
+  base = query.base,
+): Promise<Retention> {
+  const search = new URLSearchParams({ period: 'week', cohort: 'first', mode: 'on', ...params, tz });
+  const api = await apiGet<Retention>(base, `/api/retention?${search}`);
+  const want = expectedRetention(api);
+  const comparable = async () => {
+    const shown = await shownRetention(page);
+    return {
+      rows: shown.rows.map((r) => ({
+        ...r,
+        cells: r.cells.map(({ value, count, partial }) => ({ value, count, partial })),
+      })),
+      mean: shown.mean.map(({ value, count, partial }) => ({ value, count, partial })),
+    };
+  };
+  await waitFor(async () => JSON.stringify(await comparable()) === JSON.stringify(want), {
+    timeoutMs: 15_000,
+    what: `the retention table equal to /api/retention?${search}`,
+  }).catch(async (error) => {
+    throw new Error(
+      `${(error as Error).message}\nshown: ${JSON.stringify(await comparable())}\napi: ${JSON.stringify(want)}`,
+    );
+  });
+  const shown = await shownRetention(page);
+  // A period that has not begun is an empty cell: no number, no count, nothing for a screen reader.
+  for (const [i, row] of api.rows.entries())
+    for (const [k, count] of row.cells.entries())
+      if (count === null) expect(shown.rows[i]!.cells[k]!.text, `${row.start} cell ${k}`).toBe('');
+  return api;
 }
 
 // ------------------------------------------------------------------------------------------ tests
@@ -248,6 +416,22 @@ describe('dashboard on a seeded database', () => {
     expect(pageErrors(page)).toEqual([]);
   });
 
+  it('shows the sessions row and the retention table equal to their APIs', async () => {
+    await readyState(page);
+    const sessions = await expectSessionsToEqualApi(page, {});
+    expect(sessions.sessions).toBeGreaterThan(50);
+    expect(sessions.entryPages).toHaveLength(SESSION_TOP);
+    const table = await expectRetentionToEqualApi(page, {});
+    expect(table.rows.length).toBeGreaterThan(1);
+    // 18 days of data by week: the newest cohorts have weeks not begun yet, and this week is under way.
+    expect(table.rows.some((row) => row.cells.includes(null))).toBe(true);
+    expect(table.rows.at(-1)?.partial).not.toBeNull();
+    expect(await page.isVisible('#sessions-action-note')).toBe(false);
+    expect(await page.isVisible('#retention-action-note')).toBe(false);
+    expect(await page.isVisible('#sessions-error')).toBe(false);
+    expect(await page.isVisible('#retention-error')).toBe(false);
+  });
+
   it('is labelled for screen readers', async () => {
     expect(await page.locator('header').count()).toBe(1);
     expect(await page.locator('main#main').count()).toBe(1);
@@ -255,31 +439,25 @@ describe('dashboard on a seeded database', () => {
     expect(await page.textContent('#interactions caption')).toMatch(/newest first/);
     expect(await page.getAttribute('#cards-live', 'aria-live')).toBe('polite');
     expect(await page.textContent('#cards-live')).toMatch(/Total actions: [\d,]+/);
+    expect(await page.getAttribute('#sessions-live', 'aria-live')).toBe('polite');
+    expect(await page.textContent('#sessions-live')).toMatch(/^Sessions: [\d,]+\. Bounce rate: \d+%/);
+    expect(await page.textContent('#retention-table caption')).toMatch(
+      /^Retention\. Cohorts: users by the week/,
+    );
+    expect(await page.locator('#retention-table thead th[scope="col"]').count()).toBeGreaterThan(2);
+    expect(await page.locator('#retention-table tbody th[scope="row"]').count()).toBeGreaterThan(0);
+    for (const id of ['r-period', 'r-cohort', 'r-mode']) {
+      expect(await page.locator(`label[for="${id}"]`).count(), id).toBe(1);
+    }
     for (const id of ['f-user', 'f-role', 'f-action', 'f-page', 'f-from', 'f-to']) {
       expect(await page.locator(`label[for="${id}"]`).count(), id).toBe(1);
     }
   });
 
   it('saves desktop and phone screenshots, light and dark', async () => {
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme });
-      for (const [name, size] of [
-        ['desktop', DESKTOP],
-        ['phone', PHONE],
-      ] as const) {
-        await page.setViewportSize(size);
-        await settle(page);
-        await screenshot(page, `${name}-${scheme}`);
-      }
-    }
+    await screenshotsLightDark(page);
     await page.setViewportSize(DESKTOP);
-    await page.emulateMedia({ colorScheme: 'light' });
-    // At phone width nothing overflows sideways.
-    await page.setViewportSize(PHONE);
-    await waitFor(() => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), {
-      timeoutMs: 5000,
-      what: 'no sideways scrolling at phone width (charts resize asynchronously)',
-    });
+    await expectNoSidewaysScrollAtPhoneWidth(page);
     await page.setViewportSize(DESKTOP);
   });
 
@@ -304,6 +482,11 @@ describe('dashboard on a seeded database', () => {
     const admin = await expectCardsToEqualApi(page, { role: 'ADMIN' });
     expect(admin.totalActions).toBeGreaterThan(0);
     expect(admin.totalActions).toBeLessThan(all.totalActions);
+    const allSessions = await apiGet<SessionStatsResult>(query.base, '/api/sessions/stats');
+    const adminSessions = await expectSessionsToEqualApi(page, { role: 'ADMIN' });
+    expect(adminSessions.sessions).toBeGreaterThan(0);
+    expect(adminSessions.sessions).toBeLessThan(allSessions.sessions);
+    await expectRetentionToEqualApi(page, { role: 'ADMIN' });
     await expectChartsToEqual(page, admin);
     const roles = await page.$$eval('#rows .col-role', (cells) => cells.map((c) => c.textContent));
     expect(new Set(roles)).toEqual(new Set(['ADMIN']));
@@ -318,6 +501,11 @@ describe('dashboard on a seeded database', () => {
     const signup = await expectCardsToEqualApi(page, { action: 'signup' });
     expect(signup.totalActions).toBeGreaterThan(0);
     expect(signup.totalActions).toBeLessThan(all.totalActions);
+    // Sessions and cohorts are not chosen by an action: the rows say so and keep the unfiltered numbers.
+    expect(await page.textContent('#sessions-action-note')).toBe('not filtered by action');
+    expect(await page.isVisible('#sessions-action-note')).toBe(true);
+    expect(await page.isVisible('#retention-action-note')).toBe(true);
+    expect((await expectSessionsToEqualApi(page, {})).sessions).toBe(allSessions.sessions);
     expect(new Set(await page.$$eval('#rows .col-action', (c) => c.map((x) => x.textContent)))).toEqual(
       new Set(['signup']),
     );
@@ -359,6 +547,9 @@ describe('dashboard on a seeded database', () => {
     const range = await expectCardsToEqualApi(page, bounds);
     expect(range.totalActions).toBeGreaterThan(0);
     expect(range.totalActions).toBeLessThan(all.totalActions);
+    const rangeSessions = await expectSessionsToEqualApi(page, bounds);
+    expect(rangeSessions.sessions).toBeLessThan(allSessions.sessions);
+    await expectRetentionToEqualApi(page, bounds);
     expect(range.daily.map((d) => d.date)[0]).toBe(days.from);
     expect(range.daily.at(-1)?.date).toBe(days.to);
     await expectChartsToEqual(page, range);
@@ -653,6 +844,319 @@ describe('dashboard on a seeded database', () => {
       await flaky.close();
       await restarted?.close();
     }
+  });
+});
+
+describe('sessions and retention on known data', () => {
+  let db: TestDatabase;
+  let reports: RunningQuery;
+  let page: Page;
+  /** The session and retention requests the page made, with when. */
+  const requests: { url: URL; at: number }[] = [];
+  const sent = (path: string, since = 0) => requests.slice(since).filter((r) => r.url.pathname === path);
+  /** Today and the six days before in the browser's zone: the day (YYYY-MM-DD) and a session start. */
+  let days: { day: string; start: number }[] = [];
+  const day = (daysAgo: number) => days[daysAgo]!.day;
+
+  beforeAll(async () => {
+    const probe = await browser.context.newPage();
+    days = await probe.evaluate((now) => {
+      const today = new Date(now);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      return [0, 1, 2, 3, 4, 5, 6].map((ago) => {
+        const midnight = new Date(today.getFullYear(), today.getMonth(), today.getDate() - ago);
+        const day = `${midnight.getFullYear()}-${pad(midnight.getMonth() + 1)}-${pad(midnight.getDate())}`;
+        // Past days at 10:00; today's sessions a few minutes ago (still today just after midnight).
+        if (ago > 0)
+          return {
+            day,
+            start: new Date(midnight.getFullYear(), midnight.getMonth(), midnight.getDate(), 10).getTime(),
+          };
+        return { day, start: Math.max(midnight.getTime() + 1000, now - 300_000) };
+      });
+    }, Date.now());
+    await probe.close();
+    db = await createTestDatabase('dashboard_reports');
+    await seedReports(db.pool, (ago) => days[ago]!.start);
+    reports = await startQuery(db.url);
+    page = await open(`${reports.base}/?period=day`);
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.pathname === '/api/sessions/stats' || url.pathname === '/api/retention')
+        requests.push({ url, at: Date.now() });
+    });
+  });
+
+  afterAll(async () => {
+    await page?.close();
+    await reports?.close();
+    await db?.drop();
+  });
+
+  it('shows the session numbers of the seeded visits', async () => {
+    await readyState(page);
+    const api = await expectSessionsToEqualApi(page, {}, reports.base);
+    // REPORTS_SEED: nine sessions lasting 252, 0, 30, 90, 0, 0, 45, 600 and 20 s (median 30 s, mean
+    // 1 037 / 9 = 115 s); two bounces (alice's and bob's single page views; carol's single click is
+    // none); 14 page views.
+    expect(api.sessions).toBe(9);
+    const shown = await shownSessions(page);
+    expect(shown).toMatchObject({
+      sessions: '9',
+      bounceRate: '22%',
+      median: '30 s',
+      mean: 'mean 1 m 55 s',
+      pagesPerSession: '1.56',
+    });
+    // Entry: /pricing 4 (carol, dave twice, erin), / 3 (alice, bob twice), /docs/intro 2 (alice twice).
+    expect(shown.entry).toEqual([
+      ['/pricing', '4'],
+      ['/', '3'],
+      ['/docs/intro', '2'],
+    ]);
+    // Exit (sessions ending there ÷ its page views): /pricing 3 of 4, /signup 3 of 3, then one each:
+    // / of 3, /docs/faq of 1, /docs/intro of 3.
+    expect(shown.exit).toEqual([
+      ['/pricing', '75%'],
+      ['/signup', '100%'],
+      ['/', '33%'],
+      ['/docs/faq', '100%'],
+      ['/docs/intro', '33%'],
+    ]);
+    expect(await page.getAttribute('[data-list="exit"] li', 'title')).toBe(
+      '/pricing: exit rate 75%: 3 sessions end here, of 4 page views',
+    );
+    expect(await page.textContent('#sessions-live')).toBe(
+      'Sessions: 9. Bounce rate: 22%. Median session duration: 30 s. Pages per session: 1.56',
+    );
+    expect(pageErrors(page)).toEqual([]);
+  });
+
+  it('shows the retention triangle: shares, counts, empty cells for periods not begun, the day under way, the mean', async () => {
+    const api = await expectRetentionToEqualApi(page, { period: 'day' }, reports.base);
+    const shown = await shownRetention(page);
+    expect(shown.head).toEqual(['Day', 'Users', ...Array.from({ length: 9 }, (_, k) => `Day ${k}`)]);
+    // First activity: alice and bob 6 days ago, carol and dave 5 days ago, erin today.
+    expect(shown.rows.map((r) => [r.start, r.size])).toEqual([
+      [day(6), '2'],
+      [day(5), '2'],
+      [day(0), '1'],
+    ]);
+    // 6 days ago: alice back on days 1 and 3, bob today (day 6, under way); days 7 and 8 not begun.
+    // 5 days ago: dave back on day 1; today is its day 5. Today's cohort: only day 0, under way.
+    const values = (i: number) => shown.rows[i]!.cells.map((c) => c.value);
+    expect(values(0)).toEqual(['100%', '50%', '0%', '50%', '0%', '0%', '50%', '', '']);
+    expect(values(1)).toEqual(['100%', '50%', '0%', '0%', '0%', '0%', '', '', '']);
+    expect(values(2)).toEqual(['100%', '', '', '', '', '', '', '', '']);
+    expect(shown.rows[0]!.cells.map((c) => c.count)).toEqual(['2', '1', '0', '1', '0', '0', '1', null, null]);
+    expect(shown.rows.map((r) => r.cells.flatMap((c, k) => (c.partial ? [k] : [])))).toEqual([[6], [5], [0]]);
+    expect(api.rows.map((r) => r.partial)).toEqual([6, 5, 0]);
+    // Weighted over the cohorts whose day k has ended: day 3 = (1 + 0) / (2 + 2); day 5 only the
+    // first cohort's (0 of 2); day 6 and later: none has ended.
+    expect(shown.mean.map((c) => c.value)).toEqual(['100%', '50%', '0%', '25%', '0%', '0%', '', '', '']);
+
+    // The count on hover and for screen readers; the day under way said and drawn dashed.
+    const third = shown.rows[0]!.cells[3]!;
+    expect(third.title).toContain('day 3: 1 of 2 users (50%)');
+    expect(third.text).toBe('50% (1 of 2 users)');
+    const underWay = shown.rows[0]!.cells[6]!;
+    expect(underWay.title).toContain('so far: day 6 is under way');
+    expect(underWay.text).toBe('50% (1 of 2 users, day under way)');
+    expect(shown.rows[0]!.cells[7]).toMatchObject({ text: '', count: null, partial: false, title: null });
+    const style = (selector: string) =>
+      page.$eval(selector, (td) => {
+        const computed = getComputedStyle(td as BrowserElement);
+        return { outline: computed.outlineStyle, background: computed.backgroundColor };
+      });
+    const full = await style('#retention-table tbody tr:first-child td[data-k="0"]');
+    const none = await style('#retention-table tbody tr:first-child td[data-k="2"]');
+    const partial = await style('#retention-table tbody tr:first-child td[data-k="6"]');
+    expect(partial.outline).toBe('dashed');
+    expect(full.outline).toBe('none');
+    // The heat: a full cohort is coloured, a share of 0 is not.
+    expect(full.background).not.toBe(none.background);
+  });
+
+  it('follows the role filter; the action filter does not apply: it is said and not sent', async () => {
+    await page.selectOption('#f-role', 'ADMIN');
+    await waitForUrl(page, (u) => u.searchParams.get('role') === 'ADMIN');
+    await expectSessionsToEqualApi(page, { role: 'ADMIN' }, reports.base);
+    // bob's two sessions: 90 s with three page views, and one page view today.
+    expect(await shownSessions(page)).toMatchObject({
+      sessions: '2',
+      bounceRate: '50%',
+      median: '0 s',
+      mean: 'mean 45 s',
+      pagesPerSession: '2.00',
+    });
+    const admin = await expectRetentionToEqualApi(page, { period: 'day', role: 'ADMIN' }, reports.base);
+    expect(admin.rows.map((r) => r.cells)).toEqual([[1, 0, 0, 0, 0, 0, 1, null, null]]);
+
+    // Clearing the filters keeps the table's options.
+    await page.click('#reset-filters');
+    const cleared = await waitForUrl(page, (u) => !u.searchParams.has('role'));
+    expect(cleared.searchParams.get('period')).toBe('day');
+    expect((await expectSessionsToEqualApi(page, {}, reports.base)).sessions).toBe(9);
+
+    expect(await page.isVisible('#sessions-action-note')).toBe(false);
+    const since = requests.length;
+    await page.fill('#f-action', 'click');
+    await page.press('#f-action', 'Enter');
+    await waitForUrl(page, (u) => u.searchParams.get('action') === 'click');
+    const clicks = await expectCardsToEqualApi(page, { action: 'click' }, reports.base);
+    expect(clicks.totalActions).toBe(3);
+    expect(await page.isVisible('#sessions-action-note')).toBe(true);
+    expect(await page.isVisible('#retention-action-note')).toBe(true);
+    // The reports refresh with the filters they accept (the action left out, not refused with a 400).
+    await waitFor(
+      () => sent('/api/sessions/stats', since).length > 0 && sent('/api/retention', since).length > 0,
+      {
+        timeoutMs: 10_000,
+        what: 'the reports asked again under the action filter',
+      },
+    );
+    expect((await expectSessionsToEqualApi(page, {}, reports.base)).sessions).toBe(9);
+    await expectRetentionToEqualApi(page, { period: 'day' }, reports.base);
+    expect(requests.filter((r) => r.url.searchParams.has('action'))).toEqual([]);
+    expect(sent('/api/retention').every((r) => r.url.searchParams.get('tz') === tz)).toBe(true);
+    expect(await page.isVisible('#sessions-error')).toBe(false);
+    expect(await page.isVisible('#filter-error')).toBe(false);
+    await page.click('#reset-filters');
+    await waitForUrl(page, (u) => !u.searchParams.has('action'));
+    expect(await page.isVisible('#sessions-action-note')).toBe(false);
+  });
+
+  it('keeps period, cohort and mode in the URL, and changes only the table with them', async () => {
+    const statsRequests: string[] = [];
+    const onRequest = (request: { url(): string }) => {
+      if (new URL(request.url()).pathname === '/api/stats') statsRequests.push(request.url());
+    };
+    page.on('request', onRequest);
+    await page.selectOption('#r-period', 'week');
+    // The default (week) is left out of the address.
+    await waitForUrl(page, (u) => !u.searchParams.has('period'));
+    await expectRetentionToEqualApi(page, {}, reports.base);
+    expect((await shownRetention(page)).head.slice(0, 3)).toEqual(['Week of', 'Users', 'Week 0']);
+    await page.selectOption('#r-period', 'month');
+    await page.selectOption('#r-cohort', 'recurring');
+    await page.selectOption('#r-mode', 'onOrAfter');
+    const url = await waitForUrl(
+      page,
+      (u) =>
+        u.searchParams.get('period') === 'month' &&
+        u.searchParams.get('cohort') === 'recurring' &&
+        u.searchParams.get('mode') === 'onOrAfter',
+    );
+    const options = { period: 'month', cohort: 'recurring', mode: 'onOrAfter' };
+    await expectRetentionToEqualApi(page, options, reports.base);
+    expect(await page.textContent('#retention-summary')).toBe(
+      'Cohorts: users by each month they were active in. Each cell: the share of the cohort active in that month or later.',
+    );
+    page.off('request', onRequest);
+    expect(statsRequests).toEqual([]);
+
+    const again = await open(url.toString());
+    await readyState(again);
+    expect(await again.inputValue('#r-period')).toBe('month');
+    expect(await again.inputValue('#r-cohort')).toBe('recurring');
+    expect(await again.inputValue('#r-mode')).toBe('onOrAfter');
+    await expectRetentionToEqualApi(again, options, reports.base);
+    expect(pageErrors(again)).toEqual([]);
+    await again.close();
+
+    await page.goBack();
+    await waitForUrl(page, (u) => u.searchParams.get('period') === 'month' && !u.searchParams.has('mode'));
+    expect(await page.inputValue('#r-mode')).toBe('on');
+    await expectRetentionToEqualApi(page, { ...options, mode: 'on' }, reports.base);
+
+    await page.selectOption('#r-period', 'day');
+    await page.selectOption('#r-cohort', 'first');
+    await waitForUrl(page, (u) => u.searchParams.get('period') === 'day' && !u.searchParams.has('cohort'));
+    await expectRetentionToEqualApi(page, { period: 'day' }, reports.base);
+  });
+
+  it('fits a phone without sideways scrolling (the table scrolls in its own region); screenshots', async () => {
+    await readyState(page);
+    await screenshotsLightDark(page, 'reports-');
+    await expectNoSidewaysScrollAtPhoneWidth(page);
+    // Nine day columns do not fit 390 px: the table's own region scrolls, and a keyboard can reach it.
+    expect(
+      await page.$eval(
+        '.heat-scroll',
+        (el) => (el as BrowserElement).scrollWidth > (el as BrowserElement).clientWidth,
+      ),
+    ).toBe(true);
+    expect(await page.getAttribute('.heat-scroll', 'tabindex')).toBe('0');
+    await page.setViewportSize(DESKTOP);
+  });
+
+  it('keeps the last table and says why when the retention API fails', async () => {
+    await page.route('**/api/retention?**', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: '{"status":503,"code":"UNAVAILABLE","message":"statement timeout","details":[]}',
+      }),
+    );
+    try {
+      const before = await shownRetention(page);
+      expect(before.rows.length).toBe(3);
+      await page.selectOption('#r-mode', 'onOrAfter');
+      await waitFor(() => page.isVisible('#retention-error'), { what: 'the retention error' });
+      expect(await page.textContent('#retention-error')).toBe(
+        'Not updated: the API answered 503 (statement timeout).',
+      );
+      expect(await shownRetention(page)).toEqual(before);
+      expect(await page.isVisible('#sessions-error')).toBe(false);
+      expect(await page.getAttribute('main', 'data-state')).toBe('ready');
+    } finally {
+      await page.unroute('**/api/retention?**');
+    }
+    await page.selectOption('#r-mode', 'on');
+    await waitFor(async () => !(await page.isVisible('#retention-error')), { what: 'the error to go' });
+    await expectRetentionToEqualApi(page, { period: 'day' }, reports.base);
+  });
+
+  it('refreshes on live data at most once per few seconds, without moving the page', async () => {
+    await page.setViewportSize({ width: 1280, height: 600 });
+    await waitFor(
+      () => page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
+      { what: 'the event stream to open' },
+    );
+    const before = await expectSessionsToEqualApi(page, {}, reports.base);
+    await page.evaluate(() => window.scrollTo(0, 700));
+    const scrollY = await page.evaluate(() => window.scrollY);
+    expect(scrollY).toBe(700);
+    const since = requests.length;
+    // A busy stream: a new visitor every 0.4 s for 12 s (a stats event every ~2 s).
+    const visitors = 30;
+    for (let i = 0; i < visitors; i++) {
+      await store(db.pool, [
+        interactionRow({ userId: `live-${i}`, sessionId: `live-${i}`, page: '/pricing' }),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+    await waitFor(async () => (await shownCards(page)).sessions === before.sessions + visitors, {
+      timeoutMs: LIVE_TIMEOUT_MS,
+      what: 'the sessions card to count the new visitors',
+    });
+    expect((await expectSessionsToEqualApi(page, {}, reports.base)).sessions).toBe(
+      before.sessions + visitors,
+    );
+    const table = await expectRetentionToEqualApi(page, { period: 'day' }, reports.base);
+    expect(table.rows.at(-1)?.size).toBe(1 + visitors);
+    for (const path of ['/api/sessions/stats', '/api/retention']) {
+      const times = sent(path, since).map((r) => r.at);
+      const gaps = times.slice(1).map((at, i) => at - times[i]!);
+      console.log(
+        `dashboard live update: ${times.length} requests to ${path} in ${Math.round((Date.now() - (requests[since]?.at ?? Date.now())) / 1000)} s, gaps ${gaps.join(', ')} ms`,
+      );
+      expect(times.length, path).toBeGreaterThanOrEqual(2);
+      expect(Math.min(...gaps), `${path}: the closest two requests`).toBeGreaterThanOrEqual(4500);
+    }
+    expect(await page.evaluate(() => window.scrollY)).toBe(scrollY);
+    expect(pageErrors(page)).toEqual([]);
+    await page.setViewportSize(DESKTOP);
   });
 });
 

@@ -178,6 +178,107 @@ export async function seedDashboard(pool: pg.Pool): Promise<{ rows: InteractionR
   return { rows };
 }
 
+/** One visit of the sessions and retention data set: [action, page, seconds after its start]. */
+interface SeedSession {
+  userId: string;
+  role: Role;
+  /** Calendar days before today in the viewer's zone (0: today). */
+  daysAgo: number;
+  events: [action: string, page: string, atSeconds: number][];
+}
+
+/**
+ * Nine sessions of five users over the last seven days in the viewer's zone (one client session id
+ * each), small enough that the tests state the session numbers and the retention cells by hand.
+ */
+export const REPORTS_SEED: SeedSession[] = [
+  {
+    userId: 'alice',
+    role: 'USER',
+    daysAgo: 6,
+    events: [
+      ['page_view', '/', 0],
+      ['page_view', '/pricing', 60],
+      ['click', '/pricing', 252],
+    ],
+  },
+  { userId: 'alice', role: 'USER', daysAgo: 5, events: [['page_view', '/docs/intro', 0]] },
+  {
+    userId: 'alice',
+    role: 'USER',
+    daysAgo: 3,
+    events: [
+      ['page_view', '/docs/intro', 0],
+      ['page_view', '/docs/faq', 30],
+    ],
+  },
+  {
+    userId: 'bob',
+    role: 'ADMIN',
+    daysAgo: 6,
+    events: [
+      ['page_view', '/', 0],
+      ['page_view', '/docs/intro', 30],
+      ['page_view', '/signup', 90],
+    ],
+  },
+  { userId: 'bob', role: 'ADMIN', daysAgo: 0, events: [['page_view', '/', 0]] },
+  { userId: 'carol', role: 'GUEST', daysAgo: 5, events: [['click', '/pricing', 0]] },
+  {
+    userId: 'dave',
+    role: 'USER',
+    daysAgo: 5,
+    events: [
+      ['page_view', '/pricing', 0],
+      ['page_view', '/signup', 45],
+    ],
+  },
+  {
+    userId: 'dave',
+    role: 'USER',
+    daysAgo: 4,
+    events: [
+      ['page_view', '/pricing', 0],
+      ['page_view', '/signup', 600],
+    ],
+  },
+  {
+    userId: 'erin',
+    role: 'USER',
+    daysAgo: 0,
+    events: [
+      ['page_view', '/pricing', 0],
+      ['click', '/pricing', 20],
+    ],
+  },
+];
+
+/**
+ * Stores REPORTS_SEED. `startOf(daysAgo)`: when a session of that day starts, in the viewer's zone
+ * (the tests ask the browser: 10:00 local on past days, a few minutes ago today).
+ */
+export async function seedReports(
+  pool: pg.Pool,
+  startOf: (daysAgo: number) => number,
+): Promise<InteractionRow[]> {
+  const rows = REPORTS_SEED.flatMap((session, i) =>
+    session.events.map(([action, page, at]) => {
+      const occurredAt = startOf(session.daysAgo) + at * 1000;
+      return interactionRow({
+        userId: session.userId,
+        role: session.role,
+        action,
+        page,
+        occurredAt,
+        receivedAt: occurredAt + 150,
+        sessionId: `seed-${i}`,
+      });
+    }),
+  );
+  await store(pool, rows);
+  return rows;
+}
+
 /** Stores rows the way the processor does: one transaction per batch. */
 export async function store(
   pool: pg.Pool,

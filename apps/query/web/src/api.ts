@@ -1,7 +1,30 @@
-import type { Stats } from '@tracker/db';
+import type { SessionStatsResult, Stats } from '@tracker/db';
+import type { RetentionOptions } from './filters.js';
 import { KEY_STORAGE } from './storage-keys.js';
 
 export type { Stats };
+/** GET /api/sessions/stats. */
+export type SessionStats = SessionStatsResult;
+
+/** GET /api/retention (apps/query README "GET /api/retention"). */
+export interface Retention {
+  period: RetentionOptions['period'];
+  tz: string;
+  from: string;
+  to: string;
+  rows: {
+    /** Local date (YYYY-MM-DD) the cohort's period starts on. */
+    start: string;
+    size: number;
+    /** cells[0] = size; cells[k]: users back in period k; null: the period has not begun. */
+    cells: (number | null)[];
+    shares: (number | null)[];
+    /** Index of the cell whose period is under way. */
+    partial: number | null;
+  }[];
+  /** Per k: weighted over the cohorts whose period k has ended; null when none has. */
+  mean: (number | null)[];
+}
 
 /** One stored interaction as /api/interactions returns it. */
 export interface InteractionItem {

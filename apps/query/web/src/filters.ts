@@ -1,6 +1,6 @@
-// The view lives in the page URL (?userId=&role=&action=&page=&from=&to=&cursor=), so a view can be
-// shared, bookmarked and reloaded. Dates are calendar days in the viewer's time zone; `to` is inclusive
-// in the UI and becomes the exclusive start of the following day for the API.
+// The view lives in the page URL (?userId=&role=&action=&page=&from=&to=&period=&cohort=&mode=&cursor=),
+// so a view can be shared, bookmarked and reloaded. Dates are calendar days in the viewer's time zone;
+// `to` is inclusive in the UI and becomes the exclusive start of the following day for the API.
 
 export interface View {
   userId: string;
@@ -13,15 +13,55 @@ export interface View {
   to: string;
   /** Opaque keyset cursor of the interactions table; empty on the newest page. */
   cursor: string;
+  /** The retention table's options (RETENTION_OPTIONS): they shape that table, they filter nothing. */
+  period: RetentionOptions['period'];
+  cohort: RetentionOptions['cohort'];
+  mode: RetentionOptions['mode'];
 }
 
 export const FILTER_KEYS = ['userId', 'role', 'action', 'page', 'from', 'to'] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
+/** GET /api/retention's choices, the API's default first (left out of the page URL). */
+export const RETENTION_OPTIONS = {
+  period: ['week', 'day', 'month'],
+  cohort: ['first', 'recurring'],
+  mode: ['on', 'onOrAfter'],
+} as const;
+export type RetentionOptions = {
+  [K in keyof typeof RETENTION_OPTIONS]: (typeof RETENTION_OPTIONS)[K][number];
+};
+export const RETENTION_KEYS = Object.keys(RETENTION_OPTIONS) as (keyof RetentionOptions)[];
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export function emptyView(): View {
-  return { userId: '', role: '', action: '', page: '', from: '', to: '', cursor: '' };
+  return {
+    userId: '',
+    role: '',
+    action: '',
+    page: '',
+    from: '',
+    to: '',
+    cursor: '',
+    period: RETENTION_OPTIONS.period[0],
+    cohort: RETENTION_OPTIONS.cohort[0],
+    mode: RETENTION_OPTIONS.mode[0],
+  };
+}
+
+/** The view without filters (and on the newest page); the retention table keeps its options. */
+export function clearFilters(view: View): View {
+  return { ...emptyView(), period: view.period, cohort: view.cohort, mode: view.mode };
+}
+
+/** `value` when it is one of the option's choices, else the default. */
+export function retentionOption<K extends keyof RetentionOptions>(
+  key: K,
+  value: string | null,
+): RetentionOptions[K] {
+  const allowed: readonly string[] = RETENTION_OPTIONS[key];
+  return (allowed.includes(value ?? '') ? value : allowed[0]) as RetentionOptions[K];
 }
 
 export function viewFromUrl(search: string): View {
@@ -33,12 +73,17 @@ export function viewFromUrl(search: string): View {
   view.role = view.role.toUpperCase();
   if (view.from && !DAY.test(view.from)) view.from = '';
   if (view.to && !DAY.test(view.to)) view.to = '';
+  view.period = retentionOption('period', params.get('period'));
+  view.cohort = retentionOption('cohort', params.get('cohort'));
+  view.mode = retentionOption('mode', params.get('mode'));
   return view;
 }
 
 export function viewToSearch(view: View): string {
   const params = new URLSearchParams();
-  for (const key of [...FILTER_KEYS, 'cursor'] as const) if (view[key]) params.set(key, view[key]);
+  for (const key of FILTER_KEYS) if (view[key]) params.set(key, view[key]);
+  for (const key of RETENTION_KEYS) if (view[key] !== RETENTION_OPTIONS[key][0]) params.set(key, view[key]);
+  if (view.cursor) params.set('cursor', view.cursor);
   const text = params.toString();
   return text ? `?${text}` : '';
 }
@@ -67,6 +112,24 @@ export function filterParams(view: View): URLSearchParams {
   if (view.page) params.set('page', view.page);
   if (view.from) params.set('from', localMidnight(view.from).toISOString());
   if (view.to) params.set('to', localMidnight(view.to, 1).toISOString());
+  return params;
+}
+
+/**
+ * The filters of the session and retention reports: the dashboard's, less `action`, which those
+ * endpoints refuse (sessions are chosen by user, role, page and start time; cohorts by their steps).
+ */
+export function reportParams(view: View): URLSearchParams {
+  const params = filterParams(view);
+  params.delete('action');
+  return params;
+}
+
+/** GET /api/retention's parameters for a view (the filters less `action`, the table's options, tz). */
+export function retentionParams(view: View, tz: string): URLSearchParams {
+  const params = reportParams(view);
+  for (const key of RETENTION_KEYS) params.set(key, view[key]);
+  params.set('tz', tz);
   return params;
 }
 

@@ -2,10 +2,14 @@ const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const twoDecimals = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
 
-export type NumberKind = 'integer' | 'ratio' | 'gini';
+/** percent: a 0–1 ratio shown as a percentage; duration: milliseconds (formatDuration). */
+export type NumberKind = 'integer' | 'ratio' | 'gini' | 'percent' | 'duration';
 
 export function formatNumber(value: number, kind: NumberKind): string {
-  return kind === 'integer' ? integer.format(value) : twoDecimals.format(value);
+  if (kind === 'integer') return integer.format(value);
+  if (kind === 'percent') return formatPercent(value);
+  if (kind === 'duration') return formatDuration(value);
+  return twoDecimals.format(value);
 }
 
 export function formatPercent(ratio: number): string {
@@ -47,6 +51,28 @@ export function formatDay(day: string, withYear = false): string {
   const date = new Date(`${day}T00:00:00Z`);
   if (Number.isNaN(date.getTime())) return day;
   return (withYear ? dayYearFormat : dayFormat).format(date);
+}
+
+/**
+ * A measured duration to the second, in its two largest units: `45 s`, `4 m 12 s`, `2 h 5 m`.
+ * (formatAge says roughly how old something is, in one rounded unit.)
+ */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return m > 0 ? `${integer.format(h)} h ${m} m` : `${integer.format(h)} h`;
+  if (m > 0) return s > 0 ? `${m} m ${s} s` : `${m} m`;
+  return `${s} s`;
+}
+
+const monthFormat = new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric', timeZone: 'UTC' });
+
+/** The month of a `2026-11-01` calendar day: `Nov 2026`. */
+export function formatMonth(day: string): string {
+  const date = new Date(`${day}T00:00:00Z`);
+  return Number.isNaN(date.getTime()) ? day : monthFormat.format(date);
 }
 
 export function formatAge(ms: number): string {

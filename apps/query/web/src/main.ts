@@ -8,20 +8,27 @@ import {
   getJson,
   type InteractionPage,
   postJson,
+  type Retention,
+  type SessionStats,
   type Stats,
   storedKey,
   storeKey,
 } from './api.js';
-import { Cards } from './cards.js';
+import { Cards, decorateStatCards, STAT_CARDS } from './cards.js';
 import { Charts } from './charts.js';
 import { byId, h } from './dom.js';
 import {
+  clearFilters,
   describeView,
-  emptyView,
   FILTER_KEYS,
   filterParams,
   hasFilters,
   localDay,
+  RETENTION_KEYS,
+  type RetentionOptions,
+  reportParams,
+  retentionOption,
+  retentionParams,
   type View,
   viewerTimeZone,
   viewFromUrl,
@@ -29,13 +36,20 @@ import {
 } from './filters.js';
 import { formatAge, formatNumber } from './format.js';
 import { LAG_REPLICA_MS, parseLag } from './lag.js';
-import { Live, type LiveMode } from './live.js';
+import { Live, type LiveMode, POLL_MS } from './live.js';
+import { RetentionTable } from './retention.js';
+import { SessionsRow, TOP_SESSION_PAGES } from './sessions.js';
 import { InteractionsTable } from './table.js';
 import { setupThemeToggle } from './theme.js';
 
 const PAGE_SIZE = 25;
 const LIVE_THROTTLE_MS = 750;
 const ERROR_RETRY_MS = 5000;
+/**
+ * At most one sessions + retention refresh this often from live data (stats events arrive every ~2 s
+ * on a busy stream; the retention table is read from raw rows). A new view loads them at once.
+ */
+const REPORTS_THROTTLE_MS = POLL_MS;
 const DEFAULT_ROLES = ['ADMIN', 'USER', 'GUEST'];
 /** Position in `order`, anything unknown after it. */
 const rank = (order: readonly string[], value: string) => {
@@ -71,7 +85,9 @@ let liveUrl = '';
 /** The last load failed for want of an answer (network, 5xx): the status pill says offline. */
 let apiDown = false;
 
-const cards = new Cards(byId('cards'), byId('cards-live'));
+const cards = new Cards(byId('cards'), byId('cards-live'), STAT_CARDS, decorateStatCards);
+const sessions = new SessionsRow(byId('sessions-section'), byId('sessions-live'));
+const retention = new RetentionTable(byId<HTMLTableElement>('retention-table'), byId('retention-summary'));
 const charts = new Charts(byId('dashboard'), (kind, value) => {
   if (kind === 'action') setView({ ...view, action: value });
   else if (kind === 'page') setView({ ...view, page: value });
@@ -167,6 +183,7 @@ function applyStats(stats: Stats): void {
   if (nothingYet) return;
   cards.update(stats);
   charts.update(stats);
+  refreshReports();
   if (tableFor !== viewToSearch(view) && !inFlight) {
     // First data after the empty state (from the stream): the table has not been loaded yet.
     scheduleLive(0, { stats: false, table: true });
@@ -278,6 +295,98 @@ function scheduleLive(delay: number, parts: Parts): void {
   }, delay);
 }
 
+// ---------------------------------------------------------------- sessions and retention
+
+/** The parameters the reports were (or are being) loaded for. */
+let reportsFor = '';
+let reportsInFlight: AbortController | null = null;
+let reportsStartedAt = 0;
+let reportsTimer = 0;
+/** Live data arrived while the reports were loading (or the tab was hidden): refresh once more. */
+let reportsStale = false;
+
+function reportsKey(): string {
+  return retentionParams(view, tz).toString();
+}
+
+/**
+ * After every stats update (load, stream event, polling tick): a new view loads the reports at once;
+ * live data refreshes them at most once per REPORTS_THROTTLE_MS, never two requests side by side.
+ */
+function refreshReports(): void {
+  if (reportsKey() !== reportsFor) {
+    void loadReports();
+    return;
+  }
+  if (reportsInFlight || document.hidden) {
+    reportsStale = true;
+    return;
+  }
+  if (reportsTimer) return;
+  const wait = Math.max(0, reportsStartedAt + REPORTS_THROTTLE_MS - Date.now());
+  reportsTimer = window.setTimeout(() => void loadReports(), wait);
+}
+
+async function loadReports(): Promise<void> {
+  window.clearTimeout(reportsTimer);
+  reportsTimer = 0;
+  reportsInFlight?.abort();
+  const controller = new AbortController();
+  reportsInFlight = controller;
+  reportsFor = reportsKey();
+  reportsStartedAt = Date.now();
+  reportsStale = false;
+  const options: RetentionOptions = { period: view.period, cohort: view.cohort, mode: view.mode };
+  const sessionParams = reportParams(view);
+  sessionParams.set('top', String(TOP_SESSION_PAGES));
+  const [sessionAnswer, retentionAnswer] = await Promise.allSettled([
+    getJson<SessionStats>('sessions/stats', sessionParams, controller.signal),
+    getJson<Retention>('retention', retentionParams(view, tz), controller.signal),
+  ]);
+  // A newer view's load replaced this one.
+  if (reportsInFlight !== controller) return;
+  reportsInFlight = null;
+  sessions.loading(false);
+  if (sessionAnswer.status === 'fulfilled') sessions.update(sessionAnswer.value);
+  reportFailed('sessions-error', sessionAnswer);
+  if (retentionAnswer.status === 'fulfilled') retention.update(retentionAnswer.value, options);
+  reportFailed('retention-error', retentionAnswer);
+  if (reportsStale) refreshReports();
+}
+
+/** Under a report's title: why it was not updated (the last numbers stay). */
+function reportFailed(id: string, answer: PromiseSettledResult<unknown>): void {
+  const note = byId(id);
+  const error = answer.status === 'rejected' ? answer.reason : null;
+  // 401 asks for a key and a lost connection has its own notice, both through the main load.
+  const show = error instanceof ApiError && error.status !== 401 && error.status !== 0;
+  note.hidden = !show;
+  if (show) note.textContent = `Not updated: the API answered ${error.status} (${error.message}).`;
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && reportsStale) refreshReports();
+});
+
+/** The retention selects (#r-period, #r-cohort, #r-mode), as the view's options. */
+function readRetentionOptions(): RetentionOptions {
+  const chosen = (key: keyof RetentionOptions) => byId<HTMLSelectElement>(`r-${key}`).value;
+  return {
+    period: retentionOption('period', chosen('period')),
+    cohort: retentionOption('cohort', chosen('cohort')),
+    mode: retentionOption('mode', chosen('mode')),
+  };
+}
+
+// The table's options change only the table: no new stats, table page or stream.
+byId('retention-options').addEventListener('change', () => {
+  const next = { ...view, ...readRetentionOptions() };
+  if (viewToSearch(next) === viewToSearch(view)) return;
+  view = next;
+  history.pushState(null, '', `${location.pathname}${viewToSearch(view)}`);
+  void loadReports();
+});
+
 // ---------------------------------------------------------------- live status and lag
 
 const MODE_LABELS: Record<LiveMode, string> = {
@@ -340,6 +449,10 @@ function fillForm(): void {
     }
     field.value = view[key];
   }
+  for (const key of RETENTION_KEYS) byId<HTMLSelectElement>(`r-${key}`).value = view[key];
+  // Sessions and cohorts are not chosen by one action (the endpoints refuse it): say so.
+  byId('sessions-action-note').hidden = !view.action;
+  byId('retention-action-note').hidden = !view.action;
   byId('reset-filters').hidden = !hasFilters(view);
   byId('filter-summary').textContent = describeView(view);
   markPreset();
@@ -349,7 +462,7 @@ function fillForm(): void {
 
 function readForm(): View {
   const data = new FormData(form);
-  const next = emptyView();
+  const next = clearFilters(view);
   for (const key of FILTER_KEYS) next[key] = String(data.get(key) ?? '').trim();
   return next;
 }
@@ -414,7 +527,7 @@ for (const chip of form.querySelectorAll<HTMLButtonElement>('[data-range]')) {
     setView({ ...view, from: localDay(from), to: localDay(new Date()), cursor: '' });
   });
 }
-byId('reset-filters').addEventListener('click', () => setView(emptyView()));
+byId('reset-filters').addEventListener('click', () => setView(clearFilters(view)));
 window.addEventListener('popstate', () => {
   view = viewFromUrl(location.search);
   pageIndex = view.cursor ? null : 0;
@@ -634,6 +747,7 @@ function start(): void {
   for (const role of DEFAULT_ROLES) byId('f-role').append(h('option', { value: role }, role));
   fillForm();
   setState('loading');
+  sessions.loading(true);
   void load('initial');
   void loadFacets();
   void loadDlq();
