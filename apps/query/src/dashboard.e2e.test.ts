@@ -914,17 +914,17 @@ describe('sessions and retention on known data', () => {
       ['/', '3'],
       ['/docs/intro', '2'],
     ]);
-    // Exit (sessions ending there ÷ its page views): /pricing 3 of 4, /signup 3 of 3, then one each:
-    // / of 3, /docs/faq of 1, /docs/intro of 3.
+    // Exit (sessions ending there ÷ sessions that include the page): /pricing 3 of 5 (carol's click
+    // counts as including it), /signup 3 of 3, then one each: / of 3, /docs/faq of 1, /docs/intro of 3.
     expect(shown.exit).toEqual([
-      ['/pricing', '75%'],
+      ['/pricing', '60%'],
       ['/signup', '100%'],
       ['/', '33%'],
       ['/docs/faq', '100%'],
       ['/docs/intro', '33%'],
     ]);
     expect(await page.getAttribute('[data-list="exit"] li', 'title')).toBe(
-      '/pricing: exit rate 75%: 3 sessions end here, of 4 page views',
+      '/pricing: exit rate 60%: 3 sessions end here, of 5 that include it',
     );
     expect(await page.textContent('#sessions-live')).toBe(
       'Sessions: 9. Bounce rate: 22%. Median session duration: 30 s. Pages per session: 1.56',

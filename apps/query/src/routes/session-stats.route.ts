@@ -37,8 +37,11 @@ export const SessionStatsSchema = Type.Object({
     Type.Object({
       page: Type.String(),
       sessions: Type.Integer({ minimum: 0 }),
-      pageViews: Type.Integer({ minimum: 0, description: 'Page views of the page in the sessions counted' }),
-      exitRate: Type.Number({ minimum: 0, description: 'sessions ÷ pageViews (0 without page views)' }),
+      sessionsWithPage: Type.Integer({
+        minimum: 1,
+        description: 'Sessions (of those counted) with at least one event on the page',
+      }),
+      exitRate: Type.Number({ minimum: 0, maximum: 1, description: 'sessions ÷ sessionsWithPage' }),
     }),
     { description: 'Pages of the sessions’ last events, most sessions first' },
   ),

@@ -51,7 +51,7 @@ export class SessionsRow {
       (p): RankItem => ({
         page: p.page,
         value: formatPercent(p.exitRate),
-        detail: `exit rate ${formatPercent(p.exitRate)}: ${formatNumber(p.sessions, 'integer')} ${p.sessions === 1 ? 'session ends' : 'sessions end'} here, of ${formatNumber(p.pageViews, 'integer')} page ${p.pageViews === 1 ? 'view' : 'views'}`,
+        detail: `exit rate ${formatPercent(p.exitRate)}: ${formatNumber(p.sessions, 'integer')} ${p.sessions === 1 ? 'session ends' : 'sessions end'} here, of ${formatNumber(p.sessionsWithPage, 'integer')} that ${p.sessionsWithPage === 1 ? 'includes' : 'include'} it`,
       }),
     );
     const lists = JSON.stringify([entry, exit]);

@@ -96,7 +96,7 @@ const insertFresh = (c: string[], rules: SessionRules) => Prisma.sql`
  * all come after the latest such session (the user's latest inferred one; the one of that id), and
  * the stored events after it (the batch's, as stored) continue it: for inferred sessions each less
  * than the gap after the previous and all before its start + the cap; a client's id always does.
- * That session is extended in place (end, counts, exit page, the (page, role) views). Returns the
+ * That session is extended in place (end, counts, exit page, its (page, role) pairs). Returns the
  * spans so handled; the others go through takeStale and insertFresh.
  */
 const appendToLatest = (c: string[], rules: SessionRules) => {
@@ -108,12 +108,12 @@ const appendToLatest = (c: string[], rules: SessionRules) => {
       FROM unnest(${c[0]}::text[], ${c[1]}::text[], ${c[2]}::bigint[]) AS t(user_id, sid, lo_ms)
   ), latest AS MATERIALIZED (
     SELECT r.sid, l.* FROM r CROSS JOIN LATERAL (
-      SELECT s.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles, s.views FROM sessions s
+      SELECT s.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles FROM sessions s
        WHERE r.sid IS NULL AND s.user_id = r.user_id AND s.session_id IS NULL ORDER BY s.ended_at DESC LIMIT 1
     ) l WHERE r.lo > l.ended_at
     UNION ALL
     SELECT r.sid, l.* FROM r CROSS JOIN LATERAL (
-      SELECT s.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles, s.views FROM sessions s
+      SELECT s.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles FROM sessions s
        WHERE r.sid IS NOT NULL AND s.user_id = r.user_id AND s.session_key = 's:' || r.sid OFFSET 0
     ) l WHERE r.lo > l.ended_at
   ), tail AS MATERIALIZED (
@@ -135,22 +135,22 @@ const appendToLatest = (c: string[], rules: SessionRules) => {
            (array_agg(t.page ORDER BY t.occurred_at DESC, t.event_id DESC))[1] AS exit_page
       FROM tail t JOIN ok USING (user_id, session_key) GROUP BY t.user_id, t.session_key
   ), pairs AS (
-    SELECT x.user_id, x.session_key, x.page, x.role, sum(x.views)::int AS views FROM (
-      SELECT l.user_id, l.session_key, p.page, p.role, p.views
+    SELECT DISTINCT x.user_id, x.session_key, x.page, x.role FROM (
+      SELECT l.user_id, l.session_key, p.page, p.role
         FROM ok JOIN latest l USING (user_id, session_key)
-       CROSS JOIN LATERAL unnest(l.pages, l.roles, l.views) AS p(page, role, views)
+       CROSS JOIN LATERAL unnest(l.pages, l.roles) AS p(page, role)
       UNION ALL
-      SELECT t.user_id, t.session_key, t.page, t.role, (t.action = 'page_view')::int
+      SELECT t.user_id, t.session_key, t.page, t.role
         FROM tail t JOIN ok USING (user_id, session_key)
-    ) x GROUP BY x.user_id, x.session_key, x.page, x.role
+    ) x
   ), paired AS (
     SELECT user_id, session_key, array_agg(page ORDER BY page, role) AS pages,
-           array_agg(role ORDER BY page, role) AS roles, array_agg(views ORDER BY page, role) AS views
+           array_agg(role ORDER BY page, role) AS roles
       FROM pairs GROUP BY user_id, session_key
   )
   UPDATE sessions s
      SET ended_at = a.ended_at, events = s.events + a.events, page_views = s.page_views + a.page_views,
-         exit_page = a.exit_page, bounce = false, pages = p.pages, roles = p.roles, views = p.views
+         exit_page = a.exit_page, bounce = false, pages = p.pages, roles = p.roles
     FROM added a JOIN paired p USING (user_id, session_key)
    WHERE s.user_id = a.user_id AND s.session_key = a.session_key
   RETURNING s.user_id, s.session_id AS sid`;

@@ -23,8 +23,8 @@ export interface SessionStatsResult {
   medianDurationMs: number;
   pagesPerSession: number;
   entryPages: { page: string; sessions: number }[];
-  /** exitRate: sessions that ended on the page ÷ its page views in the sessions counted. */
-  exitPages: { page: string; sessions: number; pageViews: number; exitRate: number }[];
+  /** exitRate: sessions that ended on the page ÷ sessions (of those counted) that included it. */
+  exitPages: { page: string; sessions: number; sessionsWithPage: number; exitRate: number }[];
 }
 
 const DURATION_MS = '(extract(epoch FROM ended_at - started_at) * 1000)::bigint';
@@ -54,18 +54,17 @@ export async function sessionStats(q: Queryable, f: SessionStatsQuery): Promise<
     median_ms: number | null;
     page_views: number;
     entries: { page: string; sessions: number }[];
-    exits: { page: string; sessions: number; pageViews: number }[];
+    exits: { page: string; sessions: number; sessionsWithPage: number }[];
   }>(
     `WITH chosen AS MATERIALIZED (
-       SELECT ${DURATION_MS} AS duration_ms, s.bounce, s.page_views, s.entry_page, s.exit_page, s.pages, s.views
+       SELECT ${DURATION_MS} AS duration_ms, s.bounce, s.page_views, s.entry_page, s.exit_page, s.pages
          FROM sessions s${conds.length > 0 ? ` WHERE ${conds.join(' AND ')}` : ''}
      ), entries AS (
        SELECT entry_page AS page, count(*)::int AS n FROM chosen GROUP BY 1 ORDER BY count(*) DESC, entry_page COLLATE "C" LIMIT ${top}
      ), exits AS (
        SELECT exit_page AS page, count(*)::int AS n FROM chosen GROUP BY 1 ORDER BY count(*) DESC, exit_page COLLATE "C" LIMIT ${top}
-     ), exit_views AS (
-       SELECT x.page, sum(x.views)::int AS views FROM chosen c CROSS JOIN LATERAL unnest(c.pages, c.views) AS x(page, views)
-        WHERE x.page IN (SELECT page FROM exits) GROUP BY 1
+     ), exit_visits AS (
+       SELECT e.page, (SELECT count(*) FROM chosen c WHERE e.page = ANY(c.pages))::int AS visits FROM exits e
      )
      SELECT count(*)::int AS sessions, (count(*) FILTER (WHERE bounce))::int AS bounces,
             coalesce(sum(duration_ms), 0)::bigint AS duration_sum,
@@ -73,9 +72,9 @@ export async function sessionStats(q: Queryable, f: SessionStatsQuery): Promise<
             coalesce(sum(page_views), 0)::bigint AS page_views,
             (SELECT coalesce(json_agg(json_build_object('page', page, 'sessions', n) ORDER BY n DESC, page COLLATE "C"), '[]')
                FROM entries) AS entries,
-            (SELECT coalesce(json_agg(json_build_object('page', e.page, 'sessions', e.n, 'pageViews', coalesce(v.views, 0))
+            (SELECT coalesce(json_agg(json_build_object('page', e.page, 'sessions', e.n, 'sessionsWithPage', v.visits)
                                       ORDER BY e.n DESC, e.page COLLATE "C"), '[]')
-               FROM exits e LEFT JOIN exit_views v USING (page)) AS exits
+               FROM exits e JOIN exit_visits v USING (page)) AS exits
        FROM chosen`,
     p.values,
   );
@@ -88,6 +87,6 @@ export async function sessionStats(q: Queryable, f: SessionStatsQuery): Promise<
     medianDurationMs: Number(r.median_ms ?? 0),
     pagesPerSession: n === 0 ? 0 : Number(r.page_views) / n,
     entryPages: r.entries,
-    exitPages: r.exits.map((x) => ({ ...x, exitRate: x.pageViews === 0 ? 0 : x.sessions / x.pageViews })),
+    exitPages: r.exits.map((x) => ({ ...x, exitRate: x.sessions / x.sessionsWithPage })),
   };
 }

@@ -37,7 +37,6 @@ export const SESSION_COLUMNS = [
   'bounce',
   'pages',
   'roles',
-  'views',
 ] as const;
 
 const interval = (ms: number) => Prisma.sql`${`${ms} milliseconds`}::interval`;
@@ -93,11 +92,10 @@ export function sessionsSql(ev: Prisma.Sql, rules: SessionRules): Prisma.Sql {
     SELECT user_id, 's:' || session_id, session_id, NULL, occurred_at, event_id, action, page, role
       FROM ev WHERE session_id IS NOT NULL
   ), pairs AS (
-    SELECT user_id, session_key, page, role, (count(*) FILTER (WHERE action = 'page_view'))::int AS views
-      FROM tagged GROUP BY user_id, session_key, page, role
+    SELECT DISTINCT user_id, session_key, page, role FROM tagged
   ), paired AS (
     SELECT user_id, session_key, array_agg(page ORDER BY page, role) AS pages,
-           array_agg(role ORDER BY page, role) AS roles, array_agg(views ORDER BY page, role) AS views
+           array_agg(role ORDER BY page, role) AS roles
       FROM pairs GROUP BY user_id, session_key
   ), summed AS (
     SELECT user_id, session_key, min(session_id) AS session_id, min(chain_start) AS chain_start,
@@ -109,7 +107,7 @@ export function sessionsSql(ev: Prisma.Sql, rules: SessionRules): Prisma.Sql {
       FROM tagged GROUP BY user_id, session_key
   )
   SELECT s.user_id, s.session_key, s.session_id, s.chain_start, s.started_at, s.ended_at, s.events,
-         s.page_views, s.entry_page, s.exit_page, s.bounce, p.pages, p.roles, p.views
+         s.page_views, s.entry_page, s.exit_page, s.bounce, p.pages, p.roles
     FROM summed s JOIN paired p USING (user_id, session_key)`;
 }
 

@@ -17,11 +17,10 @@ CREATE TABLE "sessions" (
     "entry_page" TEXT NOT NULL,
     "exit_page" TEXT NOT NULL,
     "bounce" BOOLEAN NOT NULL,
-    -- One element per distinct (page, role) of the session's events, in that order: its page views.
-    -- What the page and role filters select sessions by, and the exit rate's denominator.
+    -- The distinct (page, role) pairs of the session's events, in that order: what the page and role
+    -- filters select sessions by, and the exit rate's denominator (sessions that included a page).
     "pages" TEXT[] NOT NULL,
     "roles" TEXT[] NOT NULL,
-    "views" INTEGER[] NOT NULL,
 
     CONSTRAINT "sessions_pkey" PRIMARY KEY ("user_id", "session_key")
 );

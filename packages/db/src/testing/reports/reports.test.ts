@@ -84,8 +84,9 @@ describe('sessions', () => {
     expect(stats.medianDurationMs).toBe(0);
     expect(stats.entryPages).toEqual([{ page: '/home', sessions: 3 }]);
     expect(stats.exitPages).toEqual([
-      { page: '/home', sessions: 2, pageViews: 2, exitRate: 1 },
-      { page: '/pricing', sessions: 1, pageViews: 1, exitRate: 1 },
+      // Three sessions included /home (b only by a click), two ended there.
+      { page: '/home', sessions: 2, sessionsWithPage: 3, exitRate: 2 / 3 },
+      { page: '/pricing', sessions: 1, sessionsWithPage: 1, exitRate: 1 },
     ]);
     // A filter selects whole sessions: c's session has a /pricing event, so it counts with all of it.
     const pricing = sessionStats(sessionsOf(events), { matches: (e) => e.page === '/pricing' });

@@ -1,4 +1,4 @@
-// Sessions and their statistics, the reference definition (Plausible's exit rate, PostHog's 24 h cap).
+// Sessions and their statistics, the reference definition (PostHog's 30-minute gap and 24 h cap).
 import { byTime, DAY_MS, groupBy, MINUTE_MS, percentileDisc, type RawEvent } from './events.js';
 
 export interface SessionOptions {
@@ -88,13 +88,14 @@ export interface SessionStats {
   pagesPerSession: number;
   /** Sessions per entry (exit) page, most first, then by page. */
   entryPages: { page: string; sessions: number }[];
-  exitPages: { page: string; sessions: number; pageViews: number; exitRate: number }[];
+  exitPages: { page: string; sessions: number; sessionsWithPage: number; exitRate: number }[];
 }
 
 /**
  * Statistics of the sessions that start in [from, to) and hold at least one event passing `matches`
  * (role, page or user filters select sessions, they do not cut them). Exit rate of a page: sessions
- * that ended on it ÷ its page views in those sessions (Plausible's definition).
+ * that ended on it ÷ those sessions that included it (any event on it), so at most 1; a page-view
+ * denominator (Plausible's) exceeds 1 when sessions end on a click of a page they did not view.
  */
 export function sessionStats(
   sessions: readonly Session[],
@@ -111,9 +112,9 @@ export function sessionStats(
     [...groupBy(chosen, key)].map(([page, list]) => ({ page, sessions: list.length }));
   const order = (a: { page: string; sessions: number }, b: { page: string; sessions: number }) =>
     b.sessions - a.sessions || (a.page < b.page ? -1 : 1);
-  const views = new Map<string, number>();
+  const visits = new Map<string, number>();
   for (const s of chosen)
-    for (const e of s.events) if (e.action === 'page_view') views.set(e.page, (views.get(e.page) ?? 0) + 1);
+    for (const page of new Set(s.events.map((e) => e.page))) visits.set(page, (visits.get(page) ?? 0) + 1);
   const durations = chosen.map((s) => s.durationMs);
   return {
     sessions: n,
@@ -125,8 +126,8 @@ export function sessionStats(
     exitPages: count((s) => s.exitPage)
       .sort(order)
       .map((x) => {
-        const pageViews = views.get(x.page) ?? 0;
-        return { ...x, pageViews, exitRate: pageViews === 0 ? 0 : x.sessions / pageViews };
+        const sessionsWithPage = visits.get(x.page)!;
+        return { ...x, sessionsWithPage, exitRate: x.sessions / sessionsWithPage };
       }),
   };
 }
