@@ -98,38 +98,53 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
     );
     return anyOrderAttempts(rows, f);
   }
+  // Positions: strict order needs every event of the unit (another event between two steps breaks
+  // it); sequential order only the relative order of the events that match a step or the exclusion.
+  const strict = f.order === 'strict';
+  const relevant = strict ? '' : ` AND (${matches.join(' OR ')} OR ${excl})`;
   const ctes = [
     entries,
-    `ev AS (
+    `ev AS MATERIALIZED (
        SELECT e.unit, e.user_id, e.occurred_at, e.role::text AS role,
               row_number() OVER (PARTITION BY e.unit ORDER BY e.occurred_at, e.event_id) AS pos,
               ${matchCols}, ${excl} AS x
          FROM ${src} JOIN entries r USING (unit)
-        WHERE e.occurred_at >= r.lo AND e.occurred_at <= r.hi + ${window})`,
-    `c0 AS (
-       SELECT unit, user_id, pos AS p0, occurred_at AS t0, role AS entry_role, ${localDay('occurred_at')} AS entry_day,
-              (SELECT min(x.pos) FROM ev x WHERE x.unit = ev.unit AND x.pos > ev.pos AND x.x) AS stop
-         FROM ev WHERE m0 AND occurred_at >= ${from} AND occurred_at < ${to})`,
+        WHERE e.occurred_at >= r.lo AND e.occurred_at <= r.hi + ${window}${relevant})`,
+    // Candidate entries: first entry keeps only the unit's first (its attempt is the answer).
+    `e0 AS MATERIALIZED (
+       SELECT ${f.entry === 'first' ? 'DISTINCT ON (unit) ' : ''}unit, user_id, pos AS p0, occurred_at AS t0, role AS entry_role,
+              ${localDay('occurred_at')} AS entry_day
+         FROM ev WHERE m0 AND occurred_at >= ${from} AND occurred_at < ${to}${f.entry === 'first' ? ' ORDER BY unit, pos' : ''})`,
+    f.exclusion
+      ? `c0 AS MATERIALIZED (
+           SELECT c.*, s.stop FROM e0 c LEFT JOIN (
+             SELECT c.unit, c.p0, min(x.pos) AS stop FROM e0 c JOIN ev x ON x.unit = c.unit AND x.pos > c.p0 AND x.x
+              GROUP BY c.unit, c.p0
+           ) s USING (unit, p0))`
+      : `c0 AS MATERIALIZED (SELECT e0.*, NULL::bigint AS stop FROM e0)`,
   ];
-  const next = (k: number) =>
-    f.order === 'strict'
-      ? `(SELECT x.pos FROM ev x WHERE x.unit = c.unit AND x.pos = c.p${k - 1} + 1 AND x.m${k}
-            AND x.occurred_at <= c.t0 + ${window} AND (c.stop IS NULL OR x.pos < c.stop))`
-      : `(SELECT min(x.pos) FROM ev x WHERE x.unit = c.unit AND x.pos > c.p${k - 1} AND x.m${k}
-            AND x.occurred_at <= c.t0 + ${window} AND (c.stop IS NULL OR x.pos < c.stop))`;
+  // Step k: the first event after step k − 1's (strict: the very next) that matches, within the
+  // window and before the stop; found for all candidates at once by a join on the unit.
   for (let k = 1; k < f.steps.length; k += 1) {
-    ctes.push(`c${k} AS (SELECT c.*, ${next(k)} AS p${k} FROM c${k - 1} c)`);
+    const after = strict ? `e.pos = c.p${k - 1} + 1` : `e.pos > c.p${k - 1}`;
+    ctes.push(`n${k} AS (
+       SELECT c.unit, c.p0, min(e.pos) AS p, min(e.occurred_at) AS t
+         FROM c${k - 1} c JOIN ev e ON e.unit = c.unit AND ${after} AND e.m${k}
+          AND e.occurred_at <= c.t0 + ${window} AND (c.stop IS NULL OR e.pos < c.stop)
+        GROUP BY c.unit, c.p0)`);
+    ctes.push(
+      `c${k} AS MATERIALIZED (SELECT c.*, n.p AS p${k}, n.t AS t${k} FROM c${k - 1} c LEFT JOIN n${k} n USING (unit, p0))`,
+    );
   }
   const last = f.steps.length - 1;
   const reached = Array.from({ length: last }, (_, k) => `(p${k + 1} IS NOT NULL)::int`).join(' + ');
   const chosen =
     f.entry === 'first'
-      ? `SELECT DISTINCT ON (unit) * FROM c${last} ORDER BY unit, p0`
+      ? `SELECT * FROM c${last}`
       : `SELECT DISTINCT ON (unit) * FROM c${last} ORDER BY unit, ${reached} DESC, p0`;
   const times = Array.from(
     { length: f.steps.length },
-    (_, k) =>
-      `(SELECT (extract(epoch FROM x.occurred_at) * 1000)::bigint FROM ev x WHERE x.unit = a.unit AND x.pos = a.p${k}) AS t${k}`,
+    (_, k) => `(extract(epoch FROM a.t${k}) * 1000)::bigint AS t${k}`,
   ).join(', ');
   const sql = `WITH ${ctes.join(',\n')}, chosen AS (${chosen})
     SELECT a.unit, a.user_id, a.entry_role, a.entry_day, ${times} FROM chosen a ORDER BY a.unit`;
