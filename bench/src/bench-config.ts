@@ -9,6 +9,7 @@ export const BENCHMARKS = [
   'pipeline',
   'e2e_latency',
   'stats_query',
+  'reports',
   'pipeline_scale',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
@@ -57,7 +58,13 @@ export const BenchEnvSchema = Type.Object({
     'stats_query: seconds of requests per filter (fewer requests when slow, at least 5)',
   ),
   BENCH_STATS_BASELINE_REPS: Opt('stats_query: naive computations per filter (0: none, no baseline)', 0),
-  /** Keep the stats database (named after its size) and reuse it next time instead of loading it again. */
+  BENCH_REPORTS_ROWS: Opt('reports: stored interactions (visits of ~8 events)'),
+  BENCH_REPORTS_USERS: Opt('reports: distinct users the visits are spread over'),
+  BENCH_REPORTS_REQUESTS: Opt('reports: most requests per endpoint variant'),
+  BENCH_REPORTS_BUDGET_S: Opt(
+    'reports: seconds of requests per endpoint variant (fewer requests when slow, at least 5)',
+  ),
+  /** Keep the stats and reports databases (named after their size) and reuse them instead of loading them again. */
   BENCH_KEEP_STATS_DB: Type.Boolean({ default: false }),
 });
 export type BenchEnv = Static<typeof BenchEnvSchema>;
@@ -79,6 +86,10 @@ export const SIZES = {
     statsRequests: 100,
     statsBudgetS: 15,
     statsBaselineReps: 1,
+    reportsRows: 5_000_000,
+    reportsUsers: 200_000,
+    reportsRequests: 50,
+    reportsBudgetS: 20,
   },
   quick: {
     warmupS: 1,
@@ -95,6 +106,10 @@ export const SIZES = {
     statsRequests: 5,
     statsBudgetS: 3,
     statsBaselineReps: 1,
+    reportsRows: 50_000,
+    reportsUsers: 2000,
+    reportsRequests: 5,
+    reportsBudgetS: 3,
   },
 } as const;
 export type Sizes = { -readonly [K in keyof (typeof SIZES)['full']]: number };
@@ -183,6 +198,10 @@ export function loadBenchOptions(
     statsRequests: e.BENCH_STATS_REQUESTS ?? base.statsRequests,
     statsBudgetS: e.BENCH_STATS_BUDGET_S ?? base.statsBudgetS,
     statsBaselineReps: e.BENCH_STATS_BASELINE_REPS ?? base.statsBaselineReps,
+    reportsRows: e.BENCH_REPORTS_ROWS ?? base.reportsRows,
+    reportsUsers: e.BENCH_REPORTS_USERS ?? base.reportsUsers,
+    reportsRequests: e.BENCH_REPORTS_REQUESTS ?? base.reportsRequests,
+    reportsBudgetS: e.BENCH_REPORTS_BUDGET_S ?? base.reportsBudgetS,
   };
   const complete = only.length === 0;
   return {

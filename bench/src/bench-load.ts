@@ -5,6 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
+import { type LatencySummary, requestsInBudget, summarize } from './bench-report.js';
 
 export interface LoadRequest {
   method: 'GET' | 'POST';
@@ -82,4 +83,33 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 export function loadProblems(r: LoadResult): string | undefined {
   if (r.non2xx === 0 && r.errors === 0 && r.timeouts === 0) return undefined;
   return `non-2xx ${r.non2xx} (${JSON.stringify(r.statusCodes)}), errors ${r.errors}, timeouts ${r.timeouts}`;
+}
+
+export interface BudgetedOptions {
+  url: string;
+  request: LoadRequest;
+  /** Requests before the measured ones (their latencies also tell how many fit the budget). */
+  warmup: number;
+  /** Seconds of measured requests, within [least, most] requests. */
+  budgetS: number;
+  most: number;
+  least: number;
+  timeoutS: number;
+}
+
+/**
+ * Sequential requests on one connection (the latency one dashboard sees): `warmup` of them, then as
+ * many as fit the time budget at the warm-up's pace. Returns the measured run and its percentiles.
+ */
+export async function timeRequests(
+  o: BudgetedOptions,
+): Promise<{ run: LoadResult; latency: LatencySummary }> {
+  const base = { url: o.url, connections: 1, requests: [o.request], timeoutS: o.timeoutS };
+  const warm = o.warmup > 0 ? await runLoad({ ...base, amount: o.warmup }) : undefined;
+  // NOTE: from the responses' latencies, not the run's wall time: that includes autocannon's
+  // start-up (~0.5 s), which made every stats filter get ~30 requests, so that p95 was the
+  // second-slowest of them.
+  const each = warm ? summarize(warm.latencies).mean : Number.NaN;
+  const run = await runLoad({ ...base, amount: requestsInBudget(each, o.budgetS, o.most, o.least) });
+  return { run, latency: summarize(run.latencies) };
 }

@@ -7,9 +7,20 @@ import {
   percentileSorted,
   perSecond,
   ratioOf,
+  requestsInBudget,
   round,
   summarize,
 } from './bench-report.js';
+
+describe('requestsInBudget', () => {
+  it('fits the budget at the measured pace, within [least, most]', () => {
+    expect(requestsInBudget(100, 15, 100, 5)).toBe(100); // 150 fit: capped
+    expect(requestsInBudget(500, 15, 100, 5)).toBe(30);
+    expect(requestsInBudget(8000, 20, 50, 5)).toBe(5); // 2 fit: the floor for a p95
+    expect(requestsInBudget(Number.NaN, 3, 5, 5)).toBe(5); // no warm-up measured
+    expect(requestsInBudget(0, 3, 50, 1)).toBe(50);
+  });
+});
 
 describe('percentileSorted (nearest rank)', () => {
   const hundred = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
@@ -192,8 +203,11 @@ describe('loadBenchOptions', () => {
     expect(o.sizes.statsRows).toBe(5_000_000);
     // Every benchmark, the scaling curve last (it starts processors of its own).
     expect(o.only).toEqual([...BENCHMARKS]);
-    expect(o.only).toHaveLength(6);
+    expect(o.only).toHaveLength(7);
     expect(o.only.at(-1)).toBe('pipeline_scale');
+    expect(o.only.indexOf('reports')).toBe(o.only.indexOf('stats_query') + 1);
+    expect(o.sizes.reportsRows).toBe(5_000_000);
+    expect(o.sizes.reportsUsers).toBe(200_000);
     expect(o.save).toBe(true);
   });
 
@@ -208,6 +222,32 @@ describe('loadBenchOptions', () => {
     expect(o.sizes.statsRows).toBe(1234);
     expect(o.only).toEqual(['pipeline', 'stats_query']);
     expect(o.save).toBe(false);
+  });
+
+  it('reports: its own quick sizes, each overridden by its variable', () => {
+    const quick = loadBenchOptions(['--quick', '--only', 'reports'], {});
+    if (typeof quick === 'string') throw new Error(`unexpected ${quick}`);
+    expect(quick.only).toEqual(['reports']);
+    expect(quick.sizes).toMatchObject({
+      reportsRows: SIZES.quick.reportsRows,
+      reportsUsers: SIZES.quick.reportsUsers,
+      reportsRequests: SIZES.quick.reportsRequests,
+      reportsBudgetS: SIZES.quick.reportsBudgetS,
+    });
+    const set = loadBenchOptions([], {
+      BENCH_REPORTS_ROWS: '1000000',
+      BENCH_REPORTS_USERS: '40000',
+      BENCH_REPORTS_REQUESTS: '7',
+      BENCH_REPORTS_BUDGET_S: '9',
+    });
+    if (typeof set === 'string') throw new Error(`unexpected ${set}`);
+    expect(set.sizes).toMatchObject({
+      reportsRows: 1_000_000,
+      reportsUsers: 40_000,
+      reportsRequests: 7,
+      reportsBudgetS: 9,
+    });
+    expect(() => loadBenchOptions([], { BENCH_REPORTS_USERS: '0' })).toThrow(/BENCH_REPORTS_USERS/);
   });
 
   it('reads BENCH_SERVICE_ENV as settings for every service', () => {

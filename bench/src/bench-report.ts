@@ -78,6 +78,15 @@ export function summarize(samples: ArrayLike<number>): LatencySummary {
   };
 }
 
+/**
+ * How many sequential requests to time: as many as fit `budgetS` seconds at `eachMs` per request,
+ * at most `most` and at least `least` (slow endpoints still get enough samples for a p95).
+ */
+export function requestsInBudget(eachMs: number, budgetS: number, most: number, least: number): number {
+  const each = Number.isFinite(eachMs) && eachMs > 0 ? eachMs : 1;
+  return Math.max(least, Math.min(most, Math.floor((budgetS * 1000) / each)));
+}
+
 /** value / baseline, or null when there is no usable baseline. */
 export function ratioOf(value: number, baseline: number | null | undefined): number | null {
   if (baseline === null || baseline === undefined || !Number.isFinite(baseline) || baseline <= 0) return null;

@@ -8,17 +8,11 @@
  * the indexes dropped and built again afterwards), then packages/db's rebuildAggregates() builds the
  * aggregates from them, exactly as it does after a bulk load in production.
  */
-import {
-  type InteractionFilters,
-  migrate,
-  type pg,
-  rebuildAggregates,
-  type Stats,
-  type StatsOptions,
-} from '@tracker/db';
+import type { InteractionFilters, pg, Stats, StatsOptions } from '@tracker/db';
 import { computeStatsFromRaw } from '@tracker/db/testing';
 import type { BenchContext } from './bench-context.js';
-import { runLoad } from './bench-load.js';
+import { prepareData, roleSql, userIdSql } from './bench-data.js';
+import { timeRequests } from './bench-load.js';
 import { makeRow, summarize } from './bench-report.js';
 import { currentLoad, log, ScratchDatabase, stackEnv, startService } from './bench-stack.js';
 import { sitePages } from './seed-model.js';
@@ -140,7 +134,11 @@ export async function runStatsBenchmark(ctx: BenchContext): Promise<void> {
     keep ? `tracker_bench_stats_${rows}` : `${ctx.tag}_stats`,
   );
   try {
-    await prepareData(db, rows, keep);
+    await prepareData(
+      db,
+      { label: 'stats_query', version: DATA_VERSION, rows, days: DAYS, insert: (c) => insertRows(c, rows) },
+      keep,
+    );
     const query = ctx.track(
       await startService(
         'query',
@@ -154,30 +152,16 @@ export async function runStatsBenchmark(ctx: BenchContext): Promise<void> {
     try {
       for (const v of variants) {
         const path = `/api/stats${v.filter === 'none' ? '' : `?${new URLSearchParams(v.query)}`}`;
-        // Warm-up (2 requests), which also tells how many requests fit the time budget.
-        const warm = await runLoad({
+        // 2 warm-up requests, which also tell how many requests fit the time budget.
+        const { run: ours, latency: lat } = await timeRequests({
           url: query.url,
-          connections: 1,
-          amount: 2,
-          requests: [{ method: 'GET', path }],
+          request: { method: 'GET', path },
+          warmup: 2,
+          budgetS: sizes.statsBudgetS,
+          most: sizes.statsRequests,
+          least: 5,
           timeoutS: 120,
         });
-        // NOTE: from the responses' latencies, not the run's wall time: that includes autocannon's
-        // start-up (~0.5 s), which made every filter get ~30 requests, so that p95 was the
-        // second-slowest of them.
-        const each = Math.max(1, summarize(warm.latencies).mean || 1);
-        const amount = Math.max(
-          5,
-          Math.min(sizes.statsRequests, Math.floor((sizes.statsBudgetS * 1000) / each)),
-        );
-        const ours = await runLoad({
-          url: query.url,
-          connections: 1,
-          amount,
-          requests: [{ method: 'GET', path }],
-          timeoutS: 120,
-        });
-        const lat = summarize(ours.latencies);
         const answer = (await (await fetch(`${query.url}${path}`)).json()) as {
           totalActions: number;
           totalUsers: number;
@@ -241,82 +225,6 @@ export async function runStatsBenchmark(ctx: BenchContext): Promise<void> {
   }
 }
 
-/** Loads `rows` interactions (or reuses a kept database that has them), builds aggregates, analyzes. */
-async function prepareData(db: ScratchDatabase, rows: number, keep: boolean): Promise<void> {
-  if (keep && (await db.exists())) {
-    // Reused for a day at most: the data covers the 90 days before it was loaded, the filters are
-    // relative to now.
-    const ok = await db.pool
-      .query<{ version: number; rows: number; fresh: boolean }>(
-        "SELECT version, rows, loaded_at > now() - interval '1 day' AS fresh FROM bench_stats_marker",
-      )
-      .then(
-        (r) => r.rows[0]?.version === DATA_VERSION && r.rows[0]?.rows === rows && r.rows[0]?.fresh === true,
-      )
-      .catch(() => false);
-    if (ok) {
-      // The schema may have moved on since (new migrations): the raw rows stay valid, the aggregates
-      // are rebuilt from them.
-      const { applied } = await migrate(db.url);
-      if (applied.length > 0) {
-        log(`stats_query: ${db.name} migrated (${applied.join(', ')}); rebuilding aggregates`);
-        await rebuildAggregates(db.pool);
-        await db.pool.query('VACUUM ANALYZE');
-      }
-      log(`stats_query: reusing ${db.name} (${rows} interactions)`);
-      return;
-    }
-    await db.drop();
-  }
-  await db.create();
-  const pool = db.pool;
-  const t0 = performance.now();
-  const secs = () => ((performance.now() - t0) / 1000).toFixed(0);
-  log(`stats_query: loading ${rows} interactions into ${db.name}`);
-  const client = await pool.connect();
-  try {
-    await client.query("SET maintenance_work_mem = '512MB'");
-    await client.query('SET synchronous_commit = off');
-    const { rows: indexes } = await client.query<{ indexname: string; indexdef: string }>(
-      `SELECT indexname, indexdef FROM pg_indexes
-        WHERE schemaname = 'public' AND tablename = 'interactions' AND indexname <> 'interactions_pkey'`,
-    );
-    for (const i of indexes) await client.query(`DROP INDEX "${i.indexname}"`);
-    await client.query('ALTER TABLE interactions DROP CONSTRAINT interactions_pkey');
-    // Every week's raw-row partition of the span (one instant per day is enough).
-    await client.query(
-      `SELECT ensure_interaction_partitions(ARRAY(SELECT generate_series(
-         now() - make_interval(days => $1::int + 1), now(), interval '1 day')))`,
-      [DAYS],
-    );
-    await insertRows(client, rows);
-    log(`stats_query: rows inserted (${secs()} s); building indexes`);
-    await client.query('ALTER TABLE interaction_ids DROP CONSTRAINT interaction_ids_pkey');
-    await client.query(
-      'INSERT INTO interaction_ids (event_id, occurred_at) SELECT event_id, occurred_at FROM interactions',
-    );
-    await client.query(
-      'ALTER TABLE interaction_ids ADD CONSTRAINT interaction_ids_pkey PRIMARY KEY (event_id)',
-    );
-    await client.query(
-      'ALTER TABLE interactions ADD CONSTRAINT interactions_pkey PRIMARY KEY (occurred_at, event_id)',
-    );
-    // pg_indexes shows a partitioned table's index as ON ONLY (the parent alone): built here for all.
-    for (const i of indexes) await client.query(i.indexdef.replace(' ON ONLY ', ' ON '));
-    log(`stats_query: indexes built (${secs()} s); rebuilding aggregates`);
-  } finally {
-    client.release();
-  }
-  const counts = await rebuildAggregates(pool);
-  log(`stats_query: aggregates rebuilt (${secs()} s): ${JSON.stringify(counts)}; analyzing`);
-  await pool.query('VACUUM ANALYZE');
-  await pool.query(
-    'CREATE TABLE IF NOT EXISTS bench_stats_marker (version int NOT NULL, rows bigint NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())',
-  );
-  await pool.query('INSERT INTO bench_stats_marker VALUES ($1, $2)', [DATA_VERSION, rows]);
-  log(`stats_query: data ready in ${secs()} s`);
-}
-
 /**
  * Synthetic raw rows generated by PostgreSQL itself: rows/100 users with skewed activity (2% ADMIN,
  * ~55% USER, the rest GUEST), the seed's ~90 pages and 14 actions with power-law popularity, times
@@ -325,14 +233,10 @@ async function prepareData(db: ScratchDatabase, rows: number, keep: boolean): Pr
 async function insertRows(client: pg.PoolClient, rows: number): Promise<void> {
   const users = Math.max(10, Math.round(rows / 100));
   const pages = sitePages().map((p) => p.path);
-  const userSql = (u: string) =>
-    `CASE WHEN ${u} % 50 = 0 THEN 'admin-' || ${u} WHEN ${u} % 100 < 56 THEN 'user-' || ${u} ELSE 'anon-' || ${u} END`;
-  const roleSql = (u: string) =>
-    `(CASE WHEN ${u} % 50 = 0 THEN 'ADMIN' WHEN ${u} % 100 < 56 THEN 'USER' ELSE 'GUEST' END)::"Role"`;
   await client.query(
     `INSERT INTO interactions (event_id, user_id, role, action, page, occurred_at, received_at, session_id,
                                properties, user_agent, is_bot, kafka_partition, kafka_offset)
-     SELECT gen_random_uuid(), ${userSql('u')}, ${roleSql('u')},
+     SELECT gen_random_uuid(), ${userIdSql('u')}, ${roleSql('u')},
             ($3::text[])[1 + floor(cardinality($3::text[]) * power(ra, 3))::int],
             ($2::text[])[1 + floor(cardinality($2::text[]) * power(rp, 2))::int],
             t, t + interval '50 milliseconds', 's-' || (i / 8), '{"title": "bench"}'::jsonb,
@@ -345,7 +249,7 @@ async function insertRows(client: pg.PoolClient, rows: number): Promise<void> {
   );
   await client.query(
     `INSERT INTO identifies (event_id, user_id, role, traits, occurred_at, received_at, kafka_partition, kafka_offset)
-     SELECT gen_random_uuid(), ${userSql('u')}, ${roleSql('u')}, jsonb_build_object('plan', 'pro'),
+     SELECT gen_random_uuid(), ${userIdSql('u')}, ${roleSql('u')}, jsonb_build_object('plan', 'pro'),
             now() - make_interval(days => $2::int), now() - make_interval(days => $2::int), 0, u
        FROM generate_series(0, $1::int - 1) AS u
       WHERE u % 50 <> 0 AND u % 100 < 56 AND u % 3 = 0`,

@@ -23,6 +23,7 @@ import { runE2eBenchmark } from './bench-e2e.js';
 import { runIngestBenchmarks } from './bench-ingest.js';
 import { runPipelineBenchmark, runPipelineScaleBenchmark } from './bench-pipeline.js';
 import { type BenchRow, makeRow } from './bench-report.js';
+import { REPORT_GOALS, runReportsBenchmark } from './bench-reports.js';
 import { currentLoad, log } from './bench-stack.js';
 import { runStatsBenchmark } from './bench-stats-query.js';
 
@@ -109,7 +110,8 @@ try {
   emitMemory(['ingest_single', 'ingest_batch', 'pipeline']);
   if (wants('e2e_latency')) await attempt('e2e_latency', () => runE2eBenchmark(ctx));
   if (wants('stats_query')) await attempt('stats_query', () => runStatsBenchmark(ctx));
-  emitMemory(['e2e_latency', 'stats_query']);
+  if (wants('reports')) await attempt('reports', () => runReportsBenchmark(ctx));
+  emitMemory(['e2e_latency', 'stats_query', 'reports']);
   if (wants('pipeline_scale')) await attempt('pipeline_scale', () => runPipelineScaleBenchmark(ctx));
   if (opts.soak) await attempt('soak', () => runSoak(ctx));
 } finally {
@@ -192,7 +194,10 @@ async function runSoak(context: BenchContext): Promise<void> {
 async function save(rows: BenchRow[]): Promise<void> {
   await mkdir(opts.resultsDir, { recursive: true });
   const jsonPath = join(opts.resultsDir, 'latest.json');
-  const ran = new Set<string>(opts.only);
+  // The reports benchmark's rows are named after the endpoint they time.
+  const ran = new Set<string>(
+    opts.only.flatMap((b) => (b === 'reports' ? [b, ...Object.keys(REPORT_GOALS)] : [b])),
+  );
   let kept: BenchRow[] = [];
   if (existsSync(jsonPath)) {
     try {
@@ -213,6 +218,7 @@ async function save(rows: BenchRow[]): Promise<void> {
     'pipeline_scale',
     'e2e_latency',
     'stats_query',
+    ...Object.keys(REPORT_GOALS),
     'memory',
     'memory_idle',
   ];
