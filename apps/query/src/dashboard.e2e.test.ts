@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recordLag, type SessionStatsResult, type Stats } from '@tracker/db';
 import { createTestDatabase, type TestDatabase, waitFor } from '@tracker/test-utils';
-import { type LaunchedChromium, launchChromium } from '@tracker/test-utils/chromium';
+import type { LaunchedChromium } from '@tracker/test-utils/chromium';
 import { parse } from 'csv-parse/sync';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Static } from 'typebox';
@@ -10,38 +10,35 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARTIFACTS_DIR,
   apiGet,
+  type BrowserDocument,
+  type BrowserElement,
   buildDashboard,
+  DESKTOP,
+  expectNoSidewaysScrollAtPhoneWidth,
   INJECTION,
   interactionRow,
+  launchDashboardChromium,
+  openPage,
+  pageErrors,
   type RunningQuery,
+  readyState,
+  reportDays,
+  screenshot,
+  screenshotsLightDark,
   seedDashboard,
   seedReports,
+  settle,
   startQuery,
   store,
+  TIME_ZONE,
+  waitForStream,
+  waitForUrl,
 } from './dashboard.harness.js';
 import { startPipeline } from './dashboard-stack.js';
 import type { RetentionSchema } from './routes/retention.route.js';
 
-// page.evaluate callbacks run in Chromium, but this program has no DOM lib: these module-scoped
-// declarations type the few browser globals the callbacks use.
-interface BrowserElement {
-  dataset: Record<string, string | undefined>;
-  textContent: string | null;
-  value: string;
-  cells: ArrayLike<BrowserElement>;
-  scrollWidth: number;
-  clientWidth: number;
-  getAttribute(name: string): string | null;
-  querySelector(selector: string): BrowserElement | null;
-  querySelectorAll(selector: string): ArrayLike<BrowserElement>;
-  __mark?: boolean;
-}
-declare const document: {
-  querySelector(selector: string): BrowserElement | null;
-  querySelectorAll(selector: string): ArrayLike<BrowserElement>;
-  documentElement: { scrollWidth: number };
-  body: BrowserElement;
-};
+// page.evaluate callbacks run in Chromium, but this program has no DOM lib (the harness's types).
+declare const document: BrowserDocument;
 declare const window: {
   innerWidth: number;
   scrollY: number;
@@ -52,11 +49,6 @@ declare const window: {
 declare const localStorage: { getItem(key: string): string | null; removeItem(key: string): void };
 declare function getComputedStyle(element: BrowserElement): { backgroundColor: string; outlineStyle: string };
 
-// The browser runs in a half-hour-offset zone, so "daily in the viewer's zone" and the date filter
-// are checked where a UTC mix-up would show.
-const TIME_ZONE = 'Asia/Kolkata';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const CARD_KEYS = [
   'totalActions',
   'totalUsers',
@@ -89,12 +81,7 @@ beforeAll(async () => {
   seeded = await createTestDatabase('dashboard');
   await seedDashboard(seeded.pool);
   query = await startQuery(seeded.url);
-  browser = await launchChromium({
-    viewport: DESKTOP,
-    timezoneId: TIME_ZONE,
-    locale: 'en-US',
-    acceptDownloads: true,
-  });
+  browser = await launchDashboardChromium();
 });
 
 afterAll(async () => {
@@ -106,24 +93,9 @@ afterAll(async () => {
 
 // ------------------------------------------------------------------------------------------ helpers
 
-const errorsOf = new WeakMap<Page, string[]>();
-
-/** A new tab on `url` that records uncaught page errors. */
-async function open(url: string, context: BrowserContext = browser.context): Promise<Page> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  errorsOf.set(page, errors);
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(url);
-  return page;
-}
-
-function pageErrors(page: Page): string[] {
-  return errorsOf.get(page) ?? [];
-}
-
-async function readyState(page: Page, state = 'ready'): Promise<void> {
-  await page.waitForSelector(`main[data-state="${state}"][aria-busy="false"]`, { timeout: 20_000 });
+/** A new tab on `url` (the shared browser's) that records uncaught page errors. */
+function open(url: string, context: BrowserContext = browser.context): Promise<Page> {
+  return openPage(context, url);
 }
 
 /** The numbers the cards settled on (data-shown is set when the count-up animation ends). */
@@ -194,55 +166,6 @@ async function tableIds(page: Page): Promise<string[]> {
   return page.$$eval('#rows tr[data-event-id]', (rows) =>
     (rows as BrowserElement[]).map((row) => row.dataset.eventId ?? ''),
   );
-}
-
-async function waitForUrl(page: Page, predicate: (url: URL) => boolean): Promise<URL> {
-  return waitFor(
-    () => {
-      const url = new URL(page.url());
-      return predicate(url) ? url : undefined;
-    },
-    { timeoutMs: 10_000, what: 'the page URL' },
-  );
-}
-
-/** Lets the count-up animations and chart transitions finish before a screenshot. */
-async function settle(page: Page): Promise<void> {
-  await page.waitForFunction(() =>
-    Array.from(document.querySelectorAll('[data-card]')).every(
-      (card) => card.dataset.shown === card.dataset.value,
-    ),
-  );
-  await page.waitForTimeout(800);
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS_DIR, `dashboard-${name}.png`), fullPage: true });
-}
-
-/** Desktop and phone screenshots, light and dark (`dashboard-<prefix><size>-<scheme>.png`); then light. */
-async function screenshotsLightDark(page: Page, prefix = ''): Promise<void> {
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    for (const [name, size] of [
-      ['desktop', DESKTOP],
-      ['phone', PHONE],
-    ] as const) {
-      await page.setViewportSize(size);
-      await settle(page);
-      await screenshot(page, `${prefix}${name}-${scheme}`);
-    }
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
-
-/** At phone width (left set) nothing scrolls sideways: the page is no wider than the viewport. */
-async function expectNoSidewaysScrollAtPhoneWidth(page: Page): Promise<void> {
-  await page.setViewportSize(PHONE);
-  await waitFor(() => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), {
-    timeoutMs: 5000,
-    what: 'no sideways scrolling at phone width (charts resize asynchronously)',
-  });
 }
 
 /** The ISO instants the dashboard sends for a from/to day pair (local midnights, `to` exclusive). */
@@ -689,12 +612,7 @@ describe('dashboard on a seeded database', () => {
   it('shows new events live without a reload, keeping the scroll position and the charts', async () => {
     await readyState(page);
     await page.setViewportSize({ width: 1280, height: 600 });
-    await waitFor(
-      () => page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
-      {
-        what: 'the event stream to open',
-      },
-    );
+    await waitForStream(page);
     const before = await expectCardsToEqualApi(page, {});
     await page.evaluate(() => {
       window.__sameDocument = true;
@@ -859,23 +777,7 @@ describe('sessions and retention on known data', () => {
   const day = (daysAgo: number) => days[daysAgo]!.day;
 
   beforeAll(async () => {
-    const probe = await browser.context.newPage();
-    days = await probe.evaluate((now) => {
-      const today = new Date(now);
-      const pad = (n: number) => String(n).padStart(2, '0');
-      return [0, 1, 2, 3, 4, 5, 6].map((ago) => {
-        const midnight = new Date(today.getFullYear(), today.getMonth(), today.getDate() - ago);
-        const day = `${midnight.getFullYear()}-${pad(midnight.getMonth() + 1)}-${pad(midnight.getDate())}`;
-        // Past days at 10:00; today's sessions a few minutes ago (still today just after midnight).
-        if (ago > 0)
-          return {
-            day,
-            start: new Date(midnight.getFullYear(), midnight.getMonth(), midnight.getDate(), 10).getTime(),
-          };
-        return { day, start: Math.max(midnight.getTime() + 1000, now - 300_000) };
-      });
-    }, Date.now());
-    await probe.close();
+    days = await reportDays(browser.context);
     db = await createTestDatabase('dashboard_reports');
     await seedReports(db.pool, (ago) => days[ago]!.start);
     reports = await startQuery(db.url);
@@ -1119,10 +1021,7 @@ describe('sessions and retention on known data', () => {
 
   it('refreshes on live data at most once per few seconds, without moving the page', async () => {
     await page.setViewportSize({ width: 1280, height: 600 });
-    await waitFor(
-      () => page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
-      { what: 'the event stream to open' },
-    );
+    await waitForStream(page);
     const before = await expectSessionsToEqualApi(page, {}, reports.base);
     await page.evaluate(() => window.scrollTo(0, 700));
     const scrollY = await page.evaluate(() => window.scrollY);
@@ -1246,13 +1145,7 @@ describe('dashboard states', () => {
         bom: true,
       }) as unknown[];
       expect(exported).toHaveLength(stats.totalActions);
-      await waitFor(
-        () =>
-          page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
-        {
-          what: 'the event stream to open with ?key=',
-        },
-      );
+      await waitForStream(page, 'the event stream to open with ?key=');
 
       const row = interactionRow({ userId: 'keyed-user', action: 'click', page: '/pricing' });
       await store(seeded.pool, [row]);
@@ -1277,13 +1170,7 @@ describe('dashboard states', () => {
     try {
       const page = await open(`${stackQuery.base}/`);
       await readyState(page, 'empty');
-      await waitFor(
-        () =>
-          page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
-        {
-          what: 'the event stream to open',
-        },
-      );
+      await waitForStream(page);
       const sent = [
         {
           userId: 'ingest-alice',

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type IdentifyRow,
@@ -12,7 +13,9 @@ import {
 } from '@tracker/db';
 import type { TrackerApp } from '@tracker/http';
 import type { Role } from '@tracker/schemas';
-import { prismaFor } from '@tracker/test-utils';
+import { prismaFor, waitFor } from '@tracker/test-utils';
+import { type LaunchedChromium, launchChromium } from '@tracker/test-utils/chromium';
+import type { BrowserContext, Page } from 'playwright-core';
 import { buildApp } from './app.js';
 import { loadQueryConfig } from './config.js';
 
@@ -62,6 +65,24 @@ export async function apiGet<T>(base: string, path: string, key?: string): Promi
   const response = await fetch(`${base}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
   if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
+}
+
+/** Sends a JSON body (POST, PUT) or none (DELETE) to a query API path; fails on a non-2xx answer. */
+export async function apiSend<T>(
+  base: string,
+  method: 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  if (!response.ok)
+    throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
+  return (response.status === 204 ? undefined : await response.json()) as T;
 }
 
 /** A deterministic PRNG (mulberry32), so the seeded data set is the same on every run. */
@@ -289,4 +310,171 @@ export async function store(
     if (identifies.length > 0) await storeIdentifies(tx, identifies);
     await storeInteractions(tx, rows);
   });
+}
+
+// ------------------------------------------------------------------------------------------ browser
+
+// page.evaluate callbacks run in Chromium, but these programs have no DOM lib: the test files declare
+// `document` (and what else their callbacks use) with these types, module by module.
+export interface BrowserElement {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+  value: string;
+  cells: ArrayLike<BrowserElement>;
+  scrollWidth: number;
+  clientWidth: number;
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): {
+    left: number;
+    top: number;
+    right: number;
+    bottom: number;
+    width: number;
+    height: number;
+  };
+  querySelector(selector: string): BrowserElement | null;
+  querySelectorAll(selector: string): ArrayLike<BrowserElement>;
+  __mark?: boolean;
+}
+export interface BrowserDocument {
+  querySelector(selector: string): BrowserElement | null;
+  querySelectorAll(selector: string): ArrayLike<BrowserElement>;
+  documentElement: { scrollWidth: number };
+  body: BrowserElement;
+}
+declare const document: BrowserDocument;
+declare const window: { innerWidth: number; scrollTo(x: number, y: number): void };
+
+/**
+ * The browser runs in a half-hour-offset zone, so "daily in the viewer's zone" and the date filter
+ * are checked where a UTC mix-up would show.
+ */
+export const TIME_ZONE = 'Asia/Kolkata';
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/** Chromium as the dashboard tests drive it: desktop size, TIME_ZONE, en-US, downloads accepted. */
+export function launchDashboardChromium(): Promise<LaunchedChromium> {
+  return launchChromium({ viewport: DESKTOP, timezoneId: TIME_ZONE, locale: 'en-US', acceptDownloads: true });
+}
+
+const errorsOf = new WeakMap<Page, string[]>();
+
+/** A new tab on `url` that records uncaught page errors (pageErrors). */
+export async function openPage(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  errorsOf.set(page, errors);
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(url);
+  return page;
+}
+
+export function pageErrors(page: Page): string[] {
+  return errorsOf.get(page) ?? [];
+}
+
+export async function readyState(page: Page, state = 'ready'): Promise<void> {
+  await page.waitForSelector(`main[data-state="${state}"][aria-busy="false"]`, { timeout: 20_000 });
+}
+
+export async function waitForUrl(page: Page, predicate: (url: URL) => boolean): Promise<URL> {
+  return waitFor(
+    () => {
+      const url = new URL(page.url());
+      return predicate(url) ? url : undefined;
+    },
+    { timeoutMs: 10_000, what: 'the page URL' },
+  );
+}
+
+/** Waits until the live pill says the event stream is open. */
+export async function waitForStream(page: Page, what = 'the event stream to open'): Promise<void> {
+  await waitFor(
+    () => page.evaluate(() => document.querySelector('#live-status')?.getAttribute('data-mode') === 'live'),
+    { what },
+  );
+}
+
+/** Lets the count-up animations and chart transitions finish before a screenshot. */
+export async function settle(page: Page): Promise<void> {
+  await page.waitForFunction(() =>
+    Array.from(document.querySelectorAll('[data-card]')).every(
+      (card) => card.dataset.shown === card.dataset.value,
+    ),
+  );
+  await page.waitForTimeout(800);
+}
+
+/** `dashboard-<name>.png`: the whole page, or the part the element `of` selects covers. */
+export async function screenshot(page: Page, name: string, of?: string): Promise<void> {
+  // The page's own shot from the top, clipped: an element's screenshot scrolls to it, and the
+  // sticky header would cover its top.
+  const clip = of
+    ? await page.locator(of).evaluate((el: BrowserElement) => {
+        window.scrollTo(0, 0);
+        const r = el.getBoundingClientRect();
+        return { x: r.left, y: r.top, width: r.width, height: r.height };
+      })
+    : undefined;
+  await page.screenshot({
+    path: join(ARTIFACTS_DIR, `dashboard-${name}.png`),
+    fullPage: true,
+    ...(clip ? { clip } : {}),
+  });
+}
+
+/**
+ * Desktop and phone screenshots, light and dark (`dashboard-<prefix><size>-<scheme>.png`), of the
+ * whole page or of the element `of` selects; then light.
+ */
+export async function screenshotsLightDark(page: Page, prefix = '', of?: string): Promise<void> {
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    for (const [name, size] of [
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ] as const) {
+      await page.setViewportSize(size);
+      await settle(page);
+      await screenshot(page, `${prefix}${name}-${scheme}`, of);
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** At phone width (left set) nothing scrolls sideways: the page is no wider than the viewport. */
+export async function expectNoSidewaysScrollAtPhoneWidth(page: Page): Promise<void> {
+  await page.setViewportSize(PHONE);
+  await waitFor(() => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), {
+    timeoutMs: 5000,
+    what: 'no sideways scrolling at phone width (charts resize asynchronously)',
+  });
+}
+
+/**
+ * Today and the six days before in the browser's zone, for seedReports: the day (YYYY-MM-DD) and when
+ * a session of that day starts (10:00 on past days; a few minutes ago today, still today just after
+ * midnight).
+ */
+export async function reportDays(context: BrowserContext): Promise<{ day: string; start: number }[]> {
+  const probe = await context.newPage();
+  try {
+    return await probe.evaluate((now) => {
+      const today = new Date(now);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      return [0, 1, 2, 3, 4, 5, 6].map((ago) => {
+        const midnight = new Date(today.getFullYear(), today.getMonth(), today.getDate() - ago);
+        const day = `${midnight.getFullYear()}-${pad(midnight.getMonth() + 1)}-${pad(midnight.getDate())}`;
+        if (ago > 0)
+          return {
+            day,
+            start: new Date(midnight.getFullYear(), midnight.getMonth(), midnight.getDate(), 10).getTime(),
+          };
+        return { day, start: Math.max(midnight.getTime() + 1000, now - 300_000) };
+      });
+    }, Date.now());
+  } finally {
+    await probe.close();
+  }
 }

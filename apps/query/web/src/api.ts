@@ -1,5 +1,6 @@
-import type { SessionStatsResult, Stats } from '@tracker/db';
+import type { FunnelReport, FunnelStepStats, SessionStatsResult, Stats } from '@tracker/db';
 import type { RetentionOptions } from './filters.js';
+import type { FunnelDefinition } from './funnel-def.js';
 import { KEY_STORAGE } from './storage-keys.js';
 
 export type { Stats };
@@ -24,6 +25,37 @@ export interface Retention {
   }[];
   /** Per k: weighted over the cohorts whose period k has ended; null when none has. */
   mean: (number | null)[];
+}
+
+/** POST /api/funnels (apps/query README "POST /api/funnels"). */
+export interface Funnel {
+  /** The definition computed, every default filled in (actions lower-cased, roles upper-cased). */
+  definition: FunnelDefinition & { exclusion?: FunnelDefinition['steps'][number] };
+  /** Entries from (inclusive) and to (exclusive), ISO instants. */
+  from: string;
+  to: string;
+  tz: string;
+  steps: (FunnelStepStats & { step: number; label: string })[];
+  byEntryDay: FunnelReport['byEntryDay'];
+  byRole: FunnelReport['byRole'];
+}
+
+/** POST /api/funnels/units: one page of a step's converted or dropped units. */
+export interface FunnelUnitsPage {
+  units: {
+    /** The user id, or "<user id> <session key>" when the funnel counts sessions. */
+    unit: string;
+    userId: string;
+    entryAt: string;
+    lastStepAt: string;
+    stepsReached: number;
+  }[];
+  nextCursor: string | null;
+}
+
+/** GET /api/funnels/saved. */
+export interface SavedFunnels {
+  funnels: { name: string; definition: Funnel['definition']; createdAt: string; updatedAt: string }[];
 }
 
 /** One stored interaction as /api/interactions returns it. */
@@ -115,20 +147,60 @@ export function postJson<T>(path: string, params?: URLSearchParams): Promise<T> 
   return requestJson<T>('POST', path, params);
 }
 
+/** A JSON body to POST or PUT (or a DELETE), answered with JSON (undefined for 204 No Content). */
+export async function sendJson<T>(
+  method: 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<T> {
+  const response = await request(method, path, { body, signal });
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/** POSTs a JSON body whose answer is a file (a CSV attachment): its content and file name. */
+export async function postForFile(path: string, body: unknown): Promise<{ blob: Blob; filename: string }> {
+  const response = await request('POST', path, { body, accept: 'text/csv, application/json' });
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'download.csv';
+  return { blob: await response.blob(), filename };
+}
+
 async function requestJson<T>(
   method: 'GET' | 'POST',
   path: string,
   params?: URLSearchParams,
   signal?: AbortSignal,
 ): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  return (await (await request(method, path, { params, signal })).json()) as T;
+}
+
+/** A request with the read key; anything but 2xx (or no answer) becomes an ApiError. */
+async function request(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  opts: {
+    params?: URLSearchParams | undefined;
+    body?: unknown;
+    signal?: AbortSignal | undefined;
+    accept?: string;
+  },
+): Promise<Response> {
+  const headers: Record<string, string> = { accept: opts.accept ?? 'application/json' };
   const key = storedKey();
   if (key) headers.authorization = `Bearer ${key}`;
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(apiUrl(path, params), { method, headers, signal, cache: 'no-store' });
+    response = await fetch(apiUrl(path, opts.params), {
+      method,
+      headers,
+      signal: opts.signal ?? null,
+      cache: 'no-store',
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    });
   } catch (error) {
-    if (signal?.aborted) throw error;
+    if (opts.signal?.aborted) throw error;
     throw new ApiError(0, 'NETWORK', 'the query service does not answer');
   }
   if (!response.ok) {
@@ -146,5 +218,5 @@ async function requestJson<T>(
     }
     throw new ApiError(response.status, code, message, details);
   }
-  return (await response.json()) as T;
+  return response;
 }

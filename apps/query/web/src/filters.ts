@@ -1,6 +1,9 @@
-// The view lives in the page URL (?userId=&role=&action=&page=&from=&to=&period=&cohort=&mode=&cursor=),
-// so a view can be shared, bookmarked and reloaded. Dates are calendar days in the viewer's time zone;
+// The view lives in the page URL (?userId=&role=&action=&page=&from=&to=&period=&cohort=&mode=, the
+// funnel's step=&order=&window=&unit=&entry= (funnel-def.ts), &cursor=), so a view can be shared,
+// bookmarked and reloaded. Dates are calendar days in the viewer's time zone;
 // `to` is inclusive in the UI and becomes the exclusive start of the following day for the API.
+
+import { type FunnelDefinition, funnelFromParams, funnelToParams } from './funnel-def.js';
 
 export interface View {
   userId: string;
@@ -17,6 +20,8 @@ export interface View {
   period: RetentionOptions['period'];
   cohort: RetentionOptions['cohort'];
   mode: RetentionOptions['mode'];
+  /** The funnel shown (it filters nothing either); null: none defined. */
+  funnel: FunnelDefinition | null;
 }
 
 export const FILTER_KEYS = ['userId', 'role', 'action', 'page', 'from', 'to'] as const;
@@ -47,12 +52,13 @@ export function emptyView(): View {
     period: RETENTION_OPTIONS.period[0],
     cohort: RETENTION_OPTIONS.cohort[0],
     mode: RETENTION_OPTIONS.mode[0],
+    funnel: null,
   };
 }
 
-/** The view without filters (and on the newest page); the retention table keeps its options. */
+/** The view without filters (and on the newest page); the retention options and the funnel stay. */
 export function clearFilters(view: View): View {
-  return { ...emptyView(), period: view.period, cohort: view.cohort, mode: view.mode };
+  return { ...emptyView(), period: view.period, cohort: view.cohort, mode: view.mode, funnel: view.funnel };
 }
 
 /** `value` when it is one of the option's choices, else the default. */
@@ -76,6 +82,7 @@ export function viewFromUrl(search: string): View {
   view.period = retentionOption('period', params.get('period'));
   view.cohort = retentionOption('cohort', params.get('cohort'));
   view.mode = retentionOption('mode', params.get('mode'));
+  view.funnel = funnelFromParams(params);
   return view;
 }
 
@@ -83,6 +90,7 @@ export function viewToSearch(view: View): string {
   const params = new URLSearchParams();
   for (const key of FILTER_KEYS) if (view[key]) params.set(key, view[key]);
   for (const key of RETENTION_KEYS) if (view[key] !== RETENTION_OPTIONS[key][0]) params.set(key, view[key]);
+  if (view.funnel) funnelToParams(view.funnel, params);
   if (view.cursor) params.set('cursor', view.cursor);
   const text = params.toString();
   return text ? `?${text}` : '';
@@ -131,6 +139,15 @@ export function retentionParams(view: View, tz: string): URLSearchParams {
   for (const key of RETENTION_KEYS) params.set(key, view[key]);
   params.set('tz', tz);
   return params;
+}
+
+/**
+ * POST /api/funnels' body for a view: its funnel, the filters less `action` (which the endpoint
+ * refuses: a funnel's steps name their actions) and the time zone; null without a funnel.
+ */
+export function funnelBody(view: View, tz: string): Record<string, unknown> | null {
+  if (!view.funnel) return null;
+  return { ...view.funnel, ...Object.fromEntries(reportParams(view)), tz };
 }
 
 export function viewerTimeZone(): string {

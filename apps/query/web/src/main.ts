@@ -35,8 +35,11 @@ import {
   viewToSearch,
 } from './filters.js';
 import { formatAge, formatNumber } from './format.js';
+import { FunnelSection } from './funnel.js';
+import type { FunnelDefinition } from './funnel-def.js';
 import { LAG_REPLICA_MS, parseLag } from './lag.js';
 import { Live, type LiveMode, POLL_MS } from './live.js';
+import { showReportFailure, ThrottledReport } from './report-loader.js';
 import { RetentionTable } from './retention.js';
 import { SessionsRow, TOP_SESSION_PAGES } from './sessions.js';
 import { InteractionsTable } from './table.js';
@@ -94,6 +97,7 @@ const charts = new Charts(byId('dashboard'), (kind, value) => {
   else setView({ ...view, role: value });
 });
 const table = new InteractionsTable(byId<HTMLTableSectionElement>('rows'), 6);
+const funnel = new FunnelSection({ view: () => view, tz, gapMs: REPORTS_THROTTLE_MS, apply: setFunnel });
 
 const live = new Live({
   refresh: () => scheduleLive(0, { stats: true, table: true }),
@@ -183,7 +187,8 @@ function applyStats(stats: Stats): void {
   if (nothingYet) return;
   cards.update(stats);
   charts.update(stats);
-  refreshReports();
+  reports.refresh();
+  funnel.refresh();
   if (tableFor !== viewToSearch(view) && !inFlight) {
     // First data after the empty state (from the stream): the table has not been loaded yet.
     scheduleLive(0, { stats: false, table: true });
@@ -297,76 +302,33 @@ function scheduleLive(delay: number, parts: Parts): void {
 
 // ---------------------------------------------------------------- sessions and retention
 
-/** The parameters the reports were (or are being) loaded for. */
-let reportsFor = '';
-let reportsInFlight: AbortController | null = null;
-let reportsStartedAt = 0;
-let reportsTimer = 0;
-/** Live data arrived while the reports were loading (or the tab was hidden): refresh once more. */
-let reportsStale = false;
+const reports = new ThrottledReport({
+  gapMs: REPORTS_THROTTLE_MS,
+  key: () => retentionParams(view, tz).toString(),
+  load: loadReports,
+});
 
-function reportsKey(): string {
-  return retentionParams(view, tz).toString();
-}
-
-/**
- * After every stats update (load, stream event, polling tick): a new view loads the reports at once;
- * live data refreshes them at most once per REPORTS_THROTTLE_MS, never two requests side by side.
- */
-function refreshReports(): void {
-  if (reportsKey() !== reportsFor) {
-    void loadReports();
-    return;
-  }
-  if (reportsInFlight || document.hidden) {
-    reportsStale = true;
-    return;
-  }
-  if (reportsTimer) return;
-  const wait = Math.max(0, reportsStartedAt + REPORTS_THROTTLE_MS - Date.now());
-  reportsTimer = window.setTimeout(() => void loadReports(), wait);
-}
-
-async function loadReports(): Promise<void> {
-  window.clearTimeout(reportsTimer);
-  reportsTimer = 0;
-  reportsInFlight?.abort();
-  const controller = new AbortController();
-  reportsInFlight = controller;
-  reportsFor = reportsKey();
-  reportsStartedAt = Date.now();
-  reportsStale = false;
+/** Both requests side by side; each part shows its answer, or keeps its numbers and says why. */
+async function loadReports(signal: AbortSignal): Promise<void> {
   const options: RetentionOptions = { period: view.period, cohort: view.cohort, mode: view.mode };
   const sessionParams = reportParams(view);
   sessionParams.set('top', String(TOP_SESSION_PAGES));
   const [sessionAnswer, retentionAnswer] = await Promise.allSettled([
-    getJson<SessionStats>('sessions/stats', sessionParams, controller.signal),
-    getJson<Retention>('retention', retentionParams(view, tz), controller.signal),
+    getJson<SessionStats>('sessions/stats', sessionParams, signal),
+    getJson<Retention>('retention', retentionParams(view, tz), signal),
   ]);
   // A newer view's load replaced this one.
-  if (reportsInFlight !== controller) return;
-  reportsInFlight = null;
+  if (signal.aborted) return;
   sessions.loading(false);
   if (sessionAnswer.status === 'fulfilled') sessions.update(sessionAnswer.value);
   reportFailed('sessions-error', sessionAnswer);
   if (retentionAnswer.status === 'fulfilled') retention.update(retentionAnswer.value, options);
   reportFailed('retention-error', retentionAnswer);
-  if (reportsStale) refreshReports();
 }
 
-/** Under a report's title: why it was not updated (the last numbers stay). */
 function reportFailed(id: string, answer: PromiseSettledResult<unknown>): void {
-  const note = byId(id);
-  const error = answer.status === 'rejected' ? answer.reason : null;
-  // 401 asks for a key and a lost connection has its own notice, both through the main load.
-  const show = error instanceof ApiError && error.status !== 401 && error.status !== 0;
-  note.hidden = !show;
-  if (show) note.textContent = `Not updated: the API answered ${error.status} (${error.message}).`;
+  showReportFailure(byId(id), answer.status === 'rejected' ? answer.reason : null);
 }
-
-document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && reportsStale) refreshReports();
-});
 
 /** The retention selects (#r-period, #r-cohort, #r-mode), as the view's options. */
 function readRetentionOptions(): RetentionOptions {
@@ -384,8 +346,18 @@ byId('retention-options').addEventListener('change', () => {
   if (viewToSearch(next) === viewToSearch(view)) return;
   view = next;
   history.pushState(null, '', `${location.pathname}${viewToSearch(view)}`);
-  void loadReports();
+  void reports.now();
 });
+
+/** The funnel builder's definition (null: none): a new URL, and only the funnel reloads. */
+function setFunnel(definition: FunnelDefinition | null): void {
+  const next = { ...view, funnel: definition };
+  if (viewToSearch(next) === viewToSearch(view)) return;
+  view = next;
+  history.pushState(null, '', `${location.pathname}${viewToSearch(view)}`);
+  funnel.show(view);
+  funnel.reload();
+}
 
 // ---------------------------------------------------------------- live status and lag
 
@@ -453,6 +425,7 @@ function fillForm(): void {
   // Sessions and cohorts are not chosen by one action (the endpoints refuse it): say so.
   byId('sessions-action-note').hidden = !view.action;
   byId('retention-action-note').hidden = !view.action;
+  funnel.show(view);
   byId('reset-filters').hidden = !hasFilters(view);
   byId('filter-summary').textContent = describeView(view);
   markPreset();
@@ -638,6 +611,7 @@ byId('key-button').addEventListener('click', () => {
 function keyChanged(): void {
   byId('key-button').hidden = storedKey() === null;
   updateExport();
+  void funnel.listSaved();
   setState('loading');
   restartLive();
   void load('retry');
@@ -696,20 +670,20 @@ async function loadFacets(only?: ListFacet, q?: string): Promise<void> {
   }
 }
 
-// Suggestions follow what is typed (the API searches every known value, not only the first 100).
-for (const [facet, input] of [
-  ['users', 'f-user'],
-  ['actions', 'f-action'],
-  ['pages', 'f-page'],
-] as const) {
-  let timer = 0;
-  byId<HTMLInputElement>(input).addEventListener('input', (event) => {
-    if ((event as InputEvent).inputType === 'insertReplacementText') return;
-    window.clearTimeout(timer);
-    const q = byId<HTMLInputElement>(input).value.trim().replace(/\*$/, '');
-    timer = window.setTimeout(() => void loadFacets(facet, q || undefined), 250);
-  });
-}
+// Suggestions follow what is typed (the API searches every known value, not only the first 100), in
+// the filter bar and the funnel's steps alike: every input with data-suggest="users|actions|pages".
+const suggestTimers: Partial<Record<ListFacet, number>> = {};
+document.addEventListener('input', (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || !input.dataset.suggest) return;
+  if ((event as InputEvent).inputType === 'insertReplacementText') return;
+  const facet = input.dataset.suggest as ListFacet;
+  window.clearTimeout(suggestTimers[facet]);
+  // A funnel step's actions are comma-separated (no action holds a comma): suggest for the last one.
+  const typed = facet === 'actions' ? (input.value.split(',').at(-1) ?? '') : input.value;
+  const q = typed.trim().replace(/\*$/, '');
+  suggestTimers[facet] = window.setTimeout(() => void loadFacets(facet, q || undefined), 250);
+});
 
 async function loadDlq(): Promise<void> {
   try {
@@ -751,6 +725,7 @@ function start(): void {
   void load('initial');
   void loadFacets();
   void loadDlq();
+  void funnel.listSaved();
   window.setInterval(() => {
     if (!document.hidden && state === 'ready') {
       void loadFacets();
