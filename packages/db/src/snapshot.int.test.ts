@@ -125,12 +125,18 @@ describe('computeStats while data arrives', () => {
         offset: String(k * 200 + i),
       }));
     let writing = true;
+    let written = 0;
     const writer = (async () => {
-      for (let k = 0; writing && k < 400; k += 1) await storeInteractions(db.prisma, batch(k));
+      for (let k = 0; writing && k < 400; k += 1) {
+        await storeInteractions(db.prisma, batch(k));
+        written += 1;
+      }
     })();
     const results = [];
     try {
-      for (let i = 0; i < 60; i += 1) results.push(await computeStats(db.pool, {}));
+      // At least 60 reads, and on until 30 batches were written meanwhile (however fast each side is).
+      for (let i = 0; i < 60 || (written < 30 && i < 2000); i += 1)
+        results.push(await computeStats(db.pool, {}));
     } finally {
       writing = false;
       await writer;
