@@ -3,11 +3,17 @@
 // rebuild repairs it; sessionStats over it equals the reference's statistics under every filter.
 import { createTestDatabase, seededRandom, type TestDatabase } from '@tracker/test-utils';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { HOUR, MIN, sessionEvents, T0 } from '../reports/session-events.harness.js';
+import { asSessionRow, HOUR, MIN, sessionEvents, T0 } from '../reports/session-events.harness.js';
 import { type SessionStatsQuery, sessionStats } from '../reports/session-stats.js';
-import { DEFAULT_SESSION_RULES, sessionRulesOf } from '../reports/sessions.js';
+import {
+  DEFAULT_SESSION_RULES,
+  type SessionColumns,
+  type SessionRow,
+  sessionRowOf,
+  sessionRulesOf,
+} from '../reports/sessions.js';
 import { type RawEvent, rawEventOf } from '../testing/reports/events.js';
-import { sessionStats as referenceStats, type Session, sessionsOf } from '../testing/reports/sessions.js';
+import { sessionStats as referenceStats, sessionsOf } from '../testing/reports/sessions.js';
 import { rebuildAggregates } from './rebuild.js';
 import { reconcile } from './reconcile.js';
 import { interactionRow } from './rows.harness.js';
@@ -23,41 +29,11 @@ afterAll(async () => {
   await db?.drop();
 });
 
-interface StoredSession {
-  userId: string;
-  key: string;
-  start: number;
-  end: number;
-  events: number;
-  pageViews: number;
-  entryPage: string;
-  exitPage: string;
-  bounce: boolean;
-}
-
-async function storedSessions(): Promise<StoredSession[]> {
-  const { rows } = await db.pool.query<{
-    user_id: string;
-    session_key: string;
-    started_at: Date;
-    ended_at: Date;
-    events: number;
-    page_views: number;
-    entry_page: string;
-    exit_page: string;
-    bounce: boolean;
-  }>('SELECT * FROM sessions ORDER BY user_id, session_key');
-  return rows.map((r) => ({
-    userId: r.user_id,
-    key: r.session_key,
-    start: r.started_at.getTime(),
-    end: r.ended_at.getTime(),
-    events: r.events,
-    pageViews: r.page_views,
-    entryPage: r.entry_page,
-    exitPage: r.exit_page,
-    bounce: r.bounce,
-  }));
+async function storedSessions(): Promise<SessionRow[]> {
+  const { rows } = await db.pool.query<SessionColumns>(
+    'SELECT * FROM sessions ORDER BY user_id, session_key',
+  );
+  return rows.map(sessionRowOf);
 }
 
 /** Sessions in the table that differ from a recount of the raw rows stored so far. */
@@ -67,18 +43,7 @@ async function differingSessions(): Promise<number> {
   return rows[0]?.total ?? 0;
 }
 
-const asStored = (s: Session): StoredSession => ({
-  userId: s.userId,
-  key: s.key,
-  start: s.start,
-  end: s.end,
-  events: s.events.length,
-  pageViews: s.pageViews,
-  entryPage: s.entryPage,
-  exitPage: s.exitPage,
-  bounce: s.bounce,
-});
-const byKey = (a: StoredSession, b: StoredSession) =>
+const byKey = (a: SessionRow, b: SessionRow) =>
   a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 
 /** The rows shuffled and cut into batches of 1 to 40, some sent twice (redeliveries). */
@@ -110,7 +75,7 @@ describe('the sessions table', () => {
       // Right after every batch, not only in the end: a later batch's recompute could hide an error.
       expect(await differingSessions(), `after batch ${i}`).toBe(0);
     }
-    expect((await storedSessions()).sort(byKey)).toEqual(reference.map(asStored).sort(byKey));
+    expect((await storedSessions()).sort(byKey)).toEqual(reference.map(asSessionRow).sort(byKey));
     const result = await reconcile(db.pool);
     expect(result.tables.find((t) => t.table === 'sessions')).toEqual({
       table: 'sessions',
@@ -145,7 +110,7 @@ describe('the sessions table', () => {
     }
     const liveUsers = new Set(live.map((r) => r.userId));
     const stored = (await storedSessions()).filter((s) => liveUsers.has(s.userId));
-    expect(stored.sort(byKey)).toEqual(sessionsOf(live.map(rawEventOf)).map(asStored).sort(byKey));
+    expect(stored.sort(byKey)).toEqual(sessionsOf(live.map(rawEventOf)).map(asSessionRow).sort(byKey));
     // Most batches extend the latest session in place; new sessions, cuts and client ids recompute.
     expect(done.appended).toBeGreaterThan(done.recomputed);
     expect(done.recomputed).toBeGreaterThan(0);
@@ -199,7 +164,7 @@ describe('the sessions table', () => {
     const counts = await rebuildAggregates(db.pool);
     expect(counts['sessions']).toBe(reference.length);
     expect((await reconcile(db.pool)).totalDifferences).toBe(0);
-    expect((await storedSessions()).sort(byKey)).toEqual(reference.map(asStored).sort(byKey));
+    expect((await storedSessions()).sort(byKey)).toEqual(reference.map(asSessionRow).sort(byKey));
   }, 120_000);
 
   it('is filled with the gap it is given (TRACKER_SESSION_GAP_MINUTES)', async () => {
@@ -211,7 +176,7 @@ describe('the sessions table', () => {
     }
     const tenMinutes = sessionsOf(raw, { inactivityMs: 10 * MIN });
     expect(tenMinutes.length).toBeGreaterThan(reference.length);
-    expect((await storedSessions()).sort(byKey)).toEqual(tenMinutes.map(asStored).sort(byKey));
+    expect((await storedSessions()).sort(byKey)).toEqual(tenMinutes.map(asSessionRow).sort(byKey));
     expect((await reconcile(db.pool, { sessionRules: sessionRulesOf(10) })).totalDifferences).toBe(0);
     expect(
       (await reconcile(db.pool)).tables.find((t) => t.table === 'sessions')?.differences,

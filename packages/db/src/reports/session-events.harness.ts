@@ -4,6 +4,8 @@
 import { seededRandom } from '@tracker/test-utils';
 import { interactionRow } from '../aggregates/rows.harness.js';
 import type { InteractionRow } from '../aggregates/rows.js';
+import type { Session } from '../testing/reports/sessions.js';
+import type { SessionRow } from './sessions.js';
 
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
@@ -37,4 +39,19 @@ export function sessionEvents(seed = 26, prefix = 'user'): InteractionRow[] {
   rows.push(interactionRow(`${lone}-view`, T0, { action: 'page_view', page: '/landing' }));
   rows.push(interactionRow(`${lone}-click`, T0, { action: 'click', page: '/landing' }));
   return rows;
+}
+
+/** A reference session as the SQL (sessionsOfUsers, the sessions table) reports it. */
+export function asSessionRow(s: Session): SessionRow {
+  return {
+    userId: s.userId,
+    key: s.key,
+    start: s.start,
+    end: s.end,
+    events: s.events.length,
+    pageViews: s.pageViews,
+    entryPage: s.entryPage,
+    exitPage: s.exitPage,
+    bounce: s.bounce,
+  };
 }

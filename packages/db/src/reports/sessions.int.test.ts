@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeInteractions } from '../aggregates/store.js';
 import { rawEventOf } from '../testing/reports/events.js';
 import { sessionsOf } from '../testing/reports/sessions.js';
-import { HOUR, sessionEvents, T0 } from './session-events.harness.js';
+import { asSessionRow, HOUR, sessionEvents, T0 } from './session-events.harness.js';
 import { type SessionRow, sessionsOfUsers } from './sessions.js';
 
 let db: TestDatabase;
@@ -28,17 +28,7 @@ describe('sessionsOfUsers', () => {
       from: T0 - HOUR,
       to: T0 + 7 * 24 * HOUR,
     });
-    const expected: SessionRow[] = sessionsOf(rows.map(rawEventOf)).map((s) => ({
-      userId: s.userId,
-      key: s.key,
-      start: s.start,
-      end: s.end,
-      events: s.events.length,
-      pageViews: s.pageViews,
-      entryPage: s.entryPage,
-      exitPage: s.exitPage,
-      bounce: s.bounce,
-    }));
+    const expected = sessionsOf(rows.map(rawEventOf)).map(asSessionRow);
     const order = (a: SessionRow, b: SessionRow) =>
       a.start - b.start || a.userId.localeCompare(b.userId) || a.key.localeCompare(b.key);
     expect(fromSql.sort(order)).toEqual(expected.sort(order));

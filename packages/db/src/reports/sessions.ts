@@ -146,18 +146,28 @@ export async function sessionsOfUsers(q: Queryable, query: SessionQuery): Promis
                   AND i.occurred_at >= ${pgTime(query.from)}::timestamptz AND i.occurred_at < ${pgTime(query.to)}::timestamptz`,
     query.rules ?? DEFAULT_SESSION_RULES,
   );
-  const { rows } = await q.query<{
-    user_id: string;
-    session_key: string;
-    started_at: Date;
-    ended_at: Date;
-    events: number;
-    page_views: number;
-    entry_page: string;
-    exit_page: string;
-    bounce: boolean;
-  }>(`SELECT * FROM (${sql.text}) s ORDER BY started_at, user_id, session_key`, sql.values);
-  return rows.map((r) => ({
+  const { rows } = await q.query<SessionColumns>(
+    `SELECT * FROM (${sql.text}) s ORDER BY started_at, user_id, session_key`,
+    sql.values,
+  );
+  return rows.map(sessionRowOf);
+}
+
+/** The columns of a sessions row (or of sessionsSql's) that SessionRow holds, as node-postgres reads them. */
+export interface SessionColumns {
+  user_id: string;
+  session_key: string;
+  started_at: Date;
+  ended_at: Date;
+  events: number;
+  page_views: number;
+  entry_page: string;
+  exit_page: string;
+  bounce: boolean;
+}
+
+export function sessionRowOf(r: SessionColumns): SessionRow {
+  return {
     userId: r.user_id,
     key: r.session_key,
     start: r.started_at.getTime(),
@@ -167,5 +177,5 @@ export async function sessionsOfUsers(q: Queryable, query: SessionQuery): Promis
     entryPage: r.entry_page,
     exitPage: r.exit_page,
     bounce: r.bounce,
-  }));
+  };
 }
