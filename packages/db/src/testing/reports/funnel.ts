@@ -1,4 +1,6 @@
 // Funnels, the reference definition: window from the entry, one event per step, first or best attempt.
+
+import type { FunnelStepStats } from '../../reports/funnel-report.js';
 import {
   byTime,
   DAY_MS,
@@ -98,16 +100,7 @@ function maxMatching(window: readonly RawEvent[], steps: readonly StepDef[]): Ra
   return [...stepOf.keys()].sort((a, b) => a - b).map((ev) => window[ev]!);
 }
 
-export interface FunnelStepResult {
-  count: number;
-  /** count ÷ step 1's count, and ÷ the previous step's (1 for step 1). */
-  conversion: number;
-  fromPrevious: number;
-  /** The previous step's count − this one's (0 for step 1). */
-  dropOff: number;
-  /** Time from the previous step's event, over the units that reached this step (null for step 1). */
-  medianMs: number | null;
-  p90Ms: number | null;
+export interface FunnelStepResult extends FunnelStepStats {
   /** The units that reached this step, and those that reached the previous one but not this. */
   converted: string[];
   dropped: string[];

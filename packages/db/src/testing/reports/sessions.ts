@@ -1,4 +1,5 @@
 // Sessions and their statistics, the reference definition (PostHog's 30-minute gap and 24 h cap).
+import type { SessionStatsResult } from '../../reports/session-stats.js';
 import { byTime, DAY_MS, groupBy, MINUTE_MS, percentileDisc, type RawEvent } from './events.js';
 
 export interface SessionOptions {
@@ -80,16 +81,8 @@ function session(userId: string, key: string, events: RawEvent[]): Session {
   };
 }
 
-export interface SessionStats {
-  sessions: number;
-  bounceRate: number;
-  meanDurationMs: number;
-  medianDurationMs: number;
-  pagesPerSession: number;
-  /** Sessions per entry (exit) page, most first, then by page. */
-  entryPages: { page: string; sessions: number }[];
-  exitPages: { page: string; sessions: number; sessionsWithPage: number; exitRate: number }[];
-}
+/** The figures GET /api/sessions/stats answers (every entry and exit page here, not only the top). */
+export type SessionStats = SessionStatsResult;
 
 /**
  * Statistics of the sessions that start in [from, to) and hold at least one event passing `matches`
