@@ -6,7 +6,13 @@
 // sessions (or interactions) table instead.
 import { Prisma, type PrismaSql } from '../client.js';
 import { numberArray, textArray } from '../pg-array.js';
-import { SESSION_COLUMNS, type SessionRules, sessionEventColumns, sessionsSql } from '../reports/sessions.js';
+import {
+  intervalOf,
+  SESSION_COLUMNS,
+  type SessionRules,
+  sessionEventColumns,
+  sessionsSql,
+} from '../reports/sessions.js';
 
 const COLUMNS = Prisma.raw(SESSION_COLUMNS.join(', '));
 const fromMs = (col: string) => Prisma.raw(`TIMESTAMPTZ 'epoch' + ${col} * INTERVAL '1 millisecond'`);
@@ -51,7 +57,7 @@ const spanParams = (spans: Span[]) => [
  * touches, so what lies outside these spans is unchanged.
  */
 const takeStale = (c: string[], rules: SessionRules) => {
-  const gap = Prisma.sql`${`${rules.gapMs} milliseconds`}::interval`;
+  const gap = intervalOf(rules.gapMs);
   return Prisma.sql`
   WITH r AS (
     SELECT user_id, sid, ${fromMs('lo_ms')} AS lo, ${fromMs('hi_ms')} AS hi
@@ -100,8 +106,8 @@ const insertFresh = (c: string[], rules: SessionRules) => Prisma.sql`
  * spans so handled; the others go through takeStale and insertFresh.
  */
 const appendToLatest = (c: string[], rules: SessionRules) => {
-  const gap = Prisma.sql`${`${rules.gapMs} milliseconds`}::interval`;
-  const cap = Prisma.sql`${`${rules.maxMs} milliseconds`}::interval`;
+  const gap = intervalOf(rules.gapMs);
+  const cap = intervalOf(rules.maxMs);
   return Prisma.sql`
   WITH r AS (
     SELECT user_id, sid, ${fromMs('lo_ms')} AS lo

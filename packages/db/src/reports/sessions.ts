@@ -39,7 +39,8 @@ export const SESSION_COLUMNS = [
   'roles',
 ] as const;
 
-const interval = (ms: number) => Prisma.sql`${`${ms} milliseconds`}::interval`;
+/** `ms` as a bound interval parameter. */
+export const intervalOf = (ms: number) => Prisma.sql`${`${ms} milliseconds`}::interval`;
 
 /**
  * The sessions (SESSION_COLUMNS) of the events `ev` selects: a relation with interactions' user_id,
@@ -51,8 +52,8 @@ const interval = (ms: number) => Prisma.sql`${`${ms} milliseconds`}::interval`;
  * then event_id (equal instants never merge into one position).
  */
 export function sessionsSql(ev: Prisma.Sql, rules: SessionRules): Prisma.Sql {
-  const gap = interval(rules.gapMs);
-  const cap = interval(rules.maxMs);
+  const gap = intervalOf(rules.gapMs);
+  const cap = intervalOf(rules.maxMs);
   return Prisma.sql`
   WITH RECURSIVE ev AS MATERIALIZED (${ev}),
   marked AS (
