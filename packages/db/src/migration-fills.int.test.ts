@@ -1,12 +1,14 @@
 // The migration that adds the sessions table fills it from the rows already stored (migrate() runs
 // MIGRATION_FILLS in the migration's transaction): a database migrated to the migration before,
-// holding raw rows, has every session of the reference after `migrate`.
+// holding raw rows, has every session of the reference after `migrate`, and the one after it the
+// per-day totals of those sessions.
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseUrl, prismaFor, stackConfig, uniqueName } from '@tracker/test-utils';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sessionDayDifferencesSql } from './aggregates/session-days.js';
 import { interactionColumns, rawInteractionsInsert } from './aggregates/store.js';
 import { MIGRATIONS_DIR, migrate } from './migrate.js';
 import { sessionEvents } from './reports/session-events.harness.js';
@@ -62,6 +64,13 @@ describe('migration 20261207100000_sessions', () => {
         );
       expect(stored).toEqual(expected);
       expect(stored.length).toBeGreaterThan(50);
+      // The next migration's fill: the per-day tables, equal to a recount of the sessions just filled.
+      expect(result.applied).toContain('20261207120000_session_days');
+      const { rows: days } = await pool.query<{ n: number }>(
+        `SELECT sum(sessions)::int AS n FROM session_days WHERE role = ''`,
+      );
+      expect(days[0]!.n).toBe(expected.length);
+      expect((await pool.query(sessionDayDifferencesSql(1))).rows).toEqual([]);
     } finally {
       await prisma.$disconnect();
       await pool.end();

@@ -2,6 +2,7 @@
 // definition the services use (one definition, not a copy in SQL): run by migrate() in the migration's
 // own transaction, right after its SQL.
 import type pg from 'pg';
+import { fillSessionDays } from './aggregates/session-days.js';
 import { fillSessions } from './aggregates/sessions.js';
 import { DEFAULT_SESSION_RULES, type SessionRules } from './reports/sessions.js';
 
@@ -17,4 +18,5 @@ export const MIGRATION_FILLS: Record<
 > = {
   '20261207100000_sessions': (client, opts) =>
     fillSessions(client, opts.sessionRules ?? DEFAULT_SESSION_RULES),
+  '20261207120000_session_days': (client) => fillSessionDays(client),
 };

@@ -28,6 +28,7 @@ const columnName = (f: Field) => String(attrArg(attr(f, 'map')) ?? f.name).repla
 function expectedType(f: Field): string {
   const db = f.attributes?.find((a) => a.group === 'db');
   if (db?.name === 'Uuid') return 'uuid';
+  if (db?.name === 'Date') return 'date';
   if (db?.name === 'Timestamptz') return `timestamptz(${(db.args?.[0]?.value as string) ?? '6'})`;
   const base: Record<string, string> = {
     String: 'text',

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { DEFAULT_SESSION_RULES, type SessionRules } from '../reports/sessions.js';
 import { withTransaction } from '../transaction.js';
 import { AGGREGATE_TABLES, AGGREGATES, USER_COLUMNS, USERS_FROM_RAW } from './catalog.js';
+import { fillSessionDays } from './session-days.js';
 import { fillSessions } from './sessions.js';
 
 interface IndexDef {
@@ -79,6 +80,7 @@ export async function rebuildAggregates(
       );
       counts['users'] = res.rowCount ?? 0;
       counts['sessions'] = await fillSessions(client, sessionRules);
+      counts['session_days'] = await fillSessionDays(client);
       for (const ix of indexes) {
         await client.query(
           ix.constraint

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { DEFAULT_SESSION_RULES, type SessionRules } from '../reports/sessions.js';
 import { withTransaction } from '../transaction.js';
 import { AGGREGATES, USER_COLUMNS, USERS_FROM_RAW } from './catalog.js';
+import { sessionDayDifferencesSql } from './session-days.js';
 import { sessionDifferencesSql } from './sessions.js';
 
 /** One aggregate value that differs from its recount over raw rows (null = row missing on that side). */
@@ -109,6 +110,8 @@ export async function reconcile(
         result.totalDifferences += total;
       }
 
+      // Against the sessions table, which outlives retention like they do.
+      await compareSessionDays(client, room(), result);
       if (rawFrom) {
         await skip('users');
         await skip('sessions');
@@ -193,4 +196,45 @@ async function compareSessions(
   const total = rows[0]?.total ?? 0;
   result.tables.push({ table: 'sessions', rows: size[0]?.n ?? 0, differences: total });
   result.totalDifferences += total;
+}
+
+const DAY_TABLE_OF = {
+  day: 'session_days',
+  page: 'session_day_pages',
+  bucket: 'session_day_durations',
+} as const;
+const DAY_KEY_OF = { day: null, page: 'page', bucket: 'bucket' } as const;
+
+/** The per-day session tables against a recount from the sessions table: a difference per differing row. */
+async function compareSessionDays(
+  client: pg.PoolClient,
+  left: number | null,
+  result: ReconcileResult,
+): Promise<void> {
+  const { rows } = await client.query<{
+    kind: keyof typeof DAY_TABLE_OF;
+    day: string;
+    role: string;
+    key: string;
+    stored: string | null;
+    expected: string | null;
+    totals: Partial<Record<keyof typeof DAY_TABLE_OF, number>>;
+  }>(sessionDayDifferencesSql(left === null ? null : left + 1));
+  for (const row of rows.slice(0, left ?? rows.length)) {
+    const keyName = DAY_KEY_OF[row.kind];
+    result.differences.push({
+      table: DAY_TABLE_OF[row.kind],
+      key: { day: row.day, role: row.role, ...(keyName ? { [keyName]: row.key } : {}) },
+      column: '*',
+      stored: row.stored,
+      expected: row.expected,
+    });
+  }
+  const totals = rows[0]?.totals ?? {};
+  for (const [kind, table] of Object.entries(DAY_TABLE_OF) as [keyof typeof DAY_TABLE_OF, string][]) {
+    const { rows: size } = await client.query<{ n: number }>(`SELECT count(*)::bigint AS n FROM ${table}`);
+    const differences = totals[kind] ?? 0;
+    result.tables.push({ table, rows: size[0]?.n ?? 0, differences });
+    result.totalDifferences += differences;
+  }
 }

@@ -18,6 +18,7 @@ import { rebuildAggregates } from './rebuild.js';
 import { reconcile } from './reconcile.js';
 import { interactionRow } from './rows.harness.js';
 import type { InteractionRow } from './rows.js';
+import { fillSessionDays, sessionDayDifferencesSql } from './session-days.js';
 import { fillSessions, sessionDifferencesSql } from './sessions.js';
 import { storeInteractions } from './store.js';
 
@@ -41,6 +42,12 @@ async function differingSessions(): Promise<number> {
   const sql = sessionDifferencesSql(DEFAULT_SESSION_RULES, 1);
   const { rows } = await db.pool.query<{ total: number }>(sql.text, sql.values);
   return rows[0]?.total ?? 0;
+}
+
+/** Rows of the per-day tables that differ from a recount of the sessions table. */
+async function differingDays(): Promise<number> {
+  const { rows } = await db.pool.query<{ totals: Record<string, number> }>(sessionDayDifferencesSql(1));
+  return Object.values(rows[0]?.totals ?? {}).reduce((a, b) => a + b, 0);
 }
 
 const byKey = (a: SessionRow, b: SessionRow) =>
@@ -74,6 +81,7 @@ describe('the sessions table', () => {
       await db.prisma.$transaction((tx) => storeInteractions(tx, batch));
       // Right after every batch, not only in the end: a later batch's recompute could hide an error.
       expect(await differingSessions(), `after batch ${i}`).toBe(0);
+      expect(await differingDays(), `per-day tables after batch ${i}`).toBe(0);
     }
     expect((await storedSessions()).sort(byKey)).toEqual(reference.map(asSessionRow).sort(byKey));
     const result = await reconcile(db.pool);
@@ -105,6 +113,7 @@ describe('the sessions table', () => {
       i += n;
       const r = await db.prisma.$transaction((tx) => storeInteractions(tx, batch));
       expect(await differingSessions(), `after the batch ending at ${i}`).toBe(0);
+      expect(await differingDays(), `per-day tables after the batch ending at ${i}`).toBe(0);
       done.appended += r.sessions!.appended;
       done.recomputed += r.sessions!.recomputed;
     }
@@ -138,8 +147,62 @@ describe('the sessions table', () => {
       expect(rows).toEqual([
         { started_at: new Date(at(5)), ended_at: new Date(at(30)), events: 4, entry_page: '/first' },
       ]);
+      expect(await differingDays()).toBe(0);
     }
   });
+
+  it('counts a session that starts on a UTC midnight once, in the whole day it starts', async () => {
+    const midnight = Date.UTC(2026, 10, 4);
+    const extra = [0, 5, 9].map((m, i) =>
+      interactionRow('midnight', midnight + m * MIN, { action: i === 0 ? 'page_view' : 'click' }),
+    );
+    onTestFinished(async () => {
+      await db.pool.query(`DELETE FROM interactions WHERE user_id = 'midnight'`);
+      await rebuildAggregates(db.pool);
+    });
+    await db.prisma.$transaction((tx) => storeInteractions(tx, extra));
+    const all = sessionsOf([...raw, ...extra.map(rawEventOf)]);
+    for (const [from, to] of [
+      [midnight - 30 * MIN, midnight + 24 * HOUR + MIN],
+      [midnight, midnight + 12 * HOUR],
+      [midnight - 24 * HOUR, midnight],
+    ] as const) {
+      const want = referenceStats(all, { from, to });
+      expect(await sessionStats(db.pool, { from, to, top: 3 }), `[${from}, ${to})`).toEqual({
+        ...want,
+        entryPages: want.entryPages.slice(0, 3),
+        exitPages: want.exitPages.slice(0, 3),
+      });
+    }
+  });
+
+  it('reconcile reports a damaged or missing per-day row and rebuild repairs both', async () => {
+    await db.pool.query(
+      `UPDATE session_days SET bounces = bounces + 1 WHERE (day, role) = (SELECT day, role FROM session_days WHERE role = 'USER' ORDER BY day LIMIT 1)`,
+    );
+    const { rows: gone } = await db.pool.query<{ day: string; page: string }>(
+      `DELETE FROM session_day_pages WHERE ctid = (SELECT ctid FROM session_day_pages WHERE role = '' ORDER BY day, page LIMIT 1)
+       RETURNING day::text AS day, page`,
+    );
+    const damaged = await reconcile(db.pool);
+    expect(
+      damaged.tables.filter((t) => t.table.startsWith('session_d')).map((t) => [t.table, t.differences]),
+    ).toEqual([
+      ['session_days', 1],
+      ['session_day_pages', 1],
+      ['session_day_durations', 0],
+    ]);
+    expect(damaged.differences).toContainEqual(
+      expect.objectContaining({
+        table: 'session_day_pages',
+        key: { day: gone[0]!.day, role: '', page: gone[0]!.page },
+        stored: null,
+      }),
+    );
+    expect(damaged.totalDifferences).toBe(2);
+    await rebuildAggregates(db.pool);
+    expect((await reconcile(db.pool)).totalDifferences).toBe(0);
+  }, 120_000);
 
   it('reconcile reports a damaged or missing session and rebuild repairs both', async () => {
     const one = reference.find((s) => s.key.startsWith('t:'))!;
@@ -171,6 +234,7 @@ describe('the sessions table', () => {
     const client = await db.pool.connect();
     try {
       await fillSessions(client, sessionRulesOf(10));
+      await fillSessionDays(client);
     } finally {
       client.release();
     }
@@ -189,6 +253,15 @@ describe('the sessions table', () => {
     {
       name: 'started in a range (across midnight in Asia/Kolkata)',
       q: { from: T0 + HOUR, to: T0 + 30 * HOUR },
+    },
+    { name: 'from a time on', q: { from: T0 + 30 * HOUR + 17 * MIN } },
+    { name: 'up to a time', q: { to: T0 + 40 * HOUR + 1 } },
+    { name: 'inside one UTC day', q: { from: T0 + 7 * HOUR, to: T0 + 12 * HOUR } },
+    { name: 'whole UTC days', q: { from: Date.UTC(2026, 10, 3), to: Date.UTC(2026, 10, 5) } },
+    {
+      name: 'a role in a range',
+      q: { role: 'USER', from: T0 + 7 * HOUR, to: T0 + 53 * HOUR },
+      matches: (e) => e.role === 'USER',
     },
     { name: 'one user', q: { userId: 'user-3' }, matches: (e) => e.userId === 'user-3' },
     { name: 'a role', q: { role: 'USER' }, matches: (e) => e.role === 'USER' },

@@ -13,8 +13,13 @@ import {
   sessionEventColumns,
   sessionsSql,
 } from '../reports/sessions.js';
+import { applySessionChanges, prepareSessionChanges, recordChanges } from './session-days.js';
 
 const COLUMNS = Prisma.raw(SESSION_COLUMNS.join(', '));
+/** What appendToLatest reads of a user's latest session: its key, what the append extends, its per-day contribution. */
+const LATEST_COLUMNS = Prisma.raw(
+  's.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles, s.bounce, s.page_views, s.entry_page, s.exit_page',
+);
 const fromMs = (col: string) => Prisma.raw(`TIMESTAMPTZ 'epoch' + ${col} * INTERVAL '1 millisecond'`);
 const toMs = (expr: string) => Prisma.raw(`(extract(epoch FROM ${expr}) * 1000)::bigint`);
 
@@ -77,7 +82,8 @@ const takeStale = (c: string[], rules: SessionRules) => {
     ) k
   ), old AS (
     DELETE FROM sessions s WHERE s.ctid = ANY (ARRAY(SELECT tid FROM doomed))
-    RETURNING s.user_id, s.session_id, coalesce(s.chain_start, s.started_at) AS lo, s.ended_at AS hi
+    RETURNING s.*, coalesce(s.chain_start, s.started_at) AS lo, s.ended_at AS hi
+  ), recorded AS (${recordChanges('old', -1)}
   )
   SELECT r.user_id, r.sid, ${toMs('least(r.lo, min(o.lo))')} AS lo_ms, ${toMs('greatest(r.hi, max(o.hi))')} AS hi_ms
     FROM r LEFT JOIN old o ON o.user_id = r.user_id AND o.session_id IS NOT DISTINCT FROM r.sid
@@ -86,6 +92,7 @@ const takeStale = (c: string[], rules: SessionRules) => {
 
 /** Inserts the sessions of the events in the spans (inclusive), recomputed from raw rows. */
 const insertFresh = (c: string[], rules: SessionRules) => Prisma.sql`
+  WITH fresh AS (
   INSERT INTO sessions (${COLUMNS})
   SELECT ${COLUMNS} FROM (${sessionsSql(
     Prisma.sql`SELECT i.* FROM unnest(${c[0]}::text[], ${c[1]}::text[], ${c[2]}::bigint[], ${c[3]}::bigint[]) AS w(user_id, sid, lo_ms, hi_ms)
@@ -95,7 +102,9 @@ const insertFresh = (c: string[], rules: SessionRules) => Prisma.sql`
            AND (CASE WHEN w.sid IS NULL THEN i.session_id IS NULL ELSE i.session_id = w.sid END) OFFSET 0
       ) i`,
     rules,
-  )}) x ORDER BY user_id, session_key`;
+  )}) x ORDER BY user_id, session_key
+  RETURNING *
+  ) ${recordChanges('fresh', 1)}`;
 
 /**
  * The common case, without recomputing: a user's batch events (without a session id, or with one)
@@ -114,12 +123,12 @@ const appendToLatest = (c: string[], rules: SessionRules) => {
       FROM unnest(${c[0]}::text[], ${c[1]}::text[], ${c[2]}::bigint[]) AS t(user_id, sid, lo_ms)
   ), latest AS MATERIALIZED (
     SELECT r.sid, l.* FROM r CROSS JOIN LATERAL (
-      SELECT s.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles FROM sessions s
+      SELECT ${LATEST_COLUMNS} FROM sessions s
        WHERE r.sid IS NULL AND s.user_id = r.user_id AND s.session_id IS NULL ORDER BY s.ended_at DESC LIMIT 1
     ) l WHERE r.lo > l.ended_at
     UNION ALL
     SELECT r.sid, l.* FROM r CROSS JOIN LATERAL (
-      SELECT s.user_id, s.session_key, s.started_at, s.ended_at, s.pages, s.roles FROM sessions s
+      SELECT ${LATEST_COLUMNS} FROM sessions s
        WHERE r.sid IS NOT NULL AND s.user_id = r.user_id AND s.session_key = 's:' || r.sid OFFSET 0
     ) l WHERE r.lo > l.ended_at
   ), tail AS MATERIALIZED (
@@ -153,13 +162,19 @@ const appendToLatest = (c: string[], rules: SessionRules) => {
     SELECT user_id, session_key, array_agg(page ORDER BY page, role) AS pages,
            array_agg(role ORDER BY page, role) AS roles
       FROM pairs GROUP BY user_id, session_key
+  ), extended AS (
+    UPDATE sessions s
+       SET ended_at = a.ended_at, events = s.events + a.events, page_views = s.page_views + a.page_views,
+           exit_page = a.exit_page, bounce = false, pages = p.pages, roles = p.roles
+      FROM added a JOIN paired p USING (user_id, session_key)
+     WHERE s.user_id = a.user_id AND s.session_key = a.session_key
+    RETURNING s.*
+  ), before AS (
+    SELECT l.* FROM latest l JOIN extended e USING (user_id, session_key)
+  ), recorded_before AS (${recordChanges('before', -1)}
+  ), recorded_after AS (${recordChanges('extended', 1)}
   )
-  UPDATE sessions s
-     SET ended_at = a.ended_at, events = s.events + a.events, page_views = s.page_views + a.page_views,
-         exit_page = a.exit_page, bounce = false, pages = p.pages, roles = p.roles
-    FROM added a JOIN paired p USING (user_id, session_key)
-   WHERE s.user_id = a.user_id AND s.session_key = a.session_key
-  RETURNING s.user_id, s.session_id AS sid`;
+  SELECT user_id, session_id AS sid FROM extended`;
 };
 
 /**
@@ -173,13 +188,17 @@ export async function refreshSessions(
   rules: SessionRules,
 ): Promise<SessionRefresh> {
   if (rows.length === 0) return { appended: 0, recomputed: 0 };
+  await prepareSessionChanges(db);
   const all = spansOf(rows);
   const done = await db.$queryRaw<{ user_id: string; sid: string | null }[]>(
     appendToLatest(spanParams(all), rules),
   );
   const appended = new Set(done.map((d) => spanKey(d.user_id, d.sid)));
   const rest = all.filter((s) => !appended.has(spanKey(s.userId, s.sessionId)));
-  if (rest.length === 0) return { appended: appended.size, recomputed: 0 };
+  if (rest.length === 0) {
+    await applySessionChanges(db);
+    return { appended: appended.size, recomputed: 0 };
+  }
   const spans = await db.$queryRaw<{ user_id: string; sid: string | null; lo_ms: bigint; hi_ms: bigint }[]>(
     takeStale(spanParams(rest), rules),
   );
@@ -190,6 +209,7 @@ export async function refreshSessions(
     hi: Number(s.hi_ms),
   }));
   await db.$executeRaw(insertFresh(spanParams(widened), rules));
+  await applySessionChanges(db);
   return { appended: appended.size, recomputed: widened.length };
 }
 
