@@ -2,6 +2,8 @@
 // definition the services use (one definition, not a copy in SQL): run by migrate() in the migration's
 // own transaction, right after its SQL.
 import type pg from 'pg';
+import { AGGREGATES } from './aggregates/catalog.js';
+import { fillAggregate } from './aggregates/rebuild.js';
 import { fillSessionDays } from './aggregates/session-days.js';
 import { fillSessions } from './aggregates/sessions.js';
 import { DEFAULT_SESSION_RULES, type SessionRules } from './reports/sessions.js';
@@ -19,4 +21,8 @@ export const MIGRATION_FILLS: Record<
   '20261207100000_sessions': (client, opts) =>
     fillSessions(client, opts.sessionRules ?? DEFAULT_SESSION_RULES),
   '20261207120000_session_days': (client) => fillSessionDays(client),
+  '20261207130000_retention_activity': async (client) => {
+    for (const def of AGGREGATES.filter((d) => ['agg_user_first', 'agg_user_action_15m'].includes(d.table)))
+      await fillAggregate(client, def);
+  },
 };

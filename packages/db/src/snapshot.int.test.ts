@@ -128,7 +128,7 @@ describe('computeStats while data arrives', () => {
     let written = 0;
     const writer = (async () => {
       for (let k = 0; writing && k < 400; k += 1) {
-        await storeInteractions(db.prisma, batch(k));
+        await db.prisma.$transaction((tx) => storeInteractions(tx, batch(k)));
         written += 1;
       }
     })();

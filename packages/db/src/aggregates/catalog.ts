@@ -182,6 +182,25 @@ const PER_USER_COUNTS = `
   UNION ALL SELECT 'page', page, user_id, count(*) FROM interactions GROUP BY page, user_id
   UNION ALL SELECT 'prefix', prefix, user_id, count(*) FROM (${withPrefixes('interactions')}) p GROUP BY prefix, user_id`;
 
+/**
+ * Each user's first interaction per action and, under action '', their first of all (agg_user_first):
+ * retention's first-time cohorts. Order-independent (the merge keeps the earlier).
+ */
+const userFirstFromRows = (src: string) => `
+  SELECT s.action, s.user_id, min(s.occurred_at) AS first_at FROM ${src} s GROUP BY 1, 2
+  UNION ALL SELECT '', s.user_id, min(s.occurred_at) FROM ${src} s GROUP BY 2`;
+
+/**
+ * Interactions per action ('' for all), quarter-hour and user (agg_user_action_15m): when each user
+ * was active. Quarter-hours, so that the days, weeks and months of any time zone (offsets are whole
+ * quarter-hours since 1972) are unions of them: retention's returns and recurring cohorts.
+ */
+const userActionQuartersFromRows = (src: string) => `
+  SELECT s.action, ${bucketOf(GRAIN.quarter, 's.occurred_at')} AS bucket, s.user_id, count(*)::bigint AS n
+    FROM ${src} s GROUP BY 1, 2, 3
+  UNION ALL
+  SELECT '', ${bucketOf(GRAIN.quarter, 's.occurred_at')}, s.user_id, count(*)::bigint FROM ${src} s GROUP BY 2, 3`;
+
 export const AGGREGATES: AggregateDef[] = [
   ...timeAggregates('agg_time_total', []),
   ...timeAggregates('agg_time_action', ['role', 'action']),
@@ -222,6 +241,16 @@ export const AGGREGATES: AggregateDef[] = [
     merge: 'tracker_cum_merge_slots(agg_user_cum.cum, EXCLUDED.cum)',
     present: 'TRUE',
   },
+  {
+    table: 'agg_user_first',
+    keys: ['action', 'user_id'],
+    value: 'first_at',
+    recompute: userFirstFromRows('interactions'),
+    fromRows: userFirstFromRows,
+    merge: 'LEAST(agg_user_first.first_at, EXCLUDED.first_at)',
+    present: 'TRUE',
+  },
+  rowAggregate('agg_user_action_15m', ['action', 'bucket', 'user_id'], userActionQuartersFromRows),
   {
     table: 'agg_user_hist',
     keys: ['dim', 'key', 'n'],

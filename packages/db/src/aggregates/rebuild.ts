@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { DEFAULT_SESSION_RULES, type SessionRules } from '../reports/sessions.js';
 import { withTransaction } from '../transaction.js';
-import { AGGREGATE_TABLES, AGGREGATES, USER_COLUMNS, USERS_FROM_RAW } from './catalog.js';
+import { AGGREGATE_TABLES, AGGREGATES, type AggregateDef, USER_COLUMNS, USERS_FROM_RAW } from './catalog.js';
 import { fillSessionDays } from './session-days.js';
 import { fillSessions } from './sessions.js';
 
@@ -28,6 +28,19 @@ async function indexesOf(client: pg.PoolClient, tables: string[]): Promise<Index
     [tables],
   );
   return rows;
+}
+
+/** Fills an (empty) aggregate table from all raw rows; returns its rows. */
+export async function fillAggregate(
+  client: { query: (text: string) => Promise<{ rowCount: number | null }> },
+  def: AggregateDef,
+): Promise<number> {
+  const res = await client.query(
+    // In key order: rows read together (a day's buckets) end up in the same pages.
+    `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
+     SELECT * FROM (${def.recompute}) r ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}`,
+  );
+  return res.rowCount ?? 0;
 }
 
 /**
@@ -67,14 +80,7 @@ export async function rebuildAggregates(
             : `DROP INDEX "${ix.index}"`,
         );
       }
-      for (const def of AGGREGATES) {
-        const res = await client.query(
-          // In key order: rows read together (a day's buckets) end up in the same pages.
-          `INSERT INTO ${def.table} (${def.keys.join(', ')}, ${def.value})
-           SELECT * FROM (${def.recompute}) r ORDER BY ${def.keys.map((_, i) => i + 1).join(', ')}`,
-        );
-        counts[def.table] = res.rowCount ?? 0;
-      }
+      for (const def of AGGREGATES) counts[def.table] = await fillAggregate(client, def);
       const res = await client.query(
         `INSERT INTO users (user_id, ${USER_COLUMNS.join(', ')}) SELECT user_id, ${USER_COLUMNS.join(', ')} FROM (${USERS_FROM_RAW}) x`,
       );

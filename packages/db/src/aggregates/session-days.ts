@@ -10,11 +10,18 @@ import { Prisma, type PrismaSql } from '../client.js';
 export const SESSION_CHANGE_COLUMNS =
   'started_at, ended_at, bounce, page_views, entry_page, exit_page, pages, roles' as const;
 
-/** The transaction's recorded changes: a temporary table, emptied at commit (and by every apply). */
+/**
+ * The transaction's recorded changes: a temporary table (one per connection), emptied at commit and
+ * by every apply. A row of sign 0 marks the start of a refresh: an apply that does not find it ran on
+ * another connection or after a commit (outside a transaction), where the changes are lost.
+ */
 const CHANGES_TABLE = `CREATE TEMP TABLE IF NOT EXISTS session_changes (
-  sign INT NOT NULL, started_at TIMESTAMPTZ(3) NOT NULL, ended_at TIMESTAMPTZ(3) NOT NULL, bounce BOOLEAN NOT NULL,
-  page_views INT NOT NULL, entry_page TEXT NOT NULL, exit_page TEXT NOT NULL, pages TEXT[] NOT NULL, roles TEXT[] NOT NULL
+  sign INT NOT NULL, started_at TIMESTAMPTZ(3), ended_at TIMESTAMPTZ(3), bounce BOOLEAN,
+  page_views INT, entry_page TEXT, exit_page TEXT, pages TEXT[], roles TEXT[]
 ) ON COMMIT DELETE ROWS`;
+
+/** The refresh's start mark (see CHANGES_TABLE), as a statement or CTE body. */
+export const MARK_CHANGES = Prisma.raw('INSERT INTO pg_temp.session_changes (sign) VALUES (0)');
 
 /** `INSERT INTO pg_temp.session_changes` of the rows `rel` (a CTE name) holds, with `sign`. */
 export const recordChanges = (rel: string, sign: 1 | -1) =>
@@ -81,16 +88,21 @@ const upsertContributions = (contrib: string) => `
 /**
  * Adds the differences the transaction's recorded changes make to the per-day tables, in one
  * statement (one lock order for concurrent batches), and empties the record. Rows whose counts reach
- * zero stay (readers skip them; the next fill drops them).
+ * zero stay (readers skip them; the next fill drops them). Throws when the refresh's start mark is
+ * missing: the statements did not share one transaction.
  */
 export async function applySessionChanges(db: PrismaSql): Promise<void> {
-  await db.$executeRaw(
+  const rows = await db.$queryRaw<{ marks: number }[]>(
     Prisma.raw(`
   WITH changes AS (DELETE FROM pg_temp.session_changes RETURNING *),
-  contrib AS (${dayContributionsSql('SELECT * FROM changes')}),
+  contrib AS (${dayContributionsSql('SELECT * FROM changes WHERE sign <> 0')}),
   ${upsertContributions('contrib')}
-  SELECT 1`),
+  SELECT (count(*) FILTER (WHERE sign = 0))::int AS marks FROM changes`),
   );
+  if (rows[0]?.marks !== 1)
+    throw new Error(
+      'the sessions refresh must run inside one transaction (storeInteractions in $transaction): its recorded changes were lost',
+    );
 }
 
 const DAY_TABLES = 'session_days, session_day_pages, session_day_durations';

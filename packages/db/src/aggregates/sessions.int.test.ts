@@ -176,6 +176,16 @@ describe('the sessions table', () => {
     }
   });
 
+  it('refuses to keep sessions outside a transaction, where the per-day changes would be lost', async () => {
+    onTestFinished(async () => {
+      await db.pool.query(`DELETE FROM interactions WHERE user_id = 'loose'`);
+      await rebuildAggregates(db.pool);
+    });
+    await expect(storeInteractions(db.prisma, [interactionRow('loose', T0 + 200 * HOUR)])).rejects.toThrow(
+      /must run inside one transaction/,
+    );
+  });
+
   it('reconcile reports a damaged or missing per-day row and rebuild repairs both', async () => {
     await db.pool.query(
       `UPDATE session_days SET bounces = bounces + 1 WHERE (day, role) = (SELECT day, role FROM session_days WHERE role = 'USER' ORDER BY day LIMIT 1)`,

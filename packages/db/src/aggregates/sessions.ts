@@ -13,7 +13,7 @@ import {
   sessionEventColumns,
   sessionsSql,
 } from '../reports/sessions.js';
-import { applySessionChanges, prepareSessionChanges, recordChanges } from './session-days.js';
+import { applySessionChanges, MARK_CHANGES, prepareSessionChanges, recordChanges } from './session-days.js';
 
 const COLUMNS = Prisma.raw(SESSION_COLUMNS.join(', '));
 /** What appendToLatest reads of a user's latest session: its key, what the append extends, its per-day contribution. */
@@ -112,13 +112,15 @@ const insertFresh = (c: string[], rules: SessionRules) => Prisma.sql`
  * the stored events after it (the batch's, as stored) continue it: for inferred sessions each less
  * than the gap after the previous and all before its start + the cap; a client's id always does.
  * That session is extended in place (end, counts, exit page, its (page, role) pairs). Returns the
- * spans so handled; the others go through takeStale and insertFresh.
+ * spans so handled; the others go through takeStale and insertFresh. Also marks the refresh's start
+ * in the changes it records (MARK_CHANGES).
  */
 const appendToLatest = (c: string[], rules: SessionRules) => {
   const gap = intervalOf(rules.gapMs);
   const cap = intervalOf(rules.maxMs);
   return Prisma.sql`
-  WITH r AS (
+  WITH marked AS (${MARK_CHANGES}
+  ), r AS (
     SELECT user_id, sid, ${fromMs('lo_ms')} AS lo
       FROM unnest(${c[0]}::text[], ${c[1]}::text[], ${c[2]}::bigint[]) AS t(user_id, sid, lo_ms)
   ), latest AS MATERIALIZED (

@@ -103,10 +103,9 @@ describe('rows sent without a role (roleUnset)', () => {
 
   it('take the role the user has (GUEST for a new user), and a traits-only identify keeps it', async () => {
     await storeIdentifies(db.prisma, [identify('boss', 1, { role: 'ADMIN' })]);
-    await storeInteractions(db.prisma, [
-      track('boss', 2, { roleUnset: true }),
-      track('newbie', 3, { roleUnset: true }),
-    ]);
+    await db.prisma.$transaction((tx) =>
+      storeInteractions(tx, [track('boss', 2, { roleUnset: true }), track('newbie', 3, { roleUnset: true })]),
+    );
     expect(await roleOf('interactions', 'boss')).toBe('ADMIN');
     expect(await roleOf('users', 'boss')).toBe('ADMIN');
     expect(await roleOf('interactions', 'newbie')).toBe('GUEST');
@@ -114,7 +113,7 @@ describe('rows sent without a role (roleUnset)', () => {
     expect(await roleOf('identifies', 'boss')).toBe('ADMIN');
     expect(await roleOf('users', 'boss')).toBe('ADMIN');
     // A role given explicitly still wins, GUEST included.
-    await storeInteractions(db.prisma, [track('boss', 5)]);
+    await db.prisma.$transaction((tx) => storeInteractions(tx, [track('boss', 5)]));
     expect(await roleOf('users', 'boss')).toBe('GUEST');
     // What was stored is what the raw rows say: the aggregates equal a recomputation.
     expect((await reconcile(db.pool)).totalDifferences).toBe(0);

@@ -1,5 +1,7 @@
-// Retention cohorts over raw interactions in SQL (issue 26): calendar periods in the viewer's time
-// zone. Same definition as testing/reports/retention.ts's retention, which tests compare.
+// Retention cohorts in SQL (issue 26): calendar periods in the viewer's time zone. Start and return
+// steps that only name actions read the activity aggregates (agg_user_first, agg_user_action_15m);
+// steps with a page or role read raw interactions. Same definition as testing/reports/retention.ts's
+// retention, which tests compare.
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import { type Step, stepCondition } from './step.js';
@@ -44,6 +46,12 @@ function periodOf(col: string, tz: string, period: RetentionQuery['period']): st
   return `(extract(year FROM ${local})::int * 12 + extract(month FROM ${local})::int - 1)`;
 }
 
+const QUARTER_MS = 900_000;
+
+/** A start or return step that only names actions (or is any event): the activity aggregates answer it. */
+const byActionOnly = (s: Step | undefined) =>
+  s === undefined || (s.page === undefined && s.role === undefined);
+
 export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<RetentionTable> {
   const p = new Params();
   const tz = p.add(r.tz);
@@ -51,26 +59,60 @@ export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<R
   const from = p.add(pgTime(fromMs), 'timestamptz');
   const to = p.add(pgTime(r.to), 'timestamptz');
   const nowPeriod = p.add(pgTime(r.now), 'timestamptz');
-  const user = r.userId === undefined ? '' : ` AND e.user_id = ${p.add(r.userId)}`;
+  const userId = r.userId === undefined ? undefined : p.add(r.userId, 'text');
+  const user = userId === undefined ? '' : ` AND e.user_id = ${userId}`;
   const periods = p.add(r.periods, 'int');
-  const start = `${r.start ? stepCondition(p, r.start) : 'true'}${user}`;
-  const back = `${r.return ? stepCondition(p, r.return) : 'true'}${user}`;
+  // Functions: a condition's parameters are added only when a statement uses it.
+  const start = () => `${r.start ? stepCondition(p, r.start) : 'true'}${user}`;
+  const back = () => `${r.return ? stepCondition(p, r.return) : 'true'}${user}`;
+  const period = (col: string) => periodOf(col, tz, r.period);
   // First-time: each user's first start event ever (then kept when in range); recurring: every
   // period with a start event in range.
-  const cohorts =
+  let cohorts = () =>
     r.cohort === 'first'
-      ? `SELECT user_id, ${periodOf('first_at', tz, r.period)} AS cohort FROM (
-           SELECT e.user_id, min(e.occurred_at) AS first_at FROM interactions e WHERE ${start} GROUP BY e.user_id
+      ? `SELECT user_id, ${period('first_at')} AS cohort FROM (
+           SELECT e.user_id, min(e.occurred_at) AS first_at FROM interactions e WHERE ${start()} GROUP BY e.user_id
          ) f WHERE first_at >= ${from} AND first_at < ${to}`
-      : `SELECT DISTINCT e.user_id, ${periodOf('e.occurred_at', tz, r.period)} AS cohort FROM interactions e
-          WHERE ${start} AND e.occurred_at >= ${from} AND e.occurred_at < ${to}`;
+      : `SELECT DISTINCT e.user_id, ${period('e.occurred_at')} AS cohort FROM interactions e
+          WHERE ${start()} AND e.occurred_at >= ${from} AND e.occurred_at < ${to}`;
+  let returns = () => `SELECT DISTINCT e.user_id, ${period('e.occurred_at')} AS period FROM interactions e
+       WHERE ${back()} AND e.user_id IN (SELECT user_id FROM cohorts) AND e.occurred_at >= ${from}`;
+  if (byActionOnly(r.start) && byActionOnly(r.return)) {
+    // The same sets from the activity aggregates (agg_user_first, agg_user_action_15m): a period is
+    // a union of quarter-hours. Returns before `from` (from its quarter on here) fall in periods
+    // before every cohort's, which no cell counts; a recurring cohort's partial quarter-hours at the
+    // range's ends come from raw rows.
+    const userA = userId === undefined ? '' : ` AND a.user_id = ${userId}`;
+    const startActions = p.add(r.start?.actions ?? [''], 'text[]');
+    const quarterOf = (t: number) => Math.floor(t / QUARTER_MS) * QUARTER_MS;
+    if (r.cohort === 'first')
+      cohorts = () => `SELECT user_id, ${period('first_at')} AS cohort FROM (
+           SELECT a.user_id, min(a.first_at) AS first_at FROM agg_user_first a
+            WHERE a.action = ANY(${startActions})${userA} GROUP BY a.user_id
+         ) f WHERE first_at >= ${from} AND first_at < ${to}`;
+    else {
+      const lo = quarterOf(fromMs + QUARTER_MS - 1);
+      const hi = quarterOf(r.to);
+      if (lo < hi) {
+        const [loAt, hiAt] = [p.add(pgTime(lo), 'timestamptz'), p.add(pgTime(hi), 'timestamptz')];
+        cohorts = () => `SELECT DISTINCT user_id, cohort FROM (
+             SELECT a.user_id, ${period('a.bucket')} AS cohort FROM agg_user_action_15m a
+              WHERE a.action = ANY(${startActions}) AND a.bucket >= ${loAt} AND a.bucket < ${hiAt}${userA}
+             UNION ALL
+             SELECT e.user_id, ${period('e.occurred_at')} FROM interactions e
+              WHERE ${start()} AND ((e.occurred_at >= ${from} AND e.occurred_at < ${loAt})
+                              OR (e.occurred_at >= ${hiAt} AND e.occurred_at < ${to}))
+           ) x`;
+      }
+    }
+    returns = () => `SELECT DISTINCT a.user_id, ${period('a.bucket')} AS period FROM agg_user_action_15m a
+       WHERE a.action = ANY(${p.add(r.return?.actions ?? [''], 'text[]')}) AND a.user_id IN (SELECT user_id FROM cohorts)
+         AND a.bucket >= ${p.add(pgTime(quarterOf(fromMs)), 'timestamptz')}${userA}`;
+  }
   const sql = `
-    WITH cohorts AS MATERIALIZED (${cohorts}),
-    now_p AS (SELECT ${periodOf(nowPeriod, tz, r.period)} AS now),
-    returns AS MATERIALIZED (
-      SELECT DISTINCT e.user_id, ${periodOf('e.occurred_at', tz, r.period)} AS period FROM interactions e
-       WHERE ${back} AND e.user_id IN (SELECT user_id FROM cohorts) AND e.occurred_at >= ${from}
-    ),
+    WITH cohorts AS MATERIALIZED (${cohorts()}),
+    now_p AS (SELECT ${period(nowPeriod)} AS now),
+    returns AS MATERIALIZED (${returns()}),
     -- on: one row per (user, cohort, period back); on or after: back in k when the user's last
     -- return (up to now) is k or more periods after the cohort. Linear in returns, not × periods.
     cells AS MATERIALIZED (${

@@ -2,7 +2,7 @@
 // and the rest of the range from the sessions table (aggregates/sessions.ts); with a user or page
 // filter, all from the sessions table. Same definition as testing/reports/sessions.ts's sessionStats,
 // which tests compare.
-import { dayContributionsSql, durationMsOf, SESSION_CHANGE_COLUMNS } from '../aggregates/session-days.js';
+import { durationMsOf } from '../aggregates/session-days.js';
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import type { Step } from './step.js';
@@ -98,13 +98,20 @@ async function fromDayTables(q: Queryable, f: SessionStatsQuery): Promise<Sessio
   const chosen = `${inRange.length > 0 ? inRange.join(' AND ') : 'true'}${hasRole}`;
   const top = p.add(f.top, 'int');
   const { rows } = await q.query<StatsRow>(
-    `WITH edge AS (${dayContributionsSql(`SELECT 1 AS sign, ${SESSION_CHANGE_COLUMNS} FROM sessions s WHERE ${edgeWhere}`)}),
-     parts AS (
+    // The edge's sessions counted here as the per-day tables count them (aggregates/session-days.ts),
+    // under the one role asked for; "included" (sessionsWithPage) only for the exit pages listed.
+    `WITH edge AS MATERIALIZED (
+       SELECT s.bounce, s.page_views, ${DURATION_MS} AS duration_ms, s.duration_bucket, s.entry_page, s.exit_page, s.pages
+         FROM sessions s WHERE ${edgeWhere}
+     ), parts AS (
        SELECT 'day' AS kind, '' AS key, sessions AS a, bounces AS b, duration_ms AS c, page_views AS d
          FROM session_days WHERE ${dayWhere}
        UNION ALL SELECT 'page', page, entries, exits, sessions, 0 FROM session_day_pages WHERE ${dayWhere}
        UNION ALL SELECT 'bucket', bucket::text, sessions, 0, 0, 0 FROM session_day_durations WHERE ${dayWhere}
-       UNION ALL SELECT kind, key, a, b, c, d FROM edge WHERE role = ${role}
+       UNION ALL SELECT 'day', '', count(*), count(*) FILTER (WHERE bounce), coalesce(sum(duration_ms), 0), coalesce(sum(page_views), 0) FROM edge
+       UNION ALL SELECT 'page', entry_page, count(*), 0, 0, 0 FROM edge GROUP BY entry_page
+       UNION ALL SELECT 'page', exit_page, 0, count(*), 0, 0 FROM edge GROUP BY exit_page
+       UNION ALL SELECT 'bucket', duration_bucket::text, count(*), 0, 0, 0 FROM edge GROUP BY duration_bucket
      ), t AS MATERIALIZED (
        SELECT kind, key, sum(a)::bigint AS a, sum(b)::bigint AS b, sum(c)::bigint AS c, sum(d)::bigint AS d
          FROM parts GROUP BY kind, key
@@ -127,7 +134,9 @@ async function fromDayTables(q: Queryable, f: SessionStatsQuery): Promise<Sessio
      SELECT x.*, (SELECT d FROM median) AS median_ms,
             (SELECT coalesce(json_agg(json_build_object('page', key, 'sessions', a) ORDER BY a DESC, key COLLATE "C"), '[]')
                FROM (SELECT key, a FROM t WHERE kind = 'page' AND a > 0 ORDER BY a DESC, key COLLATE "C" LIMIT ${top}) e) AS entries,
-            (SELECT coalesce(json_agg(json_build_object('page', key, 'sessions', b, 'sessionsWithPage', c) ORDER BY b DESC, key COLLATE "C"), '[]')
+            (SELECT coalesce(json_agg(json_build_object('page', key, 'sessions', b,
+                                      'sessionsWithPage', c + (SELECT count(*) FROM edge WHERE key = ANY(edge.pages)))
+                                      ORDER BY b DESC, key COLLATE "C"), '[]')
                FROM (SELECT key, b, c FROM t WHERE kind = 'page' AND b > 0 ORDER BY b DESC, key COLLATE "C" LIMIT ${top}) e) AS exits
        FROM totals x`,
     p.values,

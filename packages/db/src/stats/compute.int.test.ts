@@ -70,7 +70,9 @@ beforeAll(async () => {
   db = await createTestDatabase('stats');
   // In batches, with redeliveries: a batch's tail is sent again with the next batch.
   for (let i = 0; i < data.track.length; i += 500) {
-    await storeInteractions(db.prisma, data.track.slice(Math.max(0, i - 20), i + 500));
+    await db.prisma.$transaction((tx) =>
+      storeInteractions(tx, data.track.slice(Math.max(0, i - 20), i + 500)),
+    );
   }
   await storeIdentifies(db.prisma, data.identify.slice(0, 10));
   await storeIdentifies(db.prisma, data.identify);
@@ -256,9 +258,11 @@ describe('daily series edge cases', () => {
 
   beforeAll(async () => {
     edges = await createTestDatabase('stats_daily_edges');
-    await storeInteractions(
-      edges.prisma,
-      times.map((t, i) => row(t, i)),
+    await edges.prisma.$transaction((tx) =>
+      storeInteractions(
+        tx,
+        times.map((t, i) => row(t, i)),
+      ),
     );
   });
   afterAll(async () => edges?.drop());
@@ -276,7 +280,9 @@ describe('daily series edge cases', () => {
   });
 
   it('without from, covers the last 3 700 days of data that spans more, instead of refusing', async () => {
-    await storeInteractions(edges.prisma, [row(Date.parse('2000-01-01T00:00:00Z'), 9)]);
+    await edges.prisma.$transaction((tx) =>
+      storeInteractions(tx, [row(Date.parse('2000-01-01T00:00:00Z'), 9)]),
+    );
     const all = await computeStats(edges.pool, {});
     expect(all.totalActions).toBe(5); // the totals count everything
     expect(all.daily).toHaveLength(3700);
@@ -287,7 +293,9 @@ describe('daily series edge cases', () => {
     expect(await computeStats(edges.pool, to)).toEqual(await computeStatsFromRaw(edges.pool, to));
     // An event on the last day JavaScript and PostgreSQL share (stored by other tooling): the
     // bucket after it is in year 10000, which must reach PostgreSQL in a form it reads.
-    await storeInteractions(edges.prisma, [row(Date.parse('9999-12-31T12:00:00Z'), 11)]);
+    await edges.prisma.$transaction((tx) =>
+      storeInteractions(tx, [row(Date.parse('9999-12-31T12:00:00Z'), 11)]),
+    );
     const late = await computeStats(edges.pool, {});
     expect(late.totalActions).toBe(6);
     expect(late.daily.at(-1)).toEqual({ date: '9999-12-31', count: 1 });
@@ -309,20 +317,22 @@ describe('daily series where clocks go back three hours', () => {
     );
     const db = await createTestDatabase('stats_daily_casey');
     try {
-      await storeInteractions(
-        db.prisma,
-        casey.map((t, i) => ({
-          ...buildInteraction({
-            userId: `casey-${i}`,
-            role: 'USER',
-            action: 'click',
-            page: '/c',
-            occurredAt: t,
-          }),
-          receivedAt: t,
-          partition: 0,
-          offset: String(i),
-        })),
+      await db.prisma.$transaction((tx) =>
+        storeInteractions(
+          tx,
+          casey.map((t, i) => ({
+            ...buildInteraction({
+              userId: `casey-${i}`,
+              role: 'USER',
+              action: 'click',
+              page: '/c',
+              occurredAt: t,
+            }),
+            receivedAt: t,
+            partition: 0,
+            offset: String(i),
+          })),
+        ),
       );
       const filters = { from: new Date('2010-03-03T16:00:00Z'), to: new Date('2010-03-06T16:00:00Z') };
       const fast = await computeStats(db.pool, filters, { tz: 'Antarctica/Casey' });

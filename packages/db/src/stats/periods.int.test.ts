@@ -64,7 +64,7 @@ describe.each(CASES)('per-user counts across agg_user_cum periods, at $name', ({
     const shuffled = rows.slice(1500).sort(() => rand() - 0.5);
     const ordered = [...newestFirst, ...shuffled];
     for (let i = 0; i < ordered.length; i += 97) {
-      await storeInteractions(db.prisma, ordered.slice(i, i + 97));
+      await db.prisma.$transaction((tx) => storeInteractions(tx, ordered.slice(i, i + 97)));
     }
   });
 

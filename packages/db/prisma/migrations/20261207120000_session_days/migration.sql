@@ -14,7 +14,8 @@ CREATE FUNCTION session_duration_bucket(started TIMESTAMPTZ, ended TIMESTAMPTZ) 
 
 ALTER TABLE "sessions"
   ADD COLUMN "duration_bucket" INTEGER NOT NULL GENERATED ALWAYS AS (session_duration_bucket("started_at", "ended_at")) STORED;
-CREATE INDEX "sessions_duration_bucket_started_at_idx" ON "sessions" ("duration_bucket", "started_at");
+-- With ended_at, the median's read is an index-only scan.
+CREATE INDEX "sessions_duration_bucket_started_at_idx" ON "sessions" ("duration_bucket", "started_at", "ended_at");
 
 CREATE TABLE "session_days" (
     "day" DATE NOT NULL,
