@@ -104,8 +104,9 @@ if (process.env.STORE_EXPLAIN && !raw) {
   const client = await pool.connect();
   const sql = sqlOn(client);
   const query = sql.$queryRaw;
-  sql.$queryRaw = (statement) =>
-    statement.text.includes('fresh AS (')
+  sql.$queryRaw = (template, ...values) => {
+    const statement = Array.isArray(template) ? Prisma.sql(template, ...values) : template;
+    return statement.text.includes('fresh AS (')
       ? client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`, statement.values).then((r) => {
           const plan = r.rows[0]['QUERY PLAN'][0];
           for (const node of plan.Plan.Plans ?? []) {
@@ -120,6 +121,7 @@ if (process.env.STORE_EXPLAIN && !raw) {
           return [{ inserted: 0, newest: null }];
         })
       : query(statement);
+  };
   await client.query('BEGIN');
   await storeInteractions(sql, extra);
   await client.query('ROLLBACK');

@@ -70,7 +70,7 @@ export const RetentionSchema = Type.Object({
   }),
 });
 
-/** GET /api/retention: cohort tables from raw interactions (definitions: README "Retention"). */
+/** GET /api/retention: cohort tables (definitions: README "GET /api/retention"). */
 export async function retentionRoute(app: TrackerApp): Promise<void> {
   app.get(
     '/retention',
@@ -79,7 +79,8 @@ export async function retentionRoute(app: TrackerApp): Promise<void> {
         summary:
           'Retention: cohorts by the period of their start event, and who came back in each later period',
         description:
-          'Computed from raw interactions (kept from TRACKER_RETENTION_DAYS on). role, page and userId filter both ' +
+          'Start and return events named by action only are read from per-user activity the processor keeps (all history); ' +
+          'with role or page, from raw interactions (kept from TRACKER_RETENTION_DAYS on). role, page and userId filter both ' +
           'the start and the return events; from/to bound the start events (default: the last `periods` periods).',
         tags: ['reports'],
         security: [{ bearer: [] }],

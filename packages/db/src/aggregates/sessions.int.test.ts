@@ -281,6 +281,16 @@ describe('the sessions table', () => {
       matches: (e) => e.page === '/p/1',
     },
     {
+      name: 'a page prefix',
+      q: { page: { value: '/p/', prefix: true } },
+      matches: (e) => e.page.startsWith('/p/'),
+    },
+    {
+      name: 'a page prefix in a range',
+      q: { page: { value: '/p/2', prefix: true }, from: T0 + 7 * HOUR, to: T0 + 53 * HOUR },
+      matches: (e) => e.page.startsWith('/p/2'),
+    },
+    {
       name: 'an exact page and a role, on the same event',
       q: { page: { value: '/p/1', prefix: false }, role: 'USER' },
       matches: (e) => e.page === '/p/1' && e.role === 'USER',

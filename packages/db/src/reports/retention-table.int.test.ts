@@ -138,6 +138,20 @@ describe('retentionTable', () => {
     }
   });
 
+  it('a recurring range inside one quarter-hour (no whole quarter-hour: raw rows) equals the oracle', async () => {
+    const def: RetentionQuery = {
+      ...base,
+      cohort: 'recurring',
+      start: { actions: ['signup'] },
+      return: { actions: ['buy'] },
+      from: T0 + 3 * DAY + 7 * 60_000,
+      to: T0 + 3 * DAY + 14 * 60_000,
+    };
+    const { rows: table, mean } = await retentionTable(db.pool, def);
+    expect({ rows: table, mean }).toEqual(retention(rows.map(rawEventOf), { ...def, from: def.from! }));
+    expect(table.map((t) => t.size)).toEqual([1]);
+  });
+
   it('answers an empty table when no cohort falls in the range', async () => {
     const got = await retentionTable(db.pool, { ...base, from: T0 - 20 * DAY, to: T0 - 10 * DAY });
     expect(got).toEqual({ rows: [], mean: new Array(9).fill(null), from: T0 - 20 * DAY });

@@ -83,12 +83,12 @@ export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<R
     // before every cohort's, which no cell counts; a recurring cohort's partial quarter-hours at the
     // range's ends come from raw rows.
     const userA = userId === undefined ? '' : ` AND a.user_id = ${userId}`;
-    const startActions = p.add(r.start?.actions ?? [''], 'text[]');
+    const startActions = () => p.add(r.start?.actions ?? [''], 'text[]');
     const quarterOf = (t: number) => Math.floor(t / QUARTER_MS) * QUARTER_MS;
     if (r.cohort === 'first')
       cohorts = () => `SELECT user_id, ${period('first_at')} AS cohort FROM (
            SELECT a.user_id, min(a.first_at) AS first_at FROM agg_user_first a
-            WHERE a.action = ANY(${startActions})${userA} GROUP BY a.user_id
+            WHERE a.action = ANY(${startActions()})${userA} GROUP BY a.user_id
          ) f WHERE first_at >= ${from} AND first_at < ${to}`;
     else {
       const lo = quarterOf(fromMs + QUARTER_MS - 1);
@@ -97,7 +97,7 @@ export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<R
         const [loAt, hiAt] = [p.add(pgTime(lo), 'timestamptz'), p.add(pgTime(hi), 'timestamptz')];
         cohorts = () => `SELECT DISTINCT user_id, cohort FROM (
              SELECT a.user_id, ${period('a.bucket')} AS cohort FROM agg_user_action_15m a
-              WHERE a.action = ANY(${startActions}) AND a.bucket >= ${loAt} AND a.bucket < ${hiAt}${userA}
+              WHERE a.action = ANY(${startActions()}) AND a.bucket >= ${loAt} AND a.bucket < ${hiAt}${userA}
              UNION ALL
              SELECT e.user_id, ${period('e.occurred_at')} FROM interactions e
               WHERE ${start()} AND ((e.occurred_at >= ${from} AND e.occurred_at < ${loAt})

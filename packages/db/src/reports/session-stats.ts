@@ -151,16 +151,26 @@ async function fromSessionsTable(q: Queryable, f: SessionStatsQuery): Promise<Se
   if (f.from !== undefined) conds.push(`s.started_at >= ${p.add(pgTime(f.from), 'timestamptz')}`);
   if (f.to !== undefined) conds.push(`s.started_at < ${p.add(pgTime(f.to), 'timestamptz')}`);
   if (f.userId !== undefined) conds.push(`s.user_id = ${p.add(f.userId)}`);
-  const touch: string[] = [];
-  if (f.role !== undefined) touch.push(`x.role = ${p.add(f.role)}`);
-  if (f.page)
-    touch.push(
-      f.page.prefix ? `starts_with(x.page, ${p.add(f.page.value)})` : `x.page = ${p.add(f.page.value)}`,
+  if (f.page && f.role === undefined) {
+    // A page alone: array tests, cheaper than pairing pages with roles. A prefix becomes the pages
+    // sessions have that start with it (every session's pages are in session_day_pages under '').
+    const page = p.add(f.page.value);
+    conds.push(
+      f.page.prefix
+        ? `s.pages && ARRAY(SELECT DISTINCT d.page FROM session_day_pages d WHERE d.role = '' AND starts_with(d.page, ${page}))`
+        : `${page} = ANY(s.pages)`,
     );
-  if (touch.length > 0)
+  } else if (f.role !== undefined) {
+    // On one event: the (page, role) pairs.
+    const touch = [`x.role = ${p.add(f.role)}`];
+    if (f.page)
+      touch.push(
+        f.page.prefix ? `starts_with(x.page, ${p.add(f.page.value)})` : `x.page = ${p.add(f.page.value)}`,
+      );
     conds.push(
       `EXISTS (SELECT 1 FROM unnest(s.pages, s.roles) AS x(page, role) WHERE ${touch.join(' AND ')})`,
     );
+  }
   const top = p.add(f.top, 'int');
   const { rows } = await q.query<StatsRow>(
     `WITH chosen AS MATERIALIZED (
@@ -171,7 +181,7 @@ async function fromSessionsTable(q: Queryable, f: SessionStatsQuery): Promise<Se
      ), exits AS (
        SELECT exit_page AS page, count(*)::int AS n FROM chosen GROUP BY 1 ORDER BY count(*) DESC, exit_page COLLATE "C" LIMIT ${top}
      ), exit_visits AS (
-       SELECT e.page, (SELECT count(*) FROM chosen c WHERE e.page = ANY(c.pages))::int AS visits FROM exits e
+       SELECT e.page, count(*)::int AS visits FROM chosen c JOIN exits e ON e.page = ANY(c.pages) GROUP BY e.page
      )
      SELECT count(*)::int AS sessions, (count(*) FILTER (WHERE bounce))::int AS bounces,
             coalesce(sum(duration_ms), 0)::bigint AS duration_sum,
