@@ -238,7 +238,7 @@ export const AGGREGATES: AggregateDef[] = [
     value: 'cum',
     recompute: userCumFromRows('interactions'),
     fromRows: userCumFromRows,
-    merge: 'tracker_cum_merge_slots(agg_user_cum.cum, EXCLUDED.cum)',
+    merge: 'tracker_cum_add_slots(agg_user_cum.cum, EXCLUDED.cum)',
     present: 'TRUE',
   },
   {

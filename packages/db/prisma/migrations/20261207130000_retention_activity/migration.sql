@@ -20,3 +20,9 @@ CREATE TABLE "agg_user_action_15m" (
 
     CONSTRAINT "agg_user_action_15m_pkey" PRIMARY KEY ("action", "bucket", "user_id")
 ) WITH (fillfactor = 90);
+
+-- A processor of the previous version keeps neither these tables nor the per-day session tables: the
+-- merge function its batch statement calls is renamed, so its batches fail and are retried (offsets
+-- kept) until it is replaced, instead of committing rows the new tables miss (as in
+-- 20261127100000_user_cum_half_days).
+ALTER FUNCTION tracker_cum_merge_slots(INT[], INT[]) RENAME TO tracker_cum_add_slots;
