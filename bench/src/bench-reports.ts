@@ -16,6 +16,8 @@ import {
   Prisma,
   type pg,
   pgTime,
+  type RetentionTable,
+  retentionTable,
   sessionEventColumns,
   sessionsSql,
 } from '@tracker/db';
@@ -58,6 +60,8 @@ export interface ReportVariant {
   request: LoadRequest;
   /** session_stats only. */
   sessions?: SessionChoice;
+  /** retention only: the start and return actions the request names (absent: any). */
+  retention?: { start?: string; return?: string };
 }
 
 const FUNNEL_STEPS = ['page_view', 'add_to_cart', 'signup', 'purchase'].map((a) => ({ actions: [a] }));
@@ -99,11 +103,12 @@ export function reportVariants(now: number): ReportVariant[] {
     { name: 'funnel', variant: 'sequential', request: funnel({}) },
     { name: 'funnel', variant: 'orderAny', request: funnel({ order: 'any' }) },
     { name: 'funnel', variant: 'unitSessions', request: funnel({ unit: 'sessions' }) },
-    { name: 'retention', variant: 'anyEvent', request: get('/api/retention', retention) },
+    { name: 'retention', variant: 'anyEvent', request: get('/api/retention', retention), retention: {} },
     {
       name: 'retention',
       variant: 'signupToPurchase',
       request: get('/api/retention', { ...retention, startAction: 'signup', returnAction: 'purchase' }),
+      retention: { start: 'signup', return: 'purchase' },
     },
   ];
 }
@@ -173,7 +178,7 @@ export async function runReportsBenchmark(ctx: BenchContext): Promise<void> {
   if (failed.length > 0) throw new Error(`reports: ${failed.join(', ')} could not be measured`);
 }
 
-/** One variant: its answer checked, its requests timed, the baseline (session_stats), one row. */
+/** One variant: its answer checked, its requests timed, the baseline (session_stats, retention), one row. */
 async function measure(
   ctx: BenchContext,
   db: ScratchDatabase,
@@ -271,6 +276,33 @@ async function measure(
     const s = summarize(times);
     baseline = { p50: s.p50, p95: s.p95, reps: times.length, matches };
   }
+  if (v.retention) {
+    const times: number[] = [];
+    let raw: RetentionTable | undefined;
+    for (let i = 0; i < Math.max(1, sizes.statsBaselineReps); i++) {
+      const t0 = performance.now();
+      const now = Date.now();
+      raw = await retentionTable(db.pool, {
+        period: 'week',
+        periods: 12,
+        tz: 'UTC',
+        cohort: 'first',
+        mode: 'on',
+        to: now,
+        now,
+        ...(v.retention.start ? { start: { actions: [v.retention.start] } } : {}),
+        ...(v.retention.return ? { return: { actions: [v.retention.return] } } : {}),
+        raw: true,
+      });
+      times.push(performance.now() - t0);
+    }
+    const cells = (rows: { size: number; cells: (number | null)[] }[]) =>
+      JSON.stringify(rows.map((r) => [r.size, r.cells]));
+    const matches = cells(raw!.rows) === cells(answer.rows as { size: number; cells: (number | null)[] }[]);
+    if (!matches) log(`warning: reports retention ${v.variant}: the API's cohorts and the raw rows' differ`);
+    const s = summarize(times);
+    baseline = { p50: s.p50, p95: s.p95, reps: times.length, matches };
+  }
   log(
     `reports ${v.name} ${v.variant}: p50 ${lat.p50.toFixed(1)} ms, p95 ${lat.p95.toFixed(1)} ms (${run.ok} requests)` +
       (baseline ? `; raw rows ${baseline.p50.toFixed(0)} ms` : ''),
@@ -298,9 +330,16 @@ async function measure(
               baselineP50: baseline.p50,
               baselineReps: baseline.reps,
               matchesBaseline: baseline.matches,
-              tableSessions,
-              baselineWhat:
-                "the same figures from raw rows per request: packages/db's sessionsSql (the sessions table's own definition) over the range's interactions (from a day before `from`), then count, bounces, mean duration and page views of the sessions chosen, in one statement",
+              ...(v.sessions
+                ? {
+                    tableSessions,
+                    baselineWhat:
+                      "the same figures from raw rows per request: packages/db's sessionsSql (the sessions table's own definition) over the range's interactions (from a day before `from`), then count, bounces, mean duration and page views of the sessions chosen, in one statement",
+                  }
+                : {
+                    baselineWhat:
+                      "the same table from raw rows: packages/db's retentionTable with `raw: true` (what it does for steps with a page or role), cohort sizes and cells compared",
+                  }),
             }
           : noBaseline(v.name)),
       },
@@ -314,7 +353,7 @@ const noBaseline = (name: ReportName) => ({
   baselineWhat: {
     session_stats: 'not computed: no answer to compare it with',
     funnel: 'none: POST /api/funnels reads raw rows itself (no maintained table yet)',
-    retention: 'none: GET /api/retention reads raw rows itself (no maintained table yet)',
+    retention: 'not computed: no answer to compare it with',
   }[name],
 });
 

@@ -191,6 +191,20 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('has no violations with a table row hovered (its tags on the hover background)', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${query.base}/`);
+    await readyState(page, 'ready');
+    const found: string[] = [];
+    for (const scheme of SCHEMES) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.hover('#interactions tbody tr');
+      found.push(...(await audit(page, `row hovered ${scheme}`)));
+    }
+    expectNoViolations(found);
+    await page.close();
+  });
+
   it('has no violations with the theme forced by the toggle (against the system scheme)', async () => {
     const page = await browser.context.newPage();
     const found: string[] = [];

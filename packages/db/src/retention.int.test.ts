@@ -116,6 +116,9 @@ describe('retention of raw rows (TRACKER_RETENTION_DAYS)', () => {
     expect(r.totalDifferences).toBe(0);
     expect(r.tables.find((t) => t.table === 'agg_time_total_1d')?.skipped).toBeUndefined();
     expect(r.tables.find((t) => t.table === 'users')?.skipped).toMatch(/all-time totals/);
+    // Per-user activity by quarter-hour is a time bucket too (its key starts with the action).
+    expect(r.tables.find((t) => t.table === 'agg_user_action_15m')?.skipped).toBeUndefined();
+    expect(r.tables.find((t) => t.table === 'agg_user_first')?.skipped).toMatch(/all-time totals/);
     // A corrupted kept bucket is still found.
     await db.pool.query('UPDATE agg_time_total_1d SET n = n + 1 WHERE bucket >= $1', [new Date(HORIZON)]);
     expect((await reconcile(db.pool)).totalDifferences).toBeGreaterThan(0);

@@ -71,7 +71,7 @@ export async function reconcile(
         });
       };
       for (const def of AGGREGATES) {
-        const timed = def.keys[0] === 'bucket';
+        const timed = def.keys.includes('bucket');
         if (rawFrom && !timed) {
           await skip(def.table);
           continue;

@@ -120,6 +120,9 @@ describe('retentionTable', () => {
   });
 
   it('answers action-only steps from the activity aggregates, which outlive raw rows', async () => {
+    expect(await retentionTable(db.pool, { ...base, raw: true })).toEqual(
+      await retentionTable(db.pool, base),
+    );
     const client = await db.pool.connect();
     try {
       const before = await retentionTable(client, { ...base, cohort: 'recurring' });
@@ -129,9 +132,10 @@ describe('retentionTable', () => {
       expect(await retentionTable(client, { ...base, start: { actions: ['signup'] } })).toEqual(
         await retentionTable(db.pool, { ...base, start: { actions: ['signup'] } }),
       );
-      // A page on a step needs raw rows: with none left, no cohort.
+      // A page on a step needs raw rows, and `raw` asks for them: with none left, no cohort.
       const raw = await retentionTable(client, { ...base, start: { page: { value: '/a', prefix: false } } });
       expect(raw.rows).toEqual([]);
+      expect((await retentionTable(client, { ...base, raw: true })).rows).toEqual([]);
     } finally {
       await client.query('ROLLBACK');
       client.release();

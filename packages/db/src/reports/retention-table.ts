@@ -23,6 +23,8 @@ export interface RetentionQuery {
   /** Periods after period 0 in each row. */
   periods: number;
   now: number;
+  /** Read raw interactions even where the activity aggregates could answer (the benchmark's baseline). */
+  raw?: boolean;
 }
 
 export interface RetentionTable {
@@ -77,7 +79,7 @@ export async function retentionTable(q: Queryable, r: RetentionQuery): Promise<R
           WHERE ${start()} AND e.occurred_at >= ${from} AND e.occurred_at < ${to}`;
   let returns = () => `SELECT DISTINCT e.user_id, ${period('e.occurred_at')} AS period FROM interactions e
        WHERE ${back()} AND e.user_id IN (SELECT user_id FROM cohorts) AND e.occurred_at >= ${from}`;
-  if (byActionOnly(r.start) && byActionOnly(r.return)) {
+  if (!r.raw && byActionOnly(r.start) && byActionOnly(r.return)) {
     // The same sets from the activity aggregates (agg_user_first, agg_user_action_15m): a period is
     // a union of quarter-hours. Returns before `from` (from its quarter on here) fall in periods
     // before every cohort's, which no cell counts; a recurring cohort's partial quarter-hours at the
