@@ -100,8 +100,16 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   }
   // Positions: strict order needs every event of the unit (another event between two steps breaks
   // it); sequential order only the relative order of the events that match a step or the exclusion.
+  // The first entry: only the unit's first entry's window matters, and of the step-1 events only
+  // those at the entry's instant (the entry is the first of them), unless they match a later step.
   const strict = f.order === 'strict';
-  const relevant = strict ? '' : ` AND (${matches.join(' OR ')} OR ${excl})`;
+  const first = f.entry === 'first';
+  const laterSteps = [...matches.slice(1), excl].join(' OR ');
+  const relevant = strict
+    ? ''
+    : first
+      ? ` AND (${laterSteps} OR (e.occurred_at = r.lo AND ${matches[0]}))`
+      : ` AND (${matches.join(' OR ')} OR ${excl})`;
   const ctes = [
     entries,
     `ev AS MATERIALIZED (
@@ -109,12 +117,12 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
               row_number() OVER (PARTITION BY e.unit ORDER BY e.occurred_at, e.event_id) AS pos,
               ${matchCols}, ${excl} AS x
          FROM ${src} JOIN entries r USING (unit)
-        WHERE e.occurred_at >= r.lo AND e.occurred_at <= r.hi + ${window}${relevant})`,
+        WHERE e.occurred_at >= r.lo AND e.occurred_at <= r.${first ? 'lo' : 'hi'} + ${window}${relevant})`,
     // Candidate entries: first entry keeps only the unit's first (its attempt is the answer).
     `e0 AS MATERIALIZED (
-       SELECT ${f.entry === 'first' ? 'DISTINCT ON (unit) ' : ''}unit, user_id, pos AS p0, occurred_at AS t0, role AS entry_role,
+       SELECT ${first ? 'DISTINCT ON (unit) ' : ''}unit, user_id, pos AS p0, occurred_at AS t0, role AS entry_role,
               ${localDay('occurred_at')} AS entry_day
-         FROM ev WHERE m0 AND occurred_at >= ${from} AND occurred_at < ${to}${f.entry === 'first' ? ' ORDER BY unit, pos' : ''})`,
+         FROM ev WHERE m0 AND occurred_at >= ${from} AND occurred_at < ${to}${first ? ' ORDER BY unit, pos' : ''})`,
     f.exclusion
       ? `c0 AS MATERIALIZED (
            SELECT c.*, s.stop FROM e0 c LEFT JOIN (
