@@ -78,6 +78,9 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   const matchCols = matches.map((m, k) => `${m} AS m${k}`).join(', ');
   const excl = f.exclusion ? condition(f.exclusion) : 'false';
   const entryCondition = f.order === 'any' ? `(${matches.join(' OR ')})` : matches[0]!;
+  // Every unit's events lie in [from, to + window]: said as constants too, so that only the weekly
+  // partitions of that span are read (a bound from a join prunes none).
+  const span = `e.occurred_at >= ${from} AND e.occurred_at <= ${to} + ${window}`;
   // Units with an entry in range; their events from the first entry to the last entry's window end.
   const entries = `entries AS (
        SELECT e.unit, min(e.occurred_at) AS lo, max(e.occurred_at) AS hi FROM ${src}
@@ -92,7 +95,7 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
               ${localDay('e.occurred_at')} AS day,
               ${matchCols}, ${excl} AS x
          FROM ${src} JOIN entries r USING (unit)
-        WHERE e.occurred_at >= r.lo AND e.occurred_at <= r.hi + ${window} AND (${matches.join(' OR ')} OR ${excl})
+        WHERE ${span} AND e.occurred_at >= r.lo AND e.occurred_at <= r.hi + ${window} AND (${matches.join(' OR ')} OR ${excl})
         ORDER BY e.unit, e.occurred_at, e.event_id`,
       p.values,
     );
@@ -117,7 +120,7 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
               row_number() OVER (PARTITION BY e.unit ORDER BY e.occurred_at, e.event_id) AS pos,
               ${matchCols}, ${excl} AS x
          FROM ${src} JOIN entries r USING (unit)
-        WHERE e.occurred_at >= r.lo AND e.occurred_at <= r.${first ? 'lo' : 'hi'} + ${window}${relevant})`,
+        WHERE ${span} AND e.occurred_at >= r.lo AND e.occurred_at <= r.${first ? 'lo' : 'hi'} + ${window}${relevant})`,
     // Candidate entries: first entry keeps only the unit's first (its attempt is the answer).
     `e0 AS MATERIALIZED (
        SELECT ${first ? 'DISTINCT ON (unit) ' : ''}unit, user_id, pos AS p0, occurred_at AS t0, role AS entry_role,
