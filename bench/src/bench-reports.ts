@@ -16,7 +16,6 @@ import {
   Prisma,
   type pg,
   pgTime,
-  type RetentionTable,
   retentionTable,
   sessionEventColumns,
   sessionsSql,
@@ -260,15 +259,11 @@ async function measure(
       log(
         `warning: reports session_stats ${v.variant}: the API counts ${api.sessions} sessions, the table ${tableSessions}`,
       );
-    const times: number[] = [];
-    let raw: SessionFigures | undefined;
-    // At least one: the raw-row figure is what this row is compared with.
-    for (let i = 0; i < Math.max(1, sizes.statsBaselineReps); i++) {
-      const t0 = performance.now();
-      raw = await sessionFiguresFromRaw(db.pool, v.sessions);
-      times.push(performance.now() - t0);
-    }
-    const matches = sameFigures(api, raw!);
+    const choice = v.sessions;
+    const { last: raw, times } = await timedReps(sizes.statsBaselineReps, () =>
+      sessionFiguresFromRaw(db.pool, choice),
+    );
+    const matches = sameFigures(api, raw);
     if (!matches)
       log(
         `warning: reports session_stats ${v.variant}: the API ${JSON.stringify(pick(api))} and raw rows ${JSON.stringify(raw)} differ`,
@@ -277,12 +272,10 @@ async function measure(
     baseline = { p50: s.p50, p95: s.p95, reps: times.length, matches };
   }
   if (v.retention) {
-    const times: number[] = [];
-    let raw: RetentionTable | undefined;
-    for (let i = 0; i < Math.max(1, sizes.statsBaselineReps); i++) {
-      const t0 = performance.now();
+    const named = v.retention;
+    const { last: raw, times } = await timedReps(sizes.statsBaselineReps, () => {
       const now = Date.now();
-      raw = await retentionTable(db.pool, {
+      return retentionTable(db.pool, {
         period: 'week',
         periods: 12,
         tz: 'UTC',
@@ -290,15 +283,14 @@ async function measure(
         mode: 'on',
         to: now,
         now,
-        ...(v.retention.start ? { start: { actions: [v.retention.start] } } : {}),
-        ...(v.retention.return ? { return: { actions: [v.retention.return] } } : {}),
+        ...(named.start ? { start: { actions: [named.start] } } : {}),
+        ...(named.return ? { return: { actions: [named.return] } } : {}),
         raw: true,
       });
-      times.push(performance.now() - t0);
-    }
+    });
     const cells = (rows: { size: number; cells: (number | null)[] }[]) =>
       JSON.stringify(rows.map((r) => [r.size, r.cells]));
-    const matches = cells(raw!.rows) === cells(answer.rows as { size: number; cells: (number | null)[] }[]);
+    const matches = cells(raw.rows) === cells(answer.rows as { size: number; cells: (number | null)[] }[]);
     if (!matches) log(`warning: reports retention ${v.variant}: the API's cohorts and the raw rows' differ`);
     const s = summarize(times);
     baseline = { p50: s.p50, p95: s.p95, reps: times.length, matches };
@@ -346,6 +338,18 @@ async function measure(
       loadavg: currentLoad(),
     }),
   );
+}
+
+/** `run` timed `reps` times (at least once: its last answer is what the row is compared with). */
+async function timedReps<T>(reps: number, run: () => Promise<T>): Promise<{ last: T; times: number[] }> {
+  const times: number[] = [];
+  let last: T | undefined;
+  for (let i = 0; i < Math.max(1, reps); i++) {
+    const t0 = performance.now();
+    last = await run();
+    times.push(performance.now() - t0);
+  }
+  return { last: last as T, times };
 }
 
 /** What a row without a baseline says about it. */

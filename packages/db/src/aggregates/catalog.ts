@@ -187,19 +187,20 @@ const PER_USER_COUNTS = `
  * retention's first-time cohorts. Order-independent (the merge keeps the earlier).
  */
 const userFirstFromRows = (src: string) => `
-  SELECT s.action, s.user_id, min(s.occurred_at) AS first_at FROM ${src} s GROUP BY 1, 2
-  UNION ALL SELECT '', s.user_id, min(s.occurred_at) FROM ${src} s GROUP BY 2`;
+  SELECT coalesce(s.action, '') AS action, s.user_id, min(s.occurred_at) AS first_at
+    FROM ${src} s GROUP BY GROUPING SETS ((s.action, s.user_id), (s.user_id))`;
 
 /**
  * Interactions per action ('' for all), quarter-hour and user (agg_user_action_15m): when each user
  * was active. Quarter-hours, so that the days, weeks and months of any time zone (offsets are whole
  * quarter-hours since 1972) are unions of them: retention's returns and recurring cohorts.
  */
-const userActionQuartersFromRows = (src: string) => `
-  SELECT s.action, ${bucketOf(GRAIN.quarter, 's.occurred_at')} AS bucket, s.user_id, count(*)::bigint AS n
-    FROM ${src} s GROUP BY 1, 2, 3
-  UNION ALL
-  SELECT '', ${bucketOf(GRAIN.quarter, 's.occurred_at')}, s.user_id, count(*)::bigint FROM ${src} s GROUP BY 2, 3`;
+const userActionQuartersFromRows = (src: string) => {
+  const bucket = bucketOf(GRAIN.quarter, 's.occurred_at');
+  return `
+  SELECT coalesce(s.action, '') AS action, ${bucket} AS bucket, s.user_id, count(*)::bigint AS n
+    FROM ${src} s GROUP BY GROUPING SETS ((s.action, ${bucket}, s.user_id), (${bucket}, s.user_id))`;
+};
 
 export const AGGREGATES: AggregateDef[] = [
   ...timeAggregates('agg_time_total', []),

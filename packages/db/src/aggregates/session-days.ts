@@ -7,7 +7,7 @@
 import { Prisma, type PrismaSql } from '../client.js';
 
 /** The sessions columns a change records (with a sign: -1 a row removed or before an update, +1 after). */
-export const SESSION_CHANGE_COLUMNS =
+const SESSION_CHANGE_COLUMNS =
   'started_at, ended_at, bounce, page_views, entry_page, exit_page, pages, roles' as const;
 
 /**

@@ -197,10 +197,13 @@ export async function refreshSessions(
   );
   const appended = new Set(done.map((d) => spanKey(d.user_id, d.sid)));
   const rest = all.filter((s) => !appended.has(spanKey(s.userId, s.sessionId)));
-  if (rest.length === 0) {
-    await applySessionChanges(db);
-    return { appended: appended.size, recomputed: 0 };
-  }
+  const recomputed = rest.length === 0 ? 0 : await recompute(db, rest, rules);
+  await applySessionChanges(db);
+  return { appended: appended.size, recomputed };
+}
+
+/** takeStale then insertFresh for the spans the append left; returns the spans recomputed. */
+async function recompute(db: PrismaSql, rest: Span[], rules: SessionRules): Promise<number> {
   const spans = await db.$queryRaw<{ user_id: string; sid: string | null; lo_ms: bigint; hi_ms: bigint }[]>(
     takeStale(spanParams(rest), rules),
   );
@@ -211,8 +214,7 @@ export async function refreshSessions(
     hi: Number(s.hi_ms),
   }));
   await db.$executeRaw(insertFresh(spanParams(widened), rules));
-  await applySessionChanges(db);
-  return { appended: appended.size, recomputed: widened.length };
+  return widened.length;
 }
 
 /** What a refresh did: sessions extended in place, and spans (user, client session id) recomputed. */

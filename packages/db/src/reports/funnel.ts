@@ -149,10 +149,9 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   }
   const last = f.steps.length - 1;
   const reached = Array.from({ length: last }, (_, k) => `(p${k + 1} IS NOT NULL)::int`).join(' + ');
-  const chosen =
-    f.entry === 'first'
-      ? `SELECT * FROM c${last}`
-      : `SELECT DISTINCT ON (unit) * FROM c${last} ORDER BY unit, ${reached} DESC, p0`;
+  const chosen = first
+    ? `SELECT * FROM c${last}`
+    : `SELECT DISTINCT ON (unit) * FROM c${last} ORDER BY unit, ${reached} DESC, p0`;
   const times = Array.from(
     { length: f.steps.length },
     (_, k) => `(extract(epoch FROM a.t${k}) * 1000)::bigint AS t${k}`,
