@@ -6,7 +6,7 @@
  *      recomputed from raw rows (packages/db's sessionsSql over the range's interactions) per request.
  *    - funnel: POST /api/funnels, page_view → add_to_cart → signup → purchase over the last 30 days.
  *    - retention: GET /api/retention, 12 weeks.
- *    Funnels and retention read raw rows themselves (no maintained table yet): no baseline.
+ *    Funnels read raw rows after the entry (the entries of whole days from agg_user_action_first_1d): no baseline.
  *
  * Loading (bench-data.ts): visits generated inside PostgreSQL, the indexes dropped and built again,
  * then rebuildAggregates(), which also fills the sessions table (fillSessions, timed on its own).
@@ -356,7 +356,7 @@ async function timedReps<T>(reps: number, run: () => Promise<T>): Promise<{ last
 const noBaseline = (name: ReportName) => ({
   baselineWhat: {
     session_stats: 'not computed: no answer to compare it with',
-    funnel: 'none: POST /api/funnels reads raw rows itself (no maintained table yet)',
+    funnel: 'none: POST /api/funnels reads raw rows after the entry itself',
     retention: 'not computed: no answer to compare it with',
   }[name],
 });

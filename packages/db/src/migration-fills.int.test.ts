@@ -1,13 +1,14 @@
 // The migration that adds the sessions table fills it from the rows already stored (migrate() runs
 // MIGRATION_FILLS in the migration's transaction): a database migrated to the migration before,
 // holding raw rows, has every session of the reference after `migrate`, and the one after it the
-// per-day totals of those sessions.
+// per-day totals of those sessions, and a later one each user's first interaction per action and day.
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseUrl, prismaFor, stackConfig, uniqueName } from '@tracker/test-utils';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AGGREGATES } from './aggregates/catalog.js';
 import { sessionDayDifferencesSql } from './aggregates/session-days.js';
 import { interactionColumns, rawInteractionsInsert } from './aggregates/store.js';
 import { MIGRATIONS_DIR, migrate } from './migrate.js';
@@ -71,6 +72,16 @@ describe('migration 20261207100000_sessions', () => {
       );
       expect(days[0]!.n).toBe(expected.length);
       expect((await pool.query(sessionDayDifferencesSql(1))).rows).toEqual([]);
+      // 20261207140000_funnel_entries' fill: each user's first interaction per action and day.
+      expect(result.applied).toContain('20261207140000_funnel_entries');
+      const firsts = AGGREGATES.find((d) => d.table === 'agg_user_action_first_1d')!;
+      const { rows: diff } = await pool.query<{ stored: number; differ: number }>(
+        `WITH r AS (${firsts.recompute}), s AS (SELECT action, user_id, bucket, first FROM agg_user_action_first_1d)
+         SELECT (SELECT count(*) FROM s)::int AS stored,
+                (SELECT count(*) FROM ((SELECT * FROM r EXCEPT SELECT * FROM s) UNION ALL (SELECT * FROM s EXCEPT SELECT * FROM r)) d)::int AS differ`,
+      );
+      expect(diff[0]!.stored).toBeGreaterThan(50);
+      expect(diff[0]!.differ).toBe(0);
     } finally {
       await prisma.$disconnect();
       await pool.end();

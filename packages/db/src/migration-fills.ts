@@ -25,4 +25,6 @@ export const MIGRATION_FILLS: Record<
     for (const def of AGGREGATES.filter((d) => ['agg_user_first', 'agg_user_action_15m'].includes(d.table)))
       await fillAggregate(client, def);
   },
+  '20261207140000_funnel_entries': (client) =>
+    fillAggregate(client, AGGREGATES.find((d) => d.table === 'agg_user_action_first_1d')!),
 };

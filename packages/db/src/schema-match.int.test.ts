@@ -39,7 +39,12 @@ function expectedType(f: Field): string {
     DateTime: 'timestamp(3)',
     Float: 'float8',
   };
-  const type = base[f.fieldType as string] ?? String(f.fieldType);
+  // Unsupported("name"): a type Prisma does not model (a composite), named as PostgreSQL names it.
+  const unsupported = f.fieldType as { name?: string; params?: string[] };
+  const type =
+    unsupported.name === 'Unsupported'
+      ? String(unsupported.params?.[0]).replaceAll('"', '')
+      : (base[f.fieldType as string] ?? String(f.fieldType));
   return f.array ? `_${type}` : type;
 }
 

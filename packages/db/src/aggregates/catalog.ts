@@ -202,6 +202,19 @@ const userActionQuartersFromRows = (src: string) => {
     FROM ${src} s GROUP BY GROUPING SETS ((s.action, ${bucket}, s.user_id), (${bucket}, s.user_id))`;
 };
 
+/**
+ * Each user's first interaction per action and UTC day (agg_user_action_first_1d), as funnels order
+ * interactions (time, then event id) with its role: a funnel's entries over whole days.
+ */
+const userActionDayFirstFromRows = (src: string) => {
+  const bucket = bucketOf(GRAIN.day, 's.occurred_at');
+  return `
+  SELECT * FROM (
+    SELECT DISTINCT ON (s.action, s.user_id, ${bucket}) s.action, s.user_id, ${bucket} AS bucket,
+           ROW(s.occurred_at, s.event_id, s.role)::tracker_first_event AS first
+      FROM ${src} s ORDER BY s.action, s.user_id, ${bucket}, s.occurred_at, s.event_id) f`;
+};
+
 export const AGGREGATES: AggregateDef[] = [
   ...timeAggregates('agg_time_total', []),
   ...timeAggregates('agg_time_action', ['role', 'action']),
@@ -239,7 +252,7 @@ export const AGGREGATES: AggregateDef[] = [
     value: 'cum',
     recompute: userCumFromRows('interactions'),
     fromRows: userCumFromRows,
-    merge: 'tracker_cum_add_slots(agg_user_cum.cum, EXCLUDED.cum)',
+    merge: 'tracker_cum_sum_slots(agg_user_cum.cum, EXCLUDED.cum)',
     present: 'TRUE',
   },
   {
@@ -252,6 +265,15 @@ export const AGGREGATES: AggregateDef[] = [
     present: 'TRUE',
   },
   rowAggregate('agg_user_action_15m', ['action', 'bucket', 'user_id'], userActionQuartersFromRows),
+  {
+    table: 'agg_user_action_first_1d',
+    keys: ['action', 'user_id', 'bucket'],
+    value: 'first',
+    recompute: userActionDayFirstFromRows('interactions'),
+    fromRows: userActionDayFirstFromRows,
+    merge: 'LEAST(agg_user_action_first_1d.first, EXCLUDED.first)',
+    present: 'TRUE',
+  },
   {
     table: 'agg_user_hist',
     keys: ['dim', 'key', 'n'],

@@ -145,6 +145,25 @@ describe('funnelAttempts and funnelReport', () => {
     expect(edge!.at).toEqual([T0, T0 + 6 * HOUR]);
   });
 
+  it('reads the entries of whole UTC days from agg_user_action_first_1d, the partial days from raw rows', async () => {
+    const dayStart = (t: number) => Math.floor(t / DAY) * DAY;
+    const withTable = await funnelAttempts(db.pool, base);
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('DELETE FROM agg_user_action_first_1d');
+      const without = await funnelAttempts(client, base);
+      // What is left entered on the range's first or last (partial) UTC day: those come from raw rows.
+      const edgeDays = new Set([dayStart(base.from), dayStart(base.to)]);
+      expect(without.length).toBeGreaterThan(0);
+      expect(without.every((a) => edgeDays.has(dayStart(a.at[0]!)))).toBe(true);
+      expect(withTable.some((a) => !edgeDays.has(dayStart(a.at[0]!)))).toBe(true);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
   it('any order matches events to steps as a whole, not greedily', async () => {
     const attempts = await funnelAttempts(db.pool, {
       ...base,

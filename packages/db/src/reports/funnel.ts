@@ -3,6 +3,8 @@
 // funnel, which tests compare.
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
+import { firstSequentialAttempts } from './funnel-first.js';
+import { unitSource } from './funnel-source.js';
 import { type Step, stepCondition } from './step.js';
 
 export interface FunnelQuery {
@@ -40,22 +42,8 @@ export interface FunnelAttempt {
 }
 
 /**
- * The interactions as `e` with a `unit` column: the user id, or the user id and the key of the
- * session in the sessions table that holds the event (a client session id, or the inferred session
- * whose span covers it).
- */
-function unitSource(p: Params, f: FunnelQuery): string {
-  const user = f.userId === undefined ? '' : ` WHERE i.user_id = ${p.add(f.userId)}`;
-  if ((f.unit ?? 'users') === 'users') return `(SELECT i.*, i.user_id AS unit FROM interactions i${user}) e`;
-  return `(SELECT i.*, i.user_id || ' ' || s.session_key AS unit FROM interactions i
-             JOIN sessions s ON s.user_id = i.user_id
-              AND CASE WHEN i.session_id IS NULL
-                       THEN s.session_id IS NULL AND i.occurred_at BETWEEN s.started_at AND s.ended_at
-                       ELSE s.session_key = 's:' || i.session_id END${user}) e`;
-}
-
-/**
- * Each unit's attempt. Sequential and strict, in SQL: the unit's events in time order (occurred_at,
+ * Each unit's attempt. Sequential with the first entry: funnel-first.ts. Strict, and sequential with
+ * the best entry, in SQL: the unit's events in time order (occurred_at,
  * then event_id), n(k) the position of the event filling step k, the first matching one after step
  * k − 1 (strict: exactly the next position), no later than the entry + window and before the first
  * exclusion event after the entry. Every step-1 event in [from, to) is a candidate entry; `first`
@@ -65,6 +53,7 @@ function unitSource(p: Params, f: FunnelQuery): string {
  */
 export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<FunnelAttempt[]> {
   if (f.steps.length < 2 || f.steps.length > 10) throw new Error('a funnel has 2 to 10 steps');
+  if (f.order === 'sequential' && f.entry === 'first') return firstSequentialAttempts(q, f);
   const p = new Params();
   const src = unitSource(p, f);
   const window = p.add(`${f.windowMs} milliseconds`, 'interval');
@@ -103,16 +92,10 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   }
   // Positions: strict order needs every event of the unit (another event between two steps breaks
   // it); sequential order only the relative order of the events that match a step or the exclusion.
-  // The first entry: only the unit's first entry's window matters, and of the step-1 events only
-  // those at the entry's instant (the entry is the first of them), unless they match a later step.
+  // The first entry (strict order here): only the unit's first entry's window matters.
   const strict = f.order === 'strict';
   const first = f.entry === 'first';
-  const laterSteps = [...matches.slice(1), excl].join(' OR ');
-  const relevant = strict
-    ? ''
-    : first
-      ? ` AND (${laterSteps} OR (e.occurred_at = r.lo AND ${matches[0]}))`
-      : ` AND (${matches.join(' OR ')} OR ${excl})`;
+  const relevant = strict ? '' : ` AND (${matches.join(' OR ')} OR ${excl})`;
   const ctes = [
     entries,
     `ev AS MATERIALIZED (
