@@ -9,6 +9,13 @@ import { stepCondition } from './step.js';
 
 const DAY_MS = 86_400_000;
 
+/**
+ * Per unit, the first row in (time, event id) order. The units sort bytewise ("C"): equality is the
+ * same, and a sort under the database's collation (C.UTF-8 included) compares with strcoll, ~2× slower.
+ */
+const firstPerUnit = (cols: string, from: string, t = 't', id = 'id') =>
+  `SELECT DISTINCT ON (unit COLLATE "C") ${cols} FROM ${from} ORDER BY unit COLLATE "C", ${t}, ${id}`;
+
 /** The columns that order interactions (compared as scalars: a composite comparison costs more). */
 const ORDER = 'e.occurred_at AS t, e.event_id AS id';
 
@@ -37,10 +44,8 @@ function entriesSql(p: Params, f: FunnelQuery, fromTable: boolean, src: string, 
       WHERE e.occurred_at >= ${p.add(pgTime(lo), 'timestamptz')} AND e.occurred_at < ${p.add(pgTime(hi), 'timestamptz')} AND ${step1}`;
   const dayFrom = Math.ceil(f.from / DAY_MS) * DAY_MS;
   const dayTo = Math.floor(f.to / DAY_MS) * DAY_MS;
-  // Each unit's first in (time, event id) order.
-  const firstPerUnit = (rows: string) =>
-    `SELECT DISTINCT ON (unit) unit, user_id, t AS t0, id AS id0, role FROM (${rows}) x ORDER BY unit, t, id`;
-  if (!fromTable || dayFrom >= dayTo) return firstPerUnit(raw(f.from, f.to));
+  const entry = (rows: string) => firstPerUnit('unit, user_id, t AS t0, id AS id0, role', `(${rows}) x`);
+  if (!fromTable || dayFrom >= dayTo) return entry(raw(f.from, f.to));
   const user = f.userId === undefined ? '' : ` AND a.user_id = ${p.add(f.userId)}`;
   const parts = [
     `SELECT a.user_id AS unit, a.user_id, (a.first).at AS t, (a.first).event_id AS id, (a.first).role FROM agg_user_action_first_1d a
@@ -49,7 +54,7 @@ function entriesSql(p: Params, f: FunnelQuery, fromTable: boolean, src: string, 
   ];
   if (f.from < dayFrom) parts.push(raw(f.from, dayFrom));
   if (dayTo < f.to) parts.push(raw(dayTo, f.to));
-  return firstPerUnit(parts.join(' UNION ALL '));
+  return entry(parts.join(' UNION ALL '));
 }
 
 /** Each unit's attempt from its first entry (sequential order). */
@@ -88,16 +93,21 @@ export async function firstSequentialAttempts(q: Queryable, f: FunnelQuery): Pro
     // Steps count only before the first exclusion event after the entry.
     f.exclusion
       ? `evs AS MATERIALIZED (
-           SELECT ev.* FROM ev LEFT JOIN (SELECT DISTINCT ON (unit) unit, t AS st, id AS sid FROM ev WHERE x ORDER BY unit, t, id) s USING (unit)
+           SELECT ev.* FROM ev LEFT JOIN (${firstPerUnit('unit, t AS st, id AS sid', 'ev WHERE x')}) s USING (unit)
             WHERE s.st IS NULL OR (ev.t, ev.id) < (s.st, s.sid))`
       : `evs AS (SELECT * FROM ev)`,
-    `n1 AS MATERIALIZED (SELECT DISTINCT ON (unit) unit, t, id FROM evs WHERE m1 ORDER BY unit, t, id)`,
+    `n1 AS MATERIALIZED (${firstPerUnit('unit, t, id', 'evs WHERE m1')})`,
   ];
   // Step k: the first event after step k − 1's, for the units that reached it.
   for (let k = 2; k <= last; k += 1)
-    ctes.push(`n${k} AS MATERIALIZED (
-       SELECT DISTINCT ON (unit) unit, e.t, e.id FROM n${k - 1} c JOIN evs e USING (unit)
-        WHERE e.m${k} AND (e.t, e.id) > (c.t, c.id) ORDER BY unit, e.t, e.id)`);
+    ctes.push(
+      `n${k} AS MATERIALIZED (${firstPerUnit(
+        'unit, e.t, e.id',
+        `n${k - 1} c JOIN evs e USING (unit) WHERE e.m${k} AND (e.t, e.id) > (c.t, c.id)`,
+        'e.t',
+        'e.id',
+      )})`,
+    );
   const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::bigint`;
   const times = Array.from({ length: last }, (_, k) => `${ms(`n${k + 1}.t`)} AS t${k + 1}`).join(', ');
   const joins = Array.from({ length: last }, (_, k) => ` LEFT JOIN n${k + 1} USING (unit)`).join('');
