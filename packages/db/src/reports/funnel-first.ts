@@ -1,73 +1,22 @@
 // Sequential funnels with the first entry (the defaults): each step is the first matching event after
-// the previous step's, interactions ordered by (time, event id), so no positions are numbered. A
-// user's entry over whole UTC days comes from agg_user_action_first_1d when step 1 names only actions.
+// the previous step's, interactions ordered by (time, event id), so no positions are numbered; the
+// entries from funnel-entries.ts.
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import type { FunnelAttempt, FunnelQuery } from './funnel.js';
+import { entriesSql, entryActions, firstPerUnit, ORDER } from './funnel-entries.js';
 import { unitSource } from './funnel-source.js';
-import { stepCondition } from './step.js';
-
-const DAY_MS = 86_400_000;
-
-/**
- * Per unit, the first row in (time, event id) order. The units sort bytewise ("C"): equality is the
- * same, and a sort under the database's collation (C.UTF-8 included) compares with strcoll, ~2× slower.
- */
-const firstPerUnit = (cols: string, from: string, t = 't', id = 'id') =>
-  `SELECT DISTINCT ON (unit COLLATE "C") ${cols} FROM ${from} ORDER BY unit COLLATE "C", ${t}, ${id}`;
-
-/** The columns that order interactions (compared as scalars: a composite comparison costs more). */
-const ORDER = 'e.occurred_at AS t, e.event_id AS id';
-
-/**
- * Whether the entries can come from agg_user_action_first_1d: users, step 1 by action alone, no
- * report filter, and the raw rows of the range still kept (the steps after the entry are raw rows).
- */
-async function entriesFromTable(q: Queryable, f: FunnelQuery): Promise<boolean> {
-  const step1 = f.steps[0]!;
-  if ((f.unit ?? 'users') !== 'users' || f.filter || !step1.actions) return false;
-  if (step1.page || step1.role !== undefined) return false;
-  const { rows } = await q.query<{ raw_from: Date | null }>(
-    'SELECT raw_from FROM raw_retention WHERE id = 1',
-  );
-  const rawFrom = rows[0]?.raw_from;
-  return !rawFrom || rawFrom.getTime() <= f.from;
-}
-
-/**
- * Each unit's first step-1 event in [from, to) as `unit, user_id, t0, id0, role`. From the table:
- * the whole UTC days, with the partial days at the range's ends from raw rows.
- */
-function entriesSql(p: Params, f: FunnelQuery, fromTable: boolean, src: string, step1: string): string {
-  const raw = (lo: number, hi: number) =>
-    `SELECT e.unit, e.user_id, ${ORDER}, e.role FROM ${src}
-      WHERE e.occurred_at >= ${p.add(pgTime(lo), 'timestamptz')} AND e.occurred_at < ${p.add(pgTime(hi), 'timestamptz')} AND ${step1}`;
-  const dayFrom = Math.ceil(f.from / DAY_MS) * DAY_MS;
-  const dayTo = Math.floor(f.to / DAY_MS) * DAY_MS;
-  const entry = (rows: string) => firstPerUnit('unit, user_id, t AS t0, id AS id0, role', `(${rows}) x`);
-  if (!fromTable || dayFrom >= dayTo) return entry(raw(f.from, f.to));
-  const user = f.userId === undefined ? '' : ` AND a.user_id = ${p.add(f.userId)}`;
-  const parts = [
-    `SELECT a.user_id AS unit, a.user_id, (a.first).at AS t, (a.first).event_id AS id, (a.first).role FROM agg_user_action_first_1d a
-      WHERE a.action = ANY(${p.add(f.steps[0]!.actions, 'text[]')})
-        AND a.bucket >= ${p.add(pgTime(dayFrom), 'timestamptz')} AND a.bucket < ${p.add(pgTime(dayTo), 'timestamptz')}${user}`,
-  ];
-  if (f.from < dayFrom) parts.push(raw(f.from, dayFrom));
-  if (dayTo < f.to) parts.push(raw(dayTo, f.to));
-  return entry(parts.join(' UNION ALL '));
-}
+import { filteredStepCondition } from './step.js';
 
 /** Each unit's attempt from its first entry (sequential order). */
 export async function firstSequentialAttempts(q: Queryable, f: FunnelQuery): Promise<FunnelAttempt[]> {
-  const fromTable = await entriesFromTable(q, f);
+  const actions = await entryActions(q, f, f.steps.slice(0, 1));
   const p = new Params();
   const src = unitSource(p, f);
-  const filter = f.filter ? stepCondition(p, f.filter) : null;
-  const condition = (s: FunnelQuery['steps'][number]) =>
-    filter ? `(${stepCondition(p, s)} AND ${filter})` : stepCondition(p, s);
+  const condition = filteredStepCondition(p, f.filter);
   const matches = f.steps.map(condition);
   const excl = f.exclusion ? condition(f.exclusion) : 'false';
-  const entries = entriesSql(p, f, fromTable, src, matches[0]!);
+  const entries = entriesSql(p, f, src, matches[0]!, actions);
   const window = p.add(`${f.windowMs} milliseconds`, 'interval');
   const from = p.add(pgTime(f.from), 'timestamptz');
   const to = p.add(pgTime(f.to), 'timestamptz');

@@ -81,6 +81,10 @@ const CASES: [string, FunnelQuery][] = [
     },
   ],
   [
+    'any order, first entry, a step done twice',
+    { ...base, order: 'any', steps: [{ actions: ['a'] }, { actions: ['b'] }, { actions: ['a'] }] },
+  ],
+  [
     'any order, overlapping steps',
     { ...base, order: 'any', steps: [{ actions: ['a', 'b'] }, { actions: ['a'] }] },
   ],

@@ -3,9 +3,10 @@
 // funnel, which tests compare.
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
+import { anyOrderAttempts } from './funnel-any-order.js';
 import { firstSequentialAttempts } from './funnel-first.js';
 import { unitSource } from './funnel-source.js';
-import { type Step, stepCondition } from './step.js';
+import { filteredStepCondition, type Step } from './step.js';
 
 export interface FunnelQuery {
   steps: readonly Step[];
@@ -42,17 +43,17 @@ export interface FunnelAttempt {
 }
 
 /**
- * Each unit's attempt. Sequential with the first entry: funnel-first.ts. Strict, and sequential with
- * the best entry, in SQL: the unit's events in time order (occurred_at,
- * then event_id), n(k) the position of the event filling step k, the first matching one after step
- * k − 1 (strict: exactly the next position), no later than the entry + window and before the first
- * exclusion event after the entry. Every step-1 event in [from, to) is a candidate entry; `first`
- * keeps the earliest, `best` the one reaching furthest (ties: the earliest). Any order: the events
- * matching a step or the exclusion come from SQL and each candidate's steps are a maximum matching
- * (funnel-any-order.ts).
+ * Each unit's attempt. Any order: funnel-any-order.ts (a maximum matching of events to steps).
+ * Sequential with the first entry: funnel-first.ts. Strict order, and sequential with the best
+ * entry, here: the unit's events in time order (occurred_at, then event_id), n(k) the position of the
+ * event filling step k, the first matching one after step k − 1 (strict: exactly the next position),
+ * no later than the entry + window and before the first exclusion event after the entry. Every step-1
+ * event in [from, to) is a candidate entry; `first` keeps the earliest, `best` the one reaching
+ * furthest (ties: the earliest).
  */
 export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<FunnelAttempt[]> {
   if (f.steps.length < 2 || f.steps.length > 10) throw new Error('a funnel has 2 to 10 steps');
+  if (f.order === 'any') return anyOrderAttempts(q, f);
   if (f.order === 'sequential' && f.entry === 'first') return firstSequentialAttempts(q, f);
   const p = new Params();
   const src = unitSource(p, f);
@@ -61,35 +62,18 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   const to = p.add(pgTime(f.to), 'timestamptz');
   const tz = p.add(f.tz ?? 'UTC');
   const localDay = (col: string) => `to_char(${col} AT TIME ZONE ${tz}, 'YYYY-MM-DD')`;
-  const filter = f.filter ? stepCondition(p, f.filter) : null;
-  const condition = (s: Step) => (filter ? `(${stepCondition(p, s)} AND ${filter})` : stepCondition(p, s));
+  const condition = filteredStepCondition(p, f.filter);
   const matches = f.steps.map(condition);
   const matchCols = matches.map((m, k) => `${m} AS m${k}`).join(', ');
   const excl = f.exclusion ? condition(f.exclusion) : 'false';
-  const entryCondition = f.order === 'any' ? `(${matches.join(' OR ')})` : matches[0]!;
   // Every unit's events lie in [from, to + window]: said as constants too, so that only the weekly
   // partitions of that span are read (a bound from a join prunes none).
   const span = `e.occurred_at >= ${from} AND e.occurred_at <= ${to} + ${window}`;
   // Units with an entry in range; their events from the first entry to the last entry's window end.
   const entries = `entries AS (
        SELECT e.unit, min(e.occurred_at) AS lo, max(e.occurred_at) AS hi FROM ${src}
-        WHERE e.occurred_at >= ${from} AND e.occurred_at < ${to} AND ${entryCondition}
+        WHERE e.occurred_at >= ${from} AND e.occurred_at < ${to} AND ${matches[0]!}
         GROUP BY e.unit)`;
-  if (f.order === 'any') {
-    const { rows } = await q.query<
-      { unit: string; user_id: string; t: string; role: string } & Record<string, unknown>
-    >(
-      `WITH ${entries}
-       SELECT e.unit, e.user_id, (extract(epoch FROM e.occurred_at) * 1000)::bigint AS t, e.role::text AS role,
-              ${localDay('e.occurred_at')} AS day,
-              ${matchCols}, ${excl} AS x
-         FROM ${src} JOIN entries r USING (unit)
-        WHERE ${span} AND e.occurred_at >= r.lo AND e.occurred_at <= r.hi + ${window} AND (${matches.join(' OR ')} OR ${excl})
-        ORDER BY e.unit, e.occurred_at, e.event_id`,
-      p.values,
-    );
-    return anyOrderAttempts(rows, f);
-  }
   // Positions: strict order needs every event of the unit (another event between two steps breaks
   // it); sequential order only the relative order of the events that match a step or the exclusion.
   // The first entry (strict order here): only the unit's first entry's window matters.
@@ -151,81 +135,4 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
     }
     return { unit: r.unit!, userId: r.user_id!, at, entryRole: r.entry_role!, entryDay: r.entry_day! };
   });
-}
-
-interface AnyEvent {
-  t: number;
-  role: string;
-  day: string;
-  /** Bit k: matches step k. */
-  steps: number;
-  exclusion: boolean;
-}
-
-/** Any order: each unit's candidate entries, the steps a window's events fill at most, first or best. */
-function anyOrderAttempts(
-  rows: ({ unit: string; user_id: string; t: string; role: string } & Record<string, unknown>)[],
-  f: FunnelQuery,
-): FunnelAttempt[] {
-  const n = f.steps.length;
-  const out: FunnelAttempt[] = [];
-  for (let i = 0; i < rows.length; ) {
-    let j = i;
-    const events: AnyEvent[] = [];
-    while (j < rows.length && rows[j]!.unit === rows[i]!.unit) {
-      const r = rows[j]!;
-      let steps = 0;
-      for (let k = 0; k < n; k += 1) if (r[`m${k}`] === true) steps |= 1 << k;
-      events.push({ t: Number(r.t), role: r.role, day: String(r['day']), steps, exclusion: r['x'] === true });
-      j += 1;
-    }
-    const chosen = bestAnyOrder(events, f);
-    if (chosen) out.push({ unit: rows[i]!.unit, userId: rows[i]!.user_id, ...chosen });
-    i = j;
-  }
-  return out;
-}
-
-function bestAnyOrder(events: AnyEvent[], f: FunnelQuery): Omit<FunnelAttempt, 'unit' | 'userId'> | null {
-  let chosen: Omit<FunnelAttempt, 'unit' | 'userId'> | null = null;
-  for (let i = 0; i < events.length; i += 1) {
-    const start = events[i]!;
-    if (start.steps === 0 || start.t < f.from || start.t >= f.to) continue;
-    let end = events.length;
-    for (let j = i + 1; j < events.length; j += 1) {
-      if (events[j]!.t > start.t + f.windowMs || events[j]!.exclusion) {
-        end = j;
-        break;
-      }
-    }
-    const filled = maxMatching(events.slice(i, end), f.steps.length);
-    if (!chosen || filled.length > chosen.at.length)
-      chosen = { at: filled.map((e) => e.t), entryRole: start.role, entryDay: start.day };
-    if (f.entry === 'first' || chosen.at.length === f.steps.length) break;
-  }
-  return chosen;
-}
-
-/**
- * The most steps distinct events of `window` can fill (augmenting paths; window[0], the entry, is
- * matched first and stays matched: augmenting never unmatches an event), as those events in time order.
- */
-function maxMatching(window: readonly AnyEvent[], n: number): AnyEvent[] {
-  const eventOf = new Map<number, number>(); // step → event index
-  const matched = new Set<number>();
-  const augment = (ev: number, seen: Set<number>): boolean => {
-    for (let s = 0; s < n; s += 1) {
-      if ((window[ev]!.steps & (1 << s)) === 0 || seen.has(s)) continue;
-      seen.add(s);
-      const holder = eventOf.get(s);
-      if (holder === undefined || augment(holder, seen)) {
-        eventOf.set(s, ev);
-        matched.add(ev);
-        return true;
-      }
-    }
-    return false;
-  };
-  for (let ev = 0; ev < window.length && matched.size < n; ev += 1) augment(ev, new Set());
-  return [...matched].sort((a, b) => a - b).map((ev) => window[ev]!);
 }

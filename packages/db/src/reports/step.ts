@@ -22,3 +22,9 @@ export function stepCondition(p: Params, step: Step): string {
     );
   return parts.length === 0 ? 'true' : `(${parts.join(' AND ')})`;
 }
+
+/** The condition of a step that must also match the report's filter (role, page), when there is one. */
+export function filteredStepCondition(p: Params, filter: Omit<Step, 'actions'> | undefined) {
+  const f = filter ? stepCondition(p, filter) : null;
+  return (step: Step) => (f ? `(${stepCondition(p, step)} AND ${f})` : stepCondition(p, step));
+}
