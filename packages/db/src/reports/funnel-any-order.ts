@@ -55,7 +55,7 @@ function anyOrderSql(p: Params, f: FunnelQuery, actions: string[] | null): strin
   // No event of a unit matches a step between `from` and its entry, so the first |M| of the range
   // are the first |M| from the entry on: counted before the join to the entries (joined as read,
   // the planner, which cannot know how many entries there are, looks each one's events up one by one).
-  return `WITH entries AS MATERIALIZED (${entriesSql(p, f, src, any, actions)}),
+  return `WITH entries AS MATERIALIZED (${entriesSql(p, f, src, () => any, actions)}),
      cand AS MATERIALIZED (
        SELECT * FROM (
          SELECT ${cols}, ${size} AS size,

@@ -40,18 +40,19 @@ export async function entryActions(
 
 /**
  * Each unit's first event in [from, to) matching `condition` (on interactions `e` of `src`) as
- * `unit, user_id, t0, id0, role`; whole UTC days from the table when `actions` are given.
+ * `unit, user_id, t0, id0, role`; whole UTC days from the table when `actions` are given. The
+ * condition is built only where raw rows are read (a parameter no statement uses has no type).
  */
 export function entriesSql(
   p: Params,
   f: FunnelQuery,
   src: string,
-  condition: string,
+  condition: () => string,
   actions: readonly string[] | null,
 ): string {
   const raw = (lo: number, hi: number) =>
     `SELECT e.unit, e.user_id, ${ORDER}, e.role FROM ${src}
-      WHERE e.occurred_at >= ${p.add(pgTime(lo), 'timestamptz')} AND e.occurred_at < ${p.add(pgTime(hi), 'timestamptz')} AND ${condition}`;
+      WHERE e.occurred_at >= ${p.add(pgTime(lo), 'timestamptz')} AND e.occurred_at < ${p.add(pgTime(hi), 'timestamptz')} AND ${condition()}`;
   const dayFrom = Math.ceil(f.from / DAY_MS) * DAY_MS;
   const dayTo = Math.floor(f.to / DAY_MS) * DAY_MS;
   const entry = (rows: string) => firstPerUnit('unit, user_id, t AS t0, id AS id0, role', `(${rows}) x`);

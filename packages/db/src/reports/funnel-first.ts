@@ -14,18 +14,15 @@ export async function firstSequentialAttempts(q: Queryable, f: FunnelQuery): Pro
   const p = new Params();
   const src = unitSource(p, f);
   const condition = filteredStepCondition(p, f.filter);
-  const matches = f.steps.map(condition);
+  const entries = entriesSql(p, f, src, () => condition(f.steps[0]!), actions);
+  const laterSteps = f.steps.slice(1).map(condition);
   const excl = f.exclusion ? condition(f.exclusion) : 'false';
-  const entries = entriesSql(p, f, src, matches[0]!, actions);
   const window = p.add(`${f.windowMs} milliseconds`, 'interval');
   const from = p.add(pgTime(f.from), 'timestamptz');
   const to = p.add(pgTime(f.to), 'timestamptz');
   const tz = p.add(f.tz ?? 'UTC');
   const last = f.steps.length - 1;
-  const stepCols = matches
-    .slice(1)
-    .map((m, k) => `${m} AS m${k + 1}`)
-    .join(', ');
+  const stepCols = laterSteps.map((m, k) => `${m} AS m${k + 1}`).join(', ');
   const ctes = [
     `entries AS MATERIALIZED (${entries})`,
     // The events of the range that match a later step or the exclusion, bounded by constants so that
@@ -35,7 +32,7 @@ export async function firstSequentialAttempts(q: Queryable, f: FunnelQuery): Pro
     `later AS MATERIALIZED (
        SELECT e.unit, ${ORDER}, ${stepCols}, ${excl} AS x FROM ${src}
         WHERE e.occurred_at >= ${from} AND e.occurred_at <= ${to} + ${window}
-          AND (${[...matches.slice(1), excl].join(' OR ')}))`,
+          AND (${[...laterSteps, excl].join(' OR ')}))`,
     `ev AS MATERIALIZED (
        SELECT l.* FROM later l JOIN entries r USING (unit)
         WHERE (l.t, l.id) > (r.t0, r.id0) AND l.t <= r.t0 + ${window})`,

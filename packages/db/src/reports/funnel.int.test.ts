@@ -116,6 +116,13 @@ const CASES: [string, FunnelQuery][] = [
   ['sessions, any order', { ...base, unit: 'sessions', order: 'any', windowMs: 2 * DAY }],
   ['by entry day in Asia/Kolkata', { ...base, windowMs: 2 * DAY, tz: 'Asia/Kolkata' }],
   ['one user', { ...base, windowMs: 30 * DAY, from: 0, to: T0 + 30 * DAY, userId: 'user-04' }],
+  // Entries: whole UTC days only (the per-day table alone), inside one day (raw rows alone), and any order.
+  ['whole UTC days', { ...base, from: T0 - 9 * HOUR, to: T0 + 2 * DAY - 9 * HOUR }],
+  ['inside one UTC day', { ...base, from: T0, to: T0 + 10 * HOUR }],
+  [
+    'any order over whole UTC days',
+    { ...base, order: 'any', from: T0 - 9 * HOUR, to: T0 + 2 * DAY - 9 * HOUR },
+  ],
 ];
 
 const isoDay = (day: number) => new Date(day * DAY).toISOString().slice(0, 10);
@@ -162,6 +169,23 @@ describe('funnelAttempts and funnelReport', () => {
       expect(without.length).toBeGreaterThan(0);
       expect(without.every((a) => edgeDays.has(dayStart(a.at[0]!)))).toBe(true);
       expect(withTable.some((a) => !edgeDays.has(dayStart(a.at[0]!)))).toBe(true);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('reads entries from raw rows only when retention dropped raw rows after `from`', async () => {
+    const expected = await funnelAttempts(db.pool, base);
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('DELETE FROM agg_user_action_first_1d');
+      await client.query('UPDATE raw_retention SET raw_from = $1', [new Date(base.from - DAY)]);
+      expect((await funnelAttempts(client, base)).length).toBeLessThan(expected.length);
+      await client.query('UPDATE raw_retention SET raw_from = $1', [new Date(base.from + 1)]);
+      const raw = await funnelAttempts(client, base);
+      expect(raw.map((a) => [a.unit, a.at])).toEqual(expected.map((a) => [a.unit, a.at]));
     } finally {
       await client.query('ROLLBACK');
       client.release();
