@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { databaseUrl, prismaFor, stackConfig, uniqueName } from '@tracker/test-utils';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AGGREGATES } from './aggregates/catalog.js';
+import { aggregateDef } from './aggregates/catalog.js';
 import { sessionDayDifferencesSql } from './aggregates/session-days.js';
 import { interactionColumns, rawInteractionsInsert } from './aggregates/store.js';
 import { MIGRATIONS_DIR, migrate } from './migrate.js';
@@ -74,7 +74,7 @@ describe('migration 20261207100000_sessions', () => {
       expect((await pool.query(sessionDayDifferencesSql(1))).rows).toEqual([]);
       // 20261207140000_funnel_entries' fill: each user's first interaction per action and day.
       expect(result.applied).toContain('20261207140000_funnel_entries');
-      const firsts = AGGREGATES.find((d) => d.table === 'agg_user_action_first_1d')!;
+      const firsts = aggregateDef('agg_user_action_first_1d');
       const { rows: diff } = await pool.query<{ stored: number; differ: number }>(
         `WITH r AS (${firsts.recompute}), s AS (SELECT action, user_id, bucket, first FROM agg_user_action_first_1d)
          SELECT (SELECT count(*) FROM s)::int AS stored,

@@ -2,7 +2,7 @@
 // definition the services use (one definition, not a copy in SQL): run by migrate() in the migration's
 // own transaction, right after its SQL.
 import type pg from 'pg';
-import { AGGREGATES } from './aggregates/catalog.js';
+import { aggregateDef } from './aggregates/catalog.js';
 import { fillAggregate } from './aggregates/rebuild.js';
 import { fillSessionDays } from './aggregates/session-days.js';
 import { fillSessions } from './aggregates/sessions.js';
@@ -22,9 +22,9 @@ export const MIGRATION_FILLS: Record<
     fillSessions(client, opts.sessionRules ?? DEFAULT_SESSION_RULES),
   '20261207120000_session_days': (client) => fillSessionDays(client),
   '20261207130000_retention_activity': async (client) => {
-    for (const def of AGGREGATES.filter((d) => ['agg_user_first', 'agg_user_action_15m'].includes(d.table)))
-      await fillAggregate(client, def);
+    for (const table of ['agg_user_first', 'agg_user_action_15m'])
+      await fillAggregate(client, aggregateDef(table));
   },
   '20261207140000_funnel_entries': (client) =>
-    fillAggregate(client, AGGREGATES.find((d) => d.table === 'agg_user_action_first_1d')!),
+    fillAggregate(client, aggregateDef('agg_user_action_first_1d')),
 };

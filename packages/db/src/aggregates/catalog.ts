@@ -294,3 +294,10 @@ export const AGGREGATES: AggregateDef[] = [
 
 /** Every table rebuildAggregates() rewrites. */
 export const AGGREGATE_TABLES = [...AGGREGATES.map((a) => a.table), 'users'];
+
+/** The catalog's definition of `table` (throws for a table that is not an aggregate). */
+export function aggregateDef(table: string): AggregateDef {
+  const def = AGGREGATES.find((d) => d.table === table);
+  if (!def) throw new Error(`no aggregate ${table}`);
+  return def;
+}

@@ -4,8 +4,8 @@
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import type { FunnelAttempt, FunnelQuery } from './funnel.js';
-import { entriesSql, entryActions, firstPerUnit } from './funnel-entries.js';
-import { unitSource } from './funnel-source.js';
+import { entriesSql, entryActions } from './funnel-entries.js';
+import { epochMs, firstPerUnit, localDay, unitSource } from './funnel-sql.js';
 import { filteredStepCondition } from './step.js';
 
 interface AnyRow {
@@ -41,8 +41,8 @@ function anyOrderSql(p: Params, f: FunnelQuery, actions: string[] | null): strin
   const size = matches.map((m) => `(${m})::int`).join(' + ');
   // Constant bounds too, so that only the raw-row partitions of [from, to + window] are read.
   const span = `e.occurred_at >= ${from} AND e.occurred_at <= ${to} + ${window}`;
-  const out = (a: string) => `unit, ${a}.user_id, (extract(epoch FROM ${a}.t) * 1000)::bigint AS t,
-               ${a}.role::text AS role, to_char(${a}.t AT TIME ZONE ${tz}, 'YYYY-MM-DD') AS day, ${a}.mask, ${a}.x`;
+  const out = (a: string) => `unit, ${a}.user_id, ${epochMs(`${a}.t`)} AS t,
+               ${a}.role::text AS role, ${localDay(`${a}.t`, tz)} AS day, ${a}.mask, ${a}.x`;
   const cols = `e.unit, e.user_id, e.occurred_at AS t, e.event_id AS id, e.role, ${mask} AS mask, ${excl} AS x`;
   if (f.entry === 'best')
     return `WITH entries AS (

@@ -4,19 +4,10 @@
 import type { Queryable } from '../snapshot.js';
 import { type Params, pgTime } from '../stats/sql.js';
 import type { FunnelQuery } from './funnel.js';
+import { firstPerUnit, ORDER } from './funnel-sql.js';
 import type { Step } from './step.js';
 
 const DAY_MS = 86_400_000;
-
-/**
- * Per unit, the first row in (time, event id) order. The units sort bytewise ("C"): equality is the
- * same, and a sort under the database's collation (C.UTF-8 included) compares with strcoll, ~2× slower.
- */
-export const firstPerUnit = (cols: string, from: string, t = 't', id = 'id') =>
-  `SELECT DISTINCT ON (unit COLLATE "C") ${cols} FROM ${from} ORDER BY unit COLLATE "C", ${t}, ${id}`;
-
-/** The columns that order interactions as `t, id` (compared as scalars: a composite costs more). */
-export const ORDER = 'e.occurred_at AS t, e.event_id AS id';
 
 /**
  * The actions of agg_user_action_first_1d whose firsts are the entries, or null when they must come

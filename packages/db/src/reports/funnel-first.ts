@@ -4,8 +4,8 @@
 import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import type { FunnelAttempt, FunnelQuery } from './funnel.js';
-import { entriesSql, entryActions, firstPerUnit, ORDER } from './funnel-entries.js';
-import { unitSource } from './funnel-source.js';
+import { entriesSql, entryActions } from './funnel-entries.js';
+import { attemptsOf, epochMs, firstPerUnit, localDay, ORDER, unitSource } from './funnel-sql.js';
 import { filteredStepCondition } from './step.js';
 
 /** Each unit's attempt from its first entry (sequential order). */
@@ -54,21 +54,12 @@ export async function firstSequentialAttempts(q: Queryable, f: FunnelQuery): Pro
         'e.id',
       )})`,
     );
-  const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::bigint`;
-  const times = Array.from({ length: last }, (_, k) => `${ms(`n${k + 1}.t`)} AS t${k + 1}`).join(', ');
+  const times = Array.from({ length: last }, (_, k) => `${epochMs(`n${k + 1}.t`)} AS t${k + 1}`).join(', ');
   const joins = Array.from({ length: last }, (_, k) => ` LEFT JOIN n${k + 1} USING (unit)`).join('');
   const sql = `WITH ${ctes.join(',\n')}
     SELECT c.unit, c.user_id, c.role::text AS entry_role,
-           to_char(c.t0 AT TIME ZONE ${tz}, 'YYYY-MM-DD') AS entry_day, ${ms('c.t0')} AS t0, ${times}
+           ${localDay('c.t0', tz)} AS entry_day, ${epochMs('c.t0')} AS t0, ${times}
       FROM entries c${joins}`;
   const { rows } = await q.query<Record<string, string | null>>(sql, p.values);
-  return rows.map((r) => {
-    const at: number[] = [];
-    for (let k = 0; k <= last; k += 1) {
-      const t = r[`t${k}`];
-      if (t === null || t === undefined) break;
-      at.push(Number(t));
-    }
-    return { unit: r.unit!, userId: r.user_id!, at, entryRole: r.entry_role!, entryDay: r.entry_day! };
-  });
+  return attemptsOf(rows, f.steps.length);
 }

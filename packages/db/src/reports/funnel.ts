@@ -5,7 +5,7 @@ import type { Queryable } from '../snapshot.js';
 import { Params, pgTime } from '../stats/sql.js';
 import { anyOrderAttempts } from './funnel-any-order.js';
 import { firstSequentialAttempts } from './funnel-first.js';
-import { unitSource } from './funnel-source.js';
+import { attemptsOf, epochMs, localDay, unitSource } from './funnel-sql.js';
 import { filteredStepCondition, type Step } from './step.js';
 
 export interface FunnelQuery {
@@ -61,7 +61,6 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   const from = p.add(pgTime(f.from), 'timestamptz');
   const to = p.add(pgTime(f.to), 'timestamptz');
   const tz = p.add(f.tz ?? 'UTC');
-  const localDay = (col: string) => `to_char(${col} AT TIME ZONE ${tz}, 'YYYY-MM-DD')`;
   const condition = filteredStepCondition(p, f.filter);
   const matches = f.steps.map(condition);
   const matchCols = matches.map((m, k) => `${m} AS m${k}`).join(', ');
@@ -91,7 +90,7 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
     // Candidate entries: first entry keeps only the unit's first (its attempt is the answer).
     `e0 AS MATERIALIZED (
        SELECT ${first ? 'DISTINCT ON (unit) ' : ''}unit, user_id, pos AS p0, occurred_at AS t0, role AS entry_role,
-              ${localDay('occurred_at')} AS entry_day
+              ${localDay('occurred_at', tz)} AS entry_day
          FROM ev WHERE m0 AND occurred_at >= ${from} AND occurred_at < ${to}${first ? ' ORDER BY unit, pos' : ''})`,
     f.exclusion
       ? `c0 AS MATERIALIZED (
@@ -119,20 +118,9 @@ export async function funnelAttempts(q: Queryable, f: FunnelQuery): Promise<Funn
   const chosen = first
     ? `SELECT * FROM c${last}`
     : `SELECT DISTINCT ON (unit) * FROM c${last} ORDER BY unit, ${reached} DESC, p0`;
-  const times = Array.from(
-    { length: f.steps.length },
-    (_, k) => `(extract(epoch FROM a.t${k}) * 1000)::bigint AS t${k}`,
-  ).join(', ');
+  const times = Array.from({ length: f.steps.length }, (_, k) => `${epochMs(`a.t${k}`)} AS t${k}`).join(', ');
   const sql = `WITH ${ctes.join(',\n')}, chosen AS (${chosen})
     SELECT a.unit, a.user_id, a.entry_role, a.entry_day, ${times} FROM chosen a ORDER BY a.unit`;
   const { rows } = await q.query<Record<string, string | null>>(sql, p.values);
-  return rows.map((r) => {
-    const at: number[] = [];
-    for (let k = 0; k < f.steps.length; k += 1) {
-      const t = r[`t${k}`];
-      if (t === null || t === undefined) break;
-      at.push(Number(t));
-    }
-    return { unit: r.unit!, userId: r.user_id!, at, entryRole: r.entry_role!, entryDay: r.entry_day! };
-  });
+  return attemptsOf(rows, f.steps.length);
 }
