@@ -119,6 +119,15 @@ const CASES: [string, FunnelQuery][] = [
   // Entries: whole UTC days only (the per-day table alone), inside one day (raw rows alone), and any order.
   ['whole UTC days', { ...base, from: T0 - 9 * HOUR, to: T0 + 2 * DAY - 9 * HOUR }],
   ['inside one UTC day', { ...base, from: T0, to: T0 + 10 * HOUR }],
+  // Later steps of any of several actions, one also step 1's.
+  [
+    'later steps of any of several actions',
+    {
+      ...base,
+      steps: [{ actions: ['a'] }, { actions: ['b', 'noise'] }, { actions: ['c', 'a'] }],
+      windowMs: DAY,
+    },
+  ],
   [
     'any order over whole UTC days',
     { ...base, order: 'any', from: T0 - 9 * HOUR, to: T0 + 2 * DAY - 9 * HOUR },
