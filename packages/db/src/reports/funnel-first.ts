@@ -34,7 +34,7 @@ export async function firstSequentialAttempts(q: Queryable, f: FunnelQuery): Pro
         WHERE e.occurred_at >= ${from} AND e.occurred_at <= ${to} + ${window}
           AND (${[...laterSteps, excl].join(' OR ')}))`,
     `ev AS MATERIALIZED (
-       SELECT l.* FROM later l JOIN entries r USING (unit)
+       SELECT l.* FROM later l JOIN entries r ON r.unit = l.unit COLLATE "C"
         WHERE (l.t, l.id) > (r.t0, r.id0) AND l.t <= r.t0 + ${window})`,
     // Steps count only before the first exclusion event after the entry.
     f.exclusion

@@ -48,6 +48,14 @@ beforeAll(async () => {
   // lets the later b fill "a or b".
   rows.push(interactionRow('swap', T0 + HOUR, { action: 'a' }));
   rows.push(interactionRow('swap', T0 + HOUR + MIN, { action: 'b' }));
+  // A session that began before the case 'sessions, from inside sessions' starts: its second a enters.
+  for (const [m, action] of [
+    [0, 'a'],
+    [10, 'a'],
+    [20, 'b'],
+    [30, 'c'],
+  ] as const)
+    rows.push(interactionRow('span', T0 + DAY + 3 * HOUR + m * MIN, { action }));
   await db.prisma.$transaction((tx) => storeInteractions(tx, rows), { timeout: 60_000 });
 }, 120_000);
 afterAll(async () => {
@@ -114,6 +122,11 @@ const CASES: [string, FunnelQuery][] = [
     { ...base, unit: 'sessions', order: 'strict', entry: 'best', windowMs: 2 * DAY },
   ],
   ['sessions, any order', { ...base, unit: 'sessions', order: 'any', windowMs: 2 * DAY }],
+  // Only the sessions overlapping [from, to + window] are joined: 'span''s began before `from`.
+  [
+    'sessions, from inside sessions',
+    { ...base, unit: 'sessions', from: T0 + DAY + 3 * HOUR + 5 * MIN, to: T0 + 2 * DAY, windowMs: 2 * DAY },
+  ],
   ['by entry day in Asia/Kolkata', { ...base, windowMs: 2 * DAY, tz: 'Asia/Kolkata' }],
   ['one user', { ...base, windowMs: 30 * DAY, from: 0, to: T0 + 30 * DAY, userId: 'user-04' }],
   // Entries: whole UTC days only (the per-day table alone), inside one day (raw rows alone), and any order.
