@@ -126,7 +126,10 @@ export async function buildApp(config: QueryConfig, deps: QueryDeps = {}): Promi
       await api.register(statsRoute);
       await api.register(retentionRoute);
       await api.register(sessionStatsRoute);
-      await api.register(funnelsRoute, { formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION });
+      await api.register(funnelsRoute, {
+        formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION,
+        parallelWorkers: config.QUERY_REPORT_PARALLEL_WORKERS,
+      });
       await api.register(facetsRoute);
       await api.register(exportRoute, {
         formulaProtection: config.QUERY_CSV_FORMULA_PROTECTION,

@@ -35,6 +35,8 @@ export const QueryEnvSchema = Type.Object({
    * connections.
    */
   QUERY_DB_PARALLEL_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+  /** Parallel workers for a funnel's statement (one statement over the range's raw rows). */
+  QUERY_REPORT_PARALLEL_WORKERS: Type.Integer({ minimum: 0, maximum: 64, default: 2 }),
   /**
    * How long an unused pool connection stays open. One /api/stats uses up to 7; reopened after
    * node-postgres' default 10 s, they made a dashboard's next request 12-34 ms slower.

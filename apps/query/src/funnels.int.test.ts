@@ -1,5 +1,6 @@
 // POST /api/funnels, POST /api/funnels/units and the saved funnels on the real database: results
 // equal to the definitions' reference (@tracker/db/testing) for each option; 400s name the field.
+import { ownConnections, type pg } from '@tracker/db';
 import { type FunnelDef, funnel, type RawEvent, type StepDef } from '@tracker/db/testing';
 import type { TrackerApp } from '@tracker/http';
 import type { InteractionRecord, Role } from '@tracker/schemas';
@@ -39,7 +40,10 @@ beforeAll(async () => {
       t += [1_000, 5 * MIN, 40 * MIN, 3 * HOUR, 2 * DAY][Math.floor(rand() * 5)]!;
     }
   }
-  served = await serveRecords('query_funnels', records, { QUERY_READ_KEYS: KEY });
+  served = await serveRecords('query_funnels', records, {
+    QUERY_READ_KEYS: KEY,
+    QUERY_REPORT_PARALLEL_WORKERS: '3',
+  });
   app = served.app;
 }, 120_000);
 
@@ -185,6 +189,41 @@ describe('POST /api/funnels', () => {
     const res = await call('POST', '/api/funnels', payload);
     expect(res.statusCode).toBe(400);
     expect(JSON.stringify(res.json().details)).toContain(path);
+  });
+
+  it('computes on a connection with QUERY_REPORT_PARALLEL_WORKERS parallel workers', async () => {
+    // What the funnel's statement sees, asked on its own connection just before it runs.
+    const pool = ownConnections(app.db);
+    const connect = pool.connect.bind(pool) as (cb?: never) => Promise<pg.PoolClient>;
+    const seen: string[] = [];
+    const spy = (client: pg.PoolClient) => {
+      const { query, release } = client;
+      const run = query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
+      client.query = (async (text: unknown, ...rest: unknown[]) => {
+        if (typeof text === 'string' && text.trimStart().startsWith('WITH'))
+          seen.push(
+            (await run('SHOW max_parallel_workers_per_gather')).rows[0].max_parallel_workers_per_gather,
+          );
+        return run(text, ...rest);
+      }) as typeof client.query;
+      client.release = (err?: Error | boolean) => {
+        client.query = query;
+        client.release = release;
+        return release.call(client, err);
+      };
+      return client;
+    };
+    // Connections taken as promises (withTransaction's); pool.query's, taken with a callback, pass.
+    pool.connect = ((cb?: never) => (cb ? connect(cb) : connect().then(spy))) as typeof pool.connect;
+    try {
+      const res = await call('POST', '/api/funnels', {
+        steps: [{ actions: ['signup'] }, { actions: ['purchase'] }],
+      });
+      expect(res.statusCode).toBe(200);
+      expect(seen).toEqual(['3']);
+    } finally {
+      pool.connect = connect as typeof pool.connect;
+    }
   });
 
   it('needs the read key', async () => {

@@ -25,7 +25,12 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * or dropped at a step, paginated or as CSV) and the saved funnels under /api/funnels/saved.
  * Definitions: apps/query README "POST /api/funnels".
  */
-export async function funnelsRoute(app: TrackerApp, opts: { formulaProtection: boolean }): Promise<void> {
+export async function funnelsRoute(
+  app: TrackerApp,
+  opts: { formulaProtection: boolean; parallelWorkers: number },
+): Promise<void> {
+  const compute = (body: Parameters<typeof computeFunnel>[2]) =>
+    computeFunnel(ownConnections(app.db), app.primary, body, { parallelWorkers: opts.parallelWorkers });
   app.post(
     '/funnels',
     {
@@ -41,7 +46,7 @@ export async function funnelsRoute(app: TrackerApp, opts: { formulaProtection: b
       },
     },
     async (request) => {
-      const f = await computeFunnel(ownConnections(app.db), app.primary, request.body);
+      const f = await compute(request.body);
       const report = funnelReport(f.attempts, f.definition.steps.length);
       return {
         definition: f.definition,
@@ -71,7 +76,7 @@ export async function funnelsRoute(app: TrackerApp, opts: { formulaProtection: b
     },
     async (request, reply) => {
       const { step, status, limit = 100, cursor, format = 'json', ...body } = request.body;
-      const f = await computeFunnel(ownConnections(app.db), app.primary, body);
+      const f = await compute(body);
       if (step > f.definition.steps.length) {
         throw new HttpError(400, 'VALIDATION_FAILED', 'invalid body', [
           { path: 'body.step', message: `must be at most ${f.definition.steps.length} (the funnel's steps)` },

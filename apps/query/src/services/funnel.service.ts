@@ -7,6 +7,7 @@ import {
   type PrismaClient,
   type pg,
   type Step,
+  withTransaction,
 } from '@tracker/db';
 import { HttpError } from '@tracker/http';
 import type { Static } from 'typebox';
@@ -93,7 +94,7 @@ export async function computeFunnel(
   pool: pg.Pool,
   primary: PrismaClient,
   body: FunnelRequest,
-  now = Date.now(),
+  { now = Date.now(), parallelWorkers = 0 }: { now?: number; parallelWorkers?: number } = {},
 ): Promise<ComputedFunnel> {
   const definition = await resolveDefinition(primary, body);
   const f = toFilters(
@@ -134,5 +135,11 @@ export async function computeFunnel(
     ...(f.userId !== undefined ? { userId: f.userId } : {}),
     ...(Object.keys(filter).length > 0 ? { filter } : {}),
   };
-  return { definition, from, to, tz, attempts: await funnelAttempts(pool, query) };
+  // One statement reads most of the range: PostgreSQL's parallel workers for it (the service's
+  // sessions default to none: QUERY_DB_PARALLEL_WORKERS).
+  const attempts = await withTransaction(pool, (client) => funnelAttempts(client, query), {
+    readOnly: true,
+    settings: { max_parallel_workers_per_gather: String(parallelWorkers) },
+  });
+  return { definition, from, to, tz, attempts };
 }
