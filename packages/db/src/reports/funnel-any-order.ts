@@ -56,12 +56,16 @@ function anyOrderSql(p: Params, f: FunnelQuery, actions: string[] | null): strin
   // are the first |M| from the entry on: counted before the join to the entries (joined as read,
   // the planner, which cannot know how many entries there are, looks each one's events up one by one).
   return `WITH entries AS MATERIALIZED (${entriesSql(p, f, src, () => any, actions)}),
-     cand AS MATERIALIZED (
-       SELECT * FROM (
-         SELECT ${cols}, ${size} AS size,
-                row_number() OVER (PARTITION BY e.unit COLLATE "C", ${mask} ORDER BY e.occurred_at, e.event_id) AS k
-           FROM ${src} WHERE ${span} AND ${any}) c
-        WHERE k <= size),
+     cand AS MATERIALIZED (${
+       oneStepPerEvent(f)
+         ? `SELECT DISTINCT ON (e.unit COLLATE "C", ${mask}) ${cols} FROM ${src} WHERE ${span} AND ${any}
+             ORDER BY e.unit COLLATE "C", ${mask}, e.occurred_at, e.event_id`
+         : `SELECT * FROM (
+             SELECT ${cols}, ${size} AS size,
+                    row_number() OVER (PARTITION BY e.unit COLLATE "C", ${mask} ORDER BY e.occurred_at, e.event_id) AS k
+               FROM ${src} WHERE ${span} AND ${any}) c
+            WHERE k <= size`
+     }),
      stops AS (${firstPerUnit(
        'unit, e.occurred_at AS st, e.event_id AS sid',
        `${src} JOIN entries r USING (unit)
@@ -72,6 +76,12 @@ function anyOrderSql(p: Params, f: FunnelQuery, actions: string[] | null): strin
      SELECT ${out('c')} FROM cand c JOIN entries r USING (unit) LEFT JOIN stops s USING (unit)
       WHERE (c.t, c.id) >= (r.t0, r.id0) AND c.t <= r.t0 + ${window} AND (s.st IS NULL OR (c.t, c.id) < (s.st, s.sid))
       ORDER BY unit COLLATE "C", c.t, c.id`;
+}
+
+/** Every step names actions and no action is in two steps: an event matches one step at most (|M| = 1). */
+function oneStepPerEvent(f: FunnelQuery): boolean {
+  const actions = f.steps.flatMap((s): (string | null)[] => (s.actions ? [...s.actions] : [null]));
+  return !actions.includes(null) && new Set(actions).size === actions.length;
 }
 
 /** Each unit's attempt in any order. */
