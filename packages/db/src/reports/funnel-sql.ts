@@ -32,8 +32,11 @@ export const firstPerUnit = (cols: string, from: string, t = 't', id = 'id') =>
 /** The columns that order interactions as `t, id` (compared as scalars: a composite costs more). */
 export const ORDER = 'e.occurred_at AS t, e.event_id AS id';
 
-/** A timestamptz as epoch milliseconds (bigint: node-postgres hands it over as a string). */
-export const epochMs = (col: string) => `(extract(epoch FROM ${col}) * 1000)::bigint`;
+/**
+ * A timestamptz as epoch milliseconds (bigint: node-postgres hands it over as a string). date_part's
+ * float8, not extract's numeric: a third of the cost per row, and exact once rounded to the millisecond.
+ */
+export const epochMs = (col: string) => `(date_part('epoch', ${col}) * 1000)::bigint`;
 
 /** A timestamptz's calendar day in time zone `tz` (a parameter), YYYY-MM-DD. */
 export const localDay = (col: string, tz: string) => `to_char(${col} AT TIME ZONE ${tz}, 'YYYY-MM-DD')`;

@@ -122,7 +122,7 @@ const CASES: [string, FunnelQuery][] = [
     { ...base, unit: 'sessions', order: 'strict', entry: 'best', windowMs: 2 * DAY },
   ],
   ['sessions, any order', { ...base, unit: 'sessions', order: 'any', windowMs: 2 * DAY }],
-  // Only the sessions overlapping [from, to + window] are joined: 'span''s began before `from`.
+  // Only the sessions overlapping [from, to + window] are joined: user span's began before `from`.
   [
     'sessions, from inside sessions',
     { ...base, unit: 'sessions', from: T0 + DAY + 3 * HOUR + 5 * MIN, to: T0 + 2 * DAY, windowMs: 2 * DAY },
