@@ -13,7 +13,12 @@ import {
   SavedFunnelSchema,
 } from '../schemas/funnel.schema.js';
 import { ErrorRef } from '../schemas/responses.schema.js';
-import { computeFunnel, normalizeDefinition, stepLabel } from '../services/funnel.service.js';
+import {
+  computeFunnel,
+  type FunnelRequest,
+  normalizeDefinition,
+  stepLabel,
+} from '../services/funnel.service.js';
 
 const errors = { 400: ErrorRef, 401: ErrorRef, 404: ErrorRef, 429: ErrorRef, 503: ErrorRef };
 const encodeCursor = (unit: string) => Buffer.from(unit, 'utf8').toString('base64url');
@@ -29,7 +34,7 @@ export async function funnelsRoute(
   app: TrackerApp,
   opts: { formulaProtection: boolean; parallelWorkers: number },
 ): Promise<void> {
-  const compute = (body: Parameters<typeof computeFunnel>[2]) =>
+  const compute = (body: FunnelRequest) =>
     computeFunnel(ownConnections(app.db), app.primary, body, { parallelWorkers: opts.parallelWorkers });
   app.post(
     '/funnels',
